@@ -1,0 +1,282 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "tether/exit.h"
+#include "cli.h"
+
+void
+cli_parser_init(struct cli_parser *p, int argc, char **argv)
+{
+	memset(p, 0, sizeof *p);
+	p->argc = argc;
+	p->argv = argv;
+}
+
+static const struct cli_option *
+cli_find_short(const struct cli_option *opts, char c)
+{
+	for (; opts->id != 0; opts++) {
+		if (opts->short_name == c)
+			return opts;
+	}
+	return NULL;
+}
+
+static const struct cli_option *
+cli_find_long(const struct cli_option *opts, const char *name, size_t len)
+{
+	for (; opts->id != 0; opts++) {
+		if (opts->long_name != NULL && strlen(opts->long_name) == len &&
+		    strncmp(opts->long_name, name, len) == 0)
+			return opts;
+	}
+	return NULL;
+}
+
+static int
+cli_take_arg(struct cli_parser *p, const struct cli_option *o,
+    const char **arg, const char *shown, struct error *err)
+{
+	if (p->index >= p->argc) {
+		error_set(err, TETHER_EXIT_USAGE, "option %s needs an argument "
+		    "(%s)", shown, o->arg);
+		return CLI_ERROR;
+	}
+	*arg = p->argv[p->index++];
+	return o->id;
+}
+
+static int
+cli_next_short(struct cli_parser *p, const struct cli_option *opts,
+    const char **arg, struct error *err)
+{
+	const struct cli_option *o;
+	char shown[3] = { '-', *p->cluster, '\0' };
+
+	o = cli_find_short(opts, *p->cluster);
+	if (o == NULL) {
+		error_set(err, TETHER_EXIT_USAGE, "unknown option -%c; see "
+		    "--help", *p->cluster);
+		return CLI_ERROR;
+	}
+	p->cluster++;
+	if (o->arg == NULL) {
+		if (*p->cluster == '\0')
+			p->cluster = NULL;
+		*arg = NULL;
+		return o->id;
+	}
+	if (*p->cluster != '\0') {
+		*arg = p->cluster;
+		p->cluster = NULL;
+		return o->id;
+	}
+	p->cluster = NULL;
+	return cli_take_arg(p, o, arg, shown, err);
+}
+
+static int
+cli_next_long(struct cli_parser *p, const struct cli_option *opts,
+    const char *word, const char **arg, struct error *err)
+{
+	const struct cli_option *o;
+	const char *eq = strchr(word, '=');
+	size_t len = eq != NULL ? (size_t)(eq - word) : strlen(word);
+
+	o = cli_find_long(opts, word, len);
+	if (o == NULL) {
+		error_set(err, TETHER_EXIT_USAGE, "unknown option --%.*s; see "
+		    "--help", (int)(len > 64 ? 64 : len), word);
+		return CLI_ERROR;
+	}
+	if (o->arg == NULL) {
+		if (eq != NULL) {
+			error_set(err, TETHER_EXIT_USAGE, "option --%s takes no "
+			    "argument", o->long_name);
+			return CLI_ERROR;
+		}
+		*arg = NULL;
+		return o->id;
+	}
+	if (eq != NULL) {
+		*arg = eq + 1;
+		return o->id;
+	}
+	return cli_take_arg(p, o, arg, word - 2, err);
+}
+
+int
+cli_next(struct cli_parser *p, const struct cli_option *opts,
+    const char **arg, struct error *err)
+{
+	const char *word;
+
+	if (p->cluster != NULL)
+		return cli_next_short(p, opts, arg, err);
+	if (p->index >= p->argc)
+		return CLI_END;
+	word = p->argv[p->index++];
+	if (p->only_operands || word[0] != '-' || word[1] == '\0') {
+		*arg = word;
+		return CLI_OPERAND;
+	}
+	if (strcmp(word, "--") == 0) {
+		p->only_operands = 1;
+		return cli_next(p, opts, arg, err);
+	}
+	if (word[1] == '-')
+		return cli_next_long(p, opts, word + 2, arg, err);
+	p->cluster = word + 1;
+	return cli_next_short(p, opts, arg, err);
+}
+
+void
+cli_print_options(FILE *out, const struct cli_option *o)
+{
+	char left[64];
+
+	for (; o->id != 0; o++) {
+		if (o->short_name != 0)
+			snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name,
+			    o->long_name, o->arg ? " " : "", o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof left, "    --%s%s%s", o->long_name,
+			    o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(out, "  %-34s %s\n", left, o->help);
+	}
+}
+
+const struct cli_option cli_run_options[] = {
+	{ RUN_OPT_PORT, 'p', "port", "PORT",
+	  "remote port on the bastion (forwards to --target)" },
+	{ RUN_OPT_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
+	  "the bastion to connect to" },
+	{ RUN_OPT_KEY, 's', "key", "PATH", "private key (default: ssh-agent)" },
+	{ RUN_OPT_KEY, 0, "secret-key", "PATH", "same as --key (seed's name)" },
+	{ RUN_OPT_TARGET, 't', "target", "HOST:PORT",
+	  "local target of -p (default localhost:22)" },
+	{ RUN_OPT_REMOTE, 'R', "remote", "[BIND:]PORT:HOST:HOSTPORT",
+	  "a remote forward; repeat for several" },
+	{ RUN_OPT_CONFIG, 'c', "config", "FILE", "INI file with a [tunnel] section" },
+	{ RUN_OPT_KNOWN_HOSTS, 0, "known-hosts", "FILE",
+	  "known_hosts file (default ~/.ssh/known_hosts)" },
+	{ RUN_OPT_POLICY, 0, "host-key-policy", "strict|accept-new",
+	  "unknown bastion keys: refuse (default) or record" },
+	{ RUN_OPT_NAME, 'n', "name", "NAME", "the tunnel's name in logs" },
+	{ RUN_OPT_OPTION, 'o', "option", "KEY=VALUE",
+	  "set any [tunnel] key, e.g. -o keepalive_interval=10" },
+	{ RUN_OPT_VERBOSE, 'v', "verbose", NULL, "log debug detail" },
+	{ RUN_OPT_HELP, 'h', "help", NULL, "show this help" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+void
+cli_print_run_help(FILE *out)
+{
+	fprintf(out, "usage: tether run [options]\n\n"
+	    "Keep a reverse SSH tunnel to a bastion open in the foreground.\n"
+	    "Precedence: flags > environment > config file > defaults.\n\n");
+	cli_print_options(out, cli_run_options);
+	fprintf(out, "\nEnvironment: TETHER_BASTION, TETHER_KEY, TETHER_DEBUG "
+	    "(and SCITEX_TUNNEL_BASTION_SERVER,\n"
+	    "SCITEX_TUNNEL_SECRET_KEY_PATH, SCITEX_TUNNEL_DEBUG_MODE), "
+	    "SSH_AUTH_SOCK.\n");
+}
+
+/* First pass: syntax, --help and the config file's path. */
+static int
+cli_scan_run(int argc, char **argv, const char **config_path, int *help,
+    struct error *err)
+{
+	struct cli_parser p;
+	const char *arg;
+	int id;
+
+	cli_parser_init(&p, argc, argv);
+	while ((id = cli_next(&p, cli_run_options, &arg, err)) != CLI_END) {
+		if (id == CLI_ERROR)
+			return -1;
+		if (id == CLI_OPERAND) {
+			error_set(err, TETHER_EXIT_USAGE, "unexpected argument "
+			    "'%s'; see tether run --help", arg);
+			return -1;
+		}
+		if (id == RUN_OPT_CONFIG)
+			*config_path = arg;
+		if (id == RUN_OPT_HELP)
+			*help = 1;
+	}
+	return 0;
+}
+
+static int
+cli_apply_run_flag(struct tether_config *cfg, int id, const char *arg,
+    int *remotes_seen, struct error *err)
+{
+	switch (id) {
+	case RUN_OPT_PORT:
+		if (spec_parse_port(arg, 0, &cfg->port) == -1) {
+			error_set(err, TETHER_EXIT_USAGE, "-p '%s': the remote "
+			    "port must be a number from 0 to 65535", arg);
+			return -1;
+		}
+		return 0;
+	case RUN_OPT_BASTION:
+		return config_set_bastion(cfg, arg, "-b", err);
+	case RUN_OPT_KEY:
+		return config_set_path(cfg, cfg->key_path, arg, "-s", err);
+	case RUN_OPT_TARGET:
+		return spec_parse_target(arg, cfg->target_host,
+		    &cfg->target_port, err);
+	case RUN_OPT_REMOTE:
+		/* Forwards on the command line replace the file's. */
+		if ((*remotes_seen)++ == 0)
+			cfg->nforwards = 0;
+		return config_add_forward(cfg, arg, "-R", err);
+	case RUN_OPT_KNOWN_HOSTS:
+		return config_set_path(cfg, cfg->known_hosts, arg,
+		    "--known-hosts", err);
+	case RUN_OPT_POLICY:
+		return config_set_policy(cfg, arg, "--host-key-policy", err);
+	case RUN_OPT_NAME: {
+		char assignment[LOG_NAME_MAX + 8];
+
+		snprintf(assignment, sizeof assignment, "name=%s", arg);
+		return config_set_option(cfg, assignment, err);
+	}
+	case RUN_OPT_OPTION:
+		return config_set_option(cfg, arg, err);
+	case RUN_OPT_VERBOSE:
+		cfg->verbose = 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+cli_parse_run(int argc, char **argv, env_lookup_fn lookup, void *env_ctx,
+    struct run_request *req, struct error *err)
+{
+	struct tether_config *cfg = &req->cfg;
+	const char *config_path = NULL, *arg;
+	struct cli_parser p;
+	int id, remotes_seen = 0;
+
+	memset(req, 0, sizeof *req);
+	if (cli_scan_run(argc, argv, &config_path, &req->help, err) == -1)
+		return -1;
+	if (req->help)
+		return 0;
+	config_init_defaults(cfg, lookup("HOME", env_ctx));
+	if (config_path != NULL && config_load_file(cfg, config_path, err) == -1)
+		return -1;
+	if (config_apply_env(cfg, lookup, env_ctx, err) == -1)
+		return -1;
+	cli_parser_init(&p, argc, argv);
+	while ((id = cli_next(&p, cli_run_options, &arg, err)) != CLI_END) {
+		if (cli_apply_run_flag(cfg, id, arg, &remotes_seen, err) == -1)
+			return -1;
+	}
+	return config_finish(cfg, err);
+}

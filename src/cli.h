@@ -1,0 +1,72 @@
+/*
+ * Command-line parsing without getopt's global state: a table of options,
+ * short (-p 22, -p22, -vv) and long (--port 22, --port=22), "--" ends them.
+ */
+#ifndef TETHER_CLI_H
+#define TETHER_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "error.h"
+
+enum {
+	CLI_END = -1,
+	CLI_ERROR = -2,
+	CLI_OPERAND = -3,
+};
+
+struct cli_option {
+	int id;
+	char short_name;        /* 0 = long only */
+	const char *long_name;
+	const char *arg;        /* NULL = takes no argument */
+	const char *help;
+};
+
+struct cli_parser {
+	int argc;
+	char **argv;
+	int index;              /* next argv element */
+	const char *cluster;    /* rest of a "-vvp22" cluster */
+	int only_operands;      /* after "--" */
+};
+
+void cli_parser_init(struct cli_parser *, int argc, char **argv);
+/* Returns an option id, CLI_OPERAND (arg = the operand), CLI_END or CLI_ERROR. */
+int cli_next(struct cli_parser *, const struct cli_option *, const char **arg,
+    struct error *);
+void cli_print_options(FILE *, const struct cli_option *);
+
+/* The options of `tether run`. */
+enum run_opt {
+	RUN_OPT_PORT = 1,
+	RUN_OPT_BASTION,
+	RUN_OPT_KEY,
+	RUN_OPT_TARGET,
+	RUN_OPT_REMOTE,
+	RUN_OPT_CONFIG,
+	RUN_OPT_KNOWN_HOSTS,
+	RUN_OPT_POLICY,
+	RUN_OPT_NAME,
+	RUN_OPT_OPTION,
+	RUN_OPT_VERBOSE,
+	RUN_OPT_HELP,
+};
+
+extern const struct cli_option cli_run_options[];
+
+struct run_request {
+	struct tether_config cfg;
+	int help;               /* --help was asked: print and exit 0 */
+};
+
+/*
+ * argv starts after the verb. Layers defaults, the -c file, the environment
+ * and the flags, in that order of precedence (flags win).
+ */
+int cli_parse_run(int argc, char **argv, env_lookup_fn, void *env_ctx,
+    struct run_request *, struct error *);
+void cli_print_run_help(FILE *);
+
+#endif

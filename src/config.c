@@ -1,0 +1,587 @@
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "tether/exit.h"
+#include "config.h"
+
+struct ini_ctx {
+	struct tether_config *cfg;
+	const char *origin;
+	struct error first;   /* the first bad key, without its line number */
+	int file_forwards;    /* forward= seen in this file */
+};
+
+void
+config_init_defaults(struct tether_config *cfg, const char *home)
+{
+	memset(cfg, 0, sizeof *cfg);
+	snprintf(cfg->home, sizeof cfg->home, "%s", home != NULL ? home : "");
+	cfg->host_key_policy = HOST_KEY_STRICT;
+	cfg->port = -1;
+	snprintf(cfg->target_host, sizeof cfg->target_host, "localhost");
+	cfg->target_port = 22;
+	cfg->keepalive_interval = 30;
+	cfg->keepalive_count = 3;
+	cfg->backoff_initial = 1;
+	cfg->backoff_max = 60;
+	cfg->backoff_factor = 2;
+	cfg->stable_after = 30;
+	cfg->connect_timeout = 15;
+	cfg->max_channels = 256;
+	/* A HOME too long for the path leaves it unset, not truncated. */
+	if (cfg->home[0] != '\0' && config_expand_path("~/.ssh/known_hosts",
+	    cfg->home, cfg->known_hosts, sizeof cfg->known_hosts) == -1)
+		cfg->known_hosts[0] = '\0';
+}
+
+int
+config_expand_path(const char *in, const char *home, char *out, size_t sz)
+{
+	int n;
+
+	if (in[0] == '~' && (in[1] == '/' || in[1] == '\0')) {
+		if (home == NULL || home[0] == '\0')
+			return -1;
+		n = snprintf(out, sz, "%s%s", home, in + 1);
+	} else {
+		n = snprintf(out, sz, "%s", in);
+	}
+	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
+}
+
+static int
+parse_int(const char *s, long min, long max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int
+parse_seconds(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
+	    v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_bool(const char *s, int *out)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" };
+	static const char *no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+config_set_bastion(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	struct error e;
+
+	error_clear(&e);
+	if (spec_parse_bastion(value, &cfg->bastion, &e) == -1) {
+		error_set(err, e.code, "%s: %s", origin, e.msg);
+		return -1;
+	}
+	cfg->has_bastion = 1;
+	return 0;
+}
+
+int
+config_set_path(struct tether_config *cfg, char *dst, const char *value,
+    const char *origin, struct error *err)
+{
+	if (value[0] == '\0') {
+		error_set(err, TETHER_EXIT_CONFIG, "%s: the path is empty", origin);
+		return -1;
+	}
+	if (config_expand_path(value, cfg->home, dst, CONFIG_PATH_MAX) == -1) {
+		error_set(err, TETHER_EXIT_CONFIG, "%s: path '%.64s' is longer "
+		    "than %d bytes or starts with '~' and HOME is unset",
+		    origin, value, CONFIG_PATH_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_set_policy(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	if (strcmp(value, "strict") == 0) {
+		cfg->host_key_policy = HOST_KEY_STRICT;
+	} else if (strcmp(value, "accept-new") == 0) {
+		cfg->host_key_policy = HOST_KEY_ACCEPT_NEW;
+	} else {
+		error_set(err, TETHER_EXIT_CONFIG, "%s: host key policy '%s' is "
+		    "neither 'strict' nor 'accept-new'", origin, value);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_add_forward(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	struct error e;
+
+	if (cfg->nforwards == CONFIG_FORWARDS_MAX) {
+		error_set(err, TETHER_EXIT_CONFIG, "%s: more than %d forwards; "
+		    "split them over several tunnels", origin,
+		    CONFIG_FORWARDS_MAX);
+		return -1;
+	}
+	error_clear(&e);
+	if (spec_parse_forward(value, &cfg->forwards[cfg->nforwards], &e) == -1) {
+		error_set(err, e.code, "%s: %s", origin, e.msg);
+		return -1;
+	}
+	cfg->nforwards++;
+	return 0;
+}
+
+static int
+config_set_name(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	const char *p;
+
+	if (value[0] == '\0' || strlen(value) >= sizeof cfg->name)
+		goto bad;
+	for (p = value; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("._-", *p) != NULL))
+			goto bad;
+	}
+	snprintf(cfg->name, sizeof cfg->name, "%s", value);
+	return 0;
+bad:
+	error_set(err, TETHER_EXIT_CONFIG, "%s: name '%s' must be 1 to %d "
+	    "letters, digits, '.', '_' or '-'", origin, value,
+	    (int)sizeof cfg->name - 1);
+	return -1;
+}
+
+/* Numeric keys: one row each, so ranges and messages stay in one place. */
+struct number_key {
+	const char *key;
+	int is_int;
+	double min, max;
+	size_t offset;
+	const char *unit;
+};
+
+#define NUMBER_KEY(k, isint, lo, hi, unit) \
+	{ #k, isint, lo, hi, offsetof(struct tether_config, k), unit }
+
+static const struct number_key number_keys[] = {
+	NUMBER_KEY(keepalive_interval, 1, 0, 86400, "a whole number of seconds (0 = off)"),
+	NUMBER_KEY(keepalive_count, 1, 1, 100, "a whole number"),
+	NUMBER_KEY(backoff_initial, 0, 0.1, 3600, "a number of seconds"),
+	NUMBER_KEY(backoff_max, 0, 0.1, 86400, "a number of seconds"),
+	NUMBER_KEY(backoff_factor, 0, 1, 10, "a number"),
+	NUMBER_KEY(stable_after, 1, 0, 86400, "a whole number of seconds"),
+	NUMBER_KEY(connect_timeout, 1, 1, 3600, "a whole number of seconds"),
+	NUMBER_KEY(max_channels, 1, 1, 4096, "a whole number"),
+};
+
+/* Returns 0 when set, -1 when the value is bad, 1 if key is not numeric. */
+static int
+config_set_number(struct tether_config *cfg, const char *key,
+    const char *value, struct error *err)
+{
+	const struct number_key *nk;
+	char *field;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof number_keys / sizeof number_keys[0]; i++) {
+		nk = &number_keys[i];
+		if (strcmp(key, nk->key) != 0)
+			continue;
+		field = (char *)cfg + nk->offset;
+		if (nk->is_int)
+			rc = parse_int(value, (long)nk->min, (long)nk->max,
+			    (int *)(void *)field);
+		else
+			rc = parse_seconds(value, nk->min, nk->max,
+			    (double *)(void *)field);
+		if (rc == -1)
+			error_set(err, TETHER_EXIT_CONFIG, "key '%s': '%s' is "
+			    "not %s from %g to %g", key, value, nk->unit,
+			    nk->min, nk->max);
+		return rc;
+	}
+	return 1;
+}
+
+/* One INI key: the value is valid or the key is refused with a reason. */
+static int
+config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
+{
+	struct tether_config *cfg = ctx->cfg;
+	struct error *e = &ctx->first;
+	char what[96];
+	int rc;
+
+	snprintf(what, sizeof what, "key '%s'", key);
+	if (strcmp(key, "name") == 0)
+		return config_set_name(cfg, value, what, e);
+	if (strcmp(key, "bastion") == 0)
+		return config_set_bastion(cfg, value, what, e);
+	if (strcmp(key, "key") == 0)
+		return config_set_path(cfg, cfg->key_path, value, what, e);
+	if (strcmp(key, "known_hosts") == 0)
+		return config_set_path(cfg, cfg->known_hosts, value, what, e);
+	if (strcmp(key, "host_key_policy") == 0)
+		return config_set_policy(cfg, value, what, e);
+	if (strcmp(key, "forward") == 0) {
+		if (ctx->file_forwards++ == 0)
+			cfg->nforwards = 0;
+		return config_add_forward(cfg, value, what, e);
+	}
+	if (strcmp(key, "port") == 0) {
+		if (spec_parse_port(value, 0, &cfg->port) == -1)
+			goto range;
+		return 0;
+	}
+	if (strcmp(key, "target") == 0) {
+		struct error te;
+
+		error_clear(&te);
+		if (spec_parse_target(value, cfg->target_host,
+		    &cfg->target_port, &te) == 0)
+			return 0;
+		error_set(e, te.code, "%s: %s", what, te.msg);
+		return -1;
+	}
+	if ((rc = config_set_number(cfg, key, value, e)) != 1)
+		return rc;
+	if (strcmp(key, "exit_on_forward_failure") == 0)
+		return parse_bool(value, &cfg->exit_on_forward_failure) == 0
+		    ? 0 : (error_set(e, TETHER_EXIT_CONFIG, "%s: '%s' is not "
+		    "yes or no", what, value), -1);
+	error_set(e, TETHER_EXIT_CONFIG, "unknown key '%s' (see "
+	    "tether.conf.example for the keys of [tunnel])", key);
+	return -1;
+range:
+	error_set(e, TETHER_EXIT_CONFIG, "%s: '%s' is not a port from 0 to "
+	    "65535", what, value);
+	return -1;
+}
+
+static int
+config_on_ini_pair(void *user, const char *section, const char *key,
+    const char *value)
+{
+	struct ini_ctx *ctx = user;
+
+	if (strcmp(section, "tunnel") != 0) {
+		if (section[0] == '\0')
+			error_set(&ctx->first, TETHER_EXIT_CONFIG, "key '%s' is "
+			    "outside any section; put it under [tunnel]", key);
+		else
+			error_set(&ctx->first, TETHER_EXIT_CONFIG, "unknown "
+			    "section [%s]; the only section is [tunnel]",
+			    section);
+		return 0;
+	}
+	return config_set_key(ctx, key, value) == 0;
+}
+
+/* inih splits lines longer than its buffer; refuse them instead. */
+static long
+config_find_long_line(const char *text)
+{
+	const char *p = text, *nl;
+	long line = 1;
+
+	for (;; line++) {
+		nl = strchr(p, '\n');
+		if ((nl != NULL ? (size_t)(nl - p) : strlen(p)) >= INI_MAX_LINE - 2)
+			return line;
+		if (nl == NULL)
+			return 0;
+		p = nl + 1;
+	}
+}
+
+int
+config_load_string(struct tether_config *cfg, const char *text,
+    const char *origin, struct error *err)
+{
+	struct ini_ctx ctx;
+	long line;
+	int rc;
+
+	line = config_find_long_line(text);
+	if (line != 0) {
+		error_set(err, TETHER_EXIT_CONFIG, "%s:%ld: line is longer than "
+		    "%d characters; shorten the value", origin, line,
+		    INI_MAX_LINE - 3);
+		return -1;
+	}
+	memset(&ctx, 0, sizeof ctx);
+	ctx.cfg = cfg;
+	ctx.origin = origin;
+	error_clear(&ctx.first);
+	rc = ini_parse_string(text, config_on_ini_pair, &ctx);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		error_set(err, TETHER_EXIT_CONFIG, "%s: out of memory reading "
+		    "it", origin);
+	} else if (error_is_set(&ctx.first)) {
+		error_set(err, ctx.first.code, "%s:%d: %s", origin, rc,
+		    ctx.first.msg);
+	} else {
+		error_set(err, TETHER_EXIT_CONFIG, "%s:%d: expected 'key = "
+		    "value' or [tunnel]", origin, rc);
+	}
+	return -1;
+}
+
+int
+config_load_file(struct tether_config *cfg, const char *path,
+    struct error *err)
+{
+	char *text;
+	ssize_t n;
+	size_t len = 0;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		error_set(err, TETHER_EXIT_CONFIG, "config %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	text = malloc(CONFIG_FILE_MAX + 1);
+	if (text == NULL) {
+		close(fd);
+		error_set(err, TETHER_EXIT_CONFIG, "config %s: out of memory",
+		    path);
+		return -1;
+	}
+	while ((n = read(fd, text + len, CONFIG_FILE_MAX + 1 - len)) > 0) {
+		len += (size_t)n;
+		if (len > CONFIG_FILE_MAX)
+			break;
+	}
+	close(fd);
+	if (n == -1 || len > CONFIG_FILE_MAX || memchr(text, '\0', len)) {
+		error_set(err, TETHER_EXIT_CONFIG, "config %s: %s", path,
+		    n == -1 ? strerror(errno) : len > CONFIG_FILE_MAX ?
+		    "larger than 64 KiB; is this the right file?" :
+		    "holds a NUL byte; is this a text file?");
+		free(text);
+		return -1;
+	}
+	text[len] = '\0';
+	rc = config_load_string(cfg, text, path, err);
+	free(text);
+	return rc;
+}
+
+int
+config_apply_env(struct tether_config *cfg, env_lookup_fn lookup, void *lctx,
+    struct error *err)
+{
+	/* TETHER_* first: the newer name wins over the seed's. */
+	static const char *bastion_vars[] = { "TETHER_BASTION",
+	    "SCITEX_TUNNEL_BASTION_SERVER" };
+	static const char *key_vars[] = { "TETHER_KEY",
+	    "SCITEX_TUNNEL_SECRET_KEY_PATH" };
+	static const char *debug_vars[] = { "TETHER_DEBUG",
+	    "SCITEX_TUNNEL_DEBUG_MODE" };
+	char origin[64];
+	const char *v;
+	size_t i;
+	int on;
+
+	for (i = 0; i < 2; i++) {
+		if ((v = lookup(bastion_vars[i], lctx)) != NULL && *v != '\0') {
+			snprintf(origin, sizeof origin, "$%s", bastion_vars[i]);
+			if (config_set_bastion(cfg, v, origin, err) == -1)
+				return -1;
+			break;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if ((v = lookup(key_vars[i], lctx)) != NULL && *v != '\0') {
+			snprintf(origin, sizeof origin, "$%s", key_vars[i]);
+			if (config_set_path(cfg, cfg->key_path, v, origin,
+			    err) == -1)
+				return -1;
+			break;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if ((v = lookup(debug_vars[i], lctx)) != NULL && *v != '\0') {
+			if (parse_bool(v, &on) == -1) {
+				error_set(err, TETHER_EXIT_CONFIG, "$%s: '%s' is "
+				    "not 1/0, yes/no or true/false",
+				    debug_vars[i], v);
+				return -1;
+			}
+			cfg->verbose = on;
+			break;
+		}
+	}
+	v = lookup("SSH_AUTH_SOCK", lctx);
+	cfg->agent_available = v != NULL && *v != '\0';
+	return 0;
+}
+
+const char *
+config_forward_bind_address(const struct forward_spec *f)
+{
+	if (f->bind[0] == '\0')
+		return "localhost";
+	if (strcmp(f->bind, "*") == 0)
+		return "";
+	return f->bind;
+}
+
+static int
+config_check_forwards(const struct tether_config *cfg, struct error *err)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->nforwards; i++) {
+		for (j = i + 1; j < cfg->nforwards; j++) {
+			if (cfg->forwards[i].port != 0 &&
+			    cfg->forwards[i].port == cfg->forwards[j].port) {
+				error_set(err, TETHER_EXIT_CONFIG, "remote port "
+				    "%d is forwarded twice; each forward needs "
+				    "its own remote port", cfg->forwards[i].port);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+config_finish(struct tether_config *cfg, struct error *err)
+{
+	struct forward_spec *f;
+
+	if (cfg->port >= 0) {
+		if (cfg->nforwards == CONFIG_FORWARDS_MAX) {
+			error_set(err, TETHER_EXIT_CONFIG, "more than %d "
+			    "forwards", CONFIG_FORWARDS_MAX);
+			return -1;
+		}
+		f = &cfg->forwards[cfg->nforwards++];
+		memset(f, 0, sizeof *f);
+		f->port = cfg->port;
+		snprintf(f->host, sizeof f->host, "%s", cfg->target_host);
+		f->host_port = cfg->target_port;
+		cfg->port = -1;
+	}
+	if (!cfg->has_bastion) {
+		error_set(err, TETHER_EXIT_CONFIG, "bastion_server is required. "
+		    "Provide it as an argument (-b user@host) or set "
+		    "TETHER_BASTION (or SCITEX_TUNNEL_BASTION_SERVER) "
+		    "environment variable.");
+		return -1;
+	}
+	if (cfg->nforwards == 0) {
+		error_set(err, TETHER_EXIT_CONFIG, "no forward: give -p PORT "
+		    "(with -t HOST:PORT, default localhost:22) or -R "
+		    "[bind:]PORT:HOST:HOSTPORT");
+		return -1;
+	}
+	if (config_check_forwards(cfg, err) == -1)
+		return -1;
+	if (cfg->key_path[0] == '\0' && !cfg->agent_available) {
+		error_set(err, TETHER_EXIT_KEY, "no key: give -s PATH (or set "
+		    "TETHER_KEY), or run an ssh-agent and set SSH_AUTH_SOCK");
+		return -1;
+	}
+	if (cfg->known_hosts[0] == '\0') {
+		error_set(err, TETHER_EXIT_CONFIG, "no known_hosts file: HOME is "
+		    "unset; give --known-hosts PATH");
+		return -1;
+	}
+	if (cfg->backoff_max < cfg->backoff_initial) {
+		error_set(err, TETHER_EXIT_CONFIG, "backoff_max (%g s) is below "
+		    "backoff_initial (%g s); raise backoff_max",
+		    cfg->backoff_max, cfg->backoff_initial);
+		return -1;
+	}
+	if (cfg->name[0] == '\0')
+		snprintf(cfg->name, sizeof cfg->name, "%d",
+		    cfg->forwards[0].port);
+	return 0;
+}
+
+int
+config_set_option(struct tether_config *cfg, const char *assignment,
+    struct error *err)
+{
+	char key[64];
+	const char *eq;
+	struct ini_ctx ctx;
+	size_t klen;
+
+	eq = strchr(assignment, '=');
+	klen = eq != NULL ? (size_t)(eq - assignment) : 0;
+	while (klen > 0 && assignment[klen - 1] == ' ')
+		klen--;
+	if (eq == NULL || klen == 0 || klen >= sizeof key) {
+		error_set(err, TETHER_EXIT_CONFIG, "-o '%s': expected KEY=VALUE "
+		    "with a key of [tunnel], e.g. -o keepalive_interval=10",
+		    assignment);
+		return -1;
+	}
+	memcpy(key, assignment, klen);
+	key[klen] = '\0';
+	for (eq++; *eq == ' '; eq++)
+		;
+	memset(&ctx, 0, sizeof ctx);
+	ctx.cfg = cfg;
+	ctx.origin = "-o";
+	error_clear(&ctx.first);
+	if (config_set_key(&ctx, key, eq) == 0)
+		return 0;
+	error_set(err, ctx.first.code, "-o %s", ctx.first.msg);
+	return -1;
+}

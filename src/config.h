@@ -1,0 +1,91 @@
+/*
+ * A tunnel's configuration: defaults, then an INI file ([tunnel] section),
+ * then the environment, then command-line flags; each layer overrides the
+ * one before. Pure: the environment comes through a lookup function.
+ */
+#ifndef TETHER_CONFIG_H
+#define TETHER_CONFIG_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "log.h"
+#include "spec.h"
+
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_FORWARDS_MAX 16
+#define CONFIG_FILE_MAX (64 * 1024)
+
+enum host_key_policy {
+	HOST_KEY_STRICT,
+	HOST_KEY_ACCEPT_NEW,
+};
+
+struct tether_config {
+	char name[LOG_NAME_MAX];          /* "" = derived from the first port */
+	struct bastion_spec bastion;
+	int has_bastion;
+	char key_path[CONFIG_PATH_MAX];   /* "" = use ssh-agent */
+	char known_hosts[CONFIG_PATH_MAX];
+	enum host_key_policy host_key_policy;
+
+	/* Forwards given as full specs (-R, forward=). */
+	struct forward_spec forwards[CONFIG_FORWARDS_MAX];
+	size_t nforwards;
+	/* The seed's shorthand: -p PORT with -t HOST:PORT (port -1 = unset). */
+	int port;
+	char target_host[SPEC_HOST_MAX];
+	int target_port;
+
+	int keepalive_interval;           /* seconds, 0 = off */
+	int keepalive_count;
+	double backoff_initial;           /* seconds */
+	double backoff_max;
+	double backoff_factor;
+	int stable_after;                 /* seconds up before backoff resets */
+	int connect_timeout;              /* seconds for TCP + handshake + auth */
+	int max_channels;
+	int exit_on_forward_failure;
+	int verbose;
+
+	int agent_available;              /* SSH_AUTH_SOCK was set */
+	char home[CONFIG_PATH_MAX];       /* for '~' */
+};
+
+typedef const char *(*env_lookup_fn)(const char *name, void *ctx);
+
+void config_init_defaults(struct tether_config *, const char *home);
+/* origin names the source in messages (a file path). */
+int config_load_string(struct tether_config *, const char *text,
+    const char *origin, struct error *);
+int config_load_file(struct tether_config *, const char *path, struct error *);
+int config_apply_env(struct tether_config *, env_lookup_fn, void *ctx,
+    struct error *);
+
+/* Setters shared by the file, environment and flag layers. */
+int config_set_bastion(struct tether_config *, const char *, const char *origin,
+    struct error *);
+int config_set_path(struct tether_config *, char *dst, const char *value,
+    const char *origin, struct error *);
+int config_set_policy(struct tether_config *, const char *, const char *origin,
+    struct error *);
+int config_add_forward(struct tether_config *, const char *,
+    const char *origin, struct error *);
+
+/*
+ * Folds the shorthand port into the forward list, fills the name, checks
+ * what must be present. After it the config is ready to run.
+ */
+int config_finish(struct tether_config *, struct error *);
+
+/* "~/x" → "$HOME/x"; other paths unchanged. */
+int config_expand_path(const char *in, const char *home, char *out, size_t sz);
+
+/* The address sent in the tcpip-forward request, as OpenSSH's client does. */
+const char *config_forward_bind_address(const struct forward_spec *);
+
+/* "key=value" as in the file's [tunnel] section (the -o flag). */
+int config_set_option(struct tether_config *, const char *assignment,
+    struct error *);
+
+#endif

@@ -1,0 +1,90 @@
+#include <sys/stat.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOG_LINE_MAX 1024
+
+void
+log_init(struct logger *lg, const char *name, int verbose)
+{
+	memset(lg, 0, sizeof *lg);
+	lg->fd = STDERR_FILENO;
+	lg->max_level = verbose ? LOG_DEBUG : LOG_INFO;
+	lg->journal = log_fd_is_journal(lg->fd, getenv("JOURNAL_STREAM"));
+	log_set_name(lg, name);
+}
+
+void
+log_set_name(struct logger *lg, const char *name)
+{
+	snprintf(lg->name, sizeof lg->name, "%s", name != NULL ? name : "");
+}
+
+int
+log_fd_is_journal(int fd, const char *journal_stream)
+{
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (journal_stream == NULL ||
+	    sscanf(journal_stream, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(fd, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+/* Text from outside (a bastion's banner, a path) must not forge lines. */
+static void
+log_scrub(char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+	}
+}
+
+void
+log_msg(const struct logger *lg, int level, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX], msg[LOG_LINE_MAX - 128], stamp[32];
+	struct tm tm;
+	time_t now;
+	va_list ap;
+	int n;
+
+	if (level > lg->max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_scrub(msg);
+
+	if (lg->journal) {
+		n = snprintf(line, sizeof line, "<%d>%s: %s\n", level,
+		    lg->name, msg);
+	} else {
+		now = time(NULL);
+		localtime_r(&now, &tm);
+		strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+		n = snprintf(line, sizeof line, "%s tether[%s]: %s\n", stamp,
+		    lg->name, msg);
+	}
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line) {
+		n = sizeof line - 1;
+		line[n - 1] = '\n';
+	}
+	/* One write per line keeps lines whole when several writers share it. */
+	if (write(lg->fd, line, (size_t)n) == -1)
+		return;
+}

@@ -1,0 +1,34 @@
+/*
+ * One line per event, naming the tunnel. On the journal (JOURNAL_STREAM
+ * matches stderr) lines carry the sd-daemon priority prefix "<N>" instead of
+ * a timestamp.
+ */
+#ifndef TETHER_LOG_H
+#define TETHER_LOG_H
+
+#include <syslog.h>
+
+#define LOG_NAME_MAX 64
+
+struct logger {
+	char name[LOG_NAME_MAX]; /* the tunnel's name */
+	int max_level;           /* LOG_INFO, or LOG_DEBUG with -v */
+	int journal;             /* stderr is connected to the journal */
+	int fd;                  /* where lines go, normally 2 */
+};
+
+void log_init(struct logger *, const char *name, int verbose);
+void log_set_name(struct logger *, const char *name);
+void log_msg(const struct logger *, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define log_err(lg, ...)    log_msg((lg), LOG_ERR, __VA_ARGS__)
+#define log_warn(lg, ...)   log_msg((lg), LOG_WARNING, __VA_ARGS__)
+#define log_notice(lg, ...) log_msg((lg), LOG_NOTICE, __VA_ARGS__)
+#define log_info(lg, ...)   log_msg((lg), LOG_INFO, __VA_ARGS__)
+#define log_debug(lg, ...)  log_msg((lg), LOG_DEBUG, __VA_ARGS__)
+
+/* Whether the stream behind fd is the one named by JOURNAL_STREAM. */
+int log_fd_is_journal(int fd, const char *journal_stream);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * One SSH session to the bastion as a non-blocking state machine on the
+ * loop: connect → host key → auth → request forwards → forwarding. It
+ * accepts only the forwarded-tcpip channels of the forwards it holds and
+ * hands each to a splice. It reports to its owner through callbacks.
+ */
+#ifndef TETHER_SESSION_H
+#define TETHER_SESSION_H
+
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "config.h"
+#include "error.h"
+#include "log.h"
+
+enum session_state {
+	SESSION_CONNECTING,     /* TCP, banner, key exchange */
+	SESSION_AUTHENTICATING,
+	SESSION_REQUESTING,     /* asking for the forwards */
+	SESSION_FORWARDING,     /* every forward asked for; serving channels */
+	SESSION_CLOSED,
+};
+
+struct session;
+
+struct session_events {
+	/* A forward was bound (the first one makes the tunnel ready). */
+	void (*on_forward_bound)(struct session *, void *arg);
+	/* The session ended; err says why (code 0 = asked to stop). */
+	void (*on_closed)(struct session *, const struct error *, void *arg);
+};
+
+struct session *session_new(struct ev_loop *, const struct tether_config *,
+    const struct logger *, const struct session_events *, void *arg);
+void session_free(struct session *);
+/* Begins connecting; -1 with err for what retrying cannot fix. */
+int session_start(struct session *, struct error *);
+/* Closes channels and disconnects; on_closed is not called. */
+void session_stop(struct session *);
+enum session_state session_get_state(const struct session *);
+const char *session_state_name(enum session_state);
+size_t session_channel_count(const struct session *);
+
+#endif

@@ -1,0 +1,457 @@
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libssh/callbacks.h>
+
+#include "bytebuf.h"
+#include "splice.h"
+
+#define SPLICE_SCRATCH_SIZE (64 * 1024)
+
+enum splice_state {
+	SPLICE_CONNECTING,
+	SPLICE_OPEN,
+	SPLICE_DEAD,
+};
+
+struct splice {
+	struct splice_set *set;
+	ssh_channel channel;
+	struct ssh_channel_callbacks_struct cb;
+	const struct addrinfo *addr;  /* the target address being tried */
+	int fd;
+	ev_io rio;
+	ev_io wio;
+	enum splice_state state;
+	struct bytebuf to_local;
+	uint32_t in_libssh;           /* bytes libssh still holds for us */
+	unsigned remote_eof : 1;
+	unsigned remote_closed : 1;
+	unsigned local_eof : 1;       /* the target sent EOF */
+	unsigned local_shut : 1;      /* we sent EOF to the target */
+	unsigned dirty : 1;
+	uint64_t bytes_to_local;
+	uint64_t bytes_to_remote;
+	char label[96];
+	TAILQ_ENTRY(splice) entry;
+	TAILQ_ENTRY(splice) dirty_entry;
+};
+
+static void splice_on_socket_readable(struct ev_loop *, ev_io *, int);
+static void splice_on_socket_writable(struct ev_loop *, ev_io *, int);
+
+static void
+splice_mark_dirty(struct splice *s)
+{
+	if (!s->dirty) {
+		s->dirty = 1;
+		TAILQ_INSERT_TAIL(&s->set->dirty, s, dirty_entry);
+	}
+}
+
+static void
+splice_fail(struct splice *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+splice_fail(struct splice *s, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (s->state == SPLICE_DEAD)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_warn(s->set->log, "connection %s: %s", s->label, msg);
+	s->state = SPLICE_DEAD;
+	splice_mark_dirty(s);
+}
+
+static int
+splice_would_block(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+
+/* Starts a non-blocking connect to s->addr or a later address. */
+static void
+splice_connect(struct splice *s)
+{
+	int one = 1;
+
+	for (; s->addr != NULL; s->addr = s->addr->ai_next) {
+		s->fd = socket(s->addr->ai_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s->fd == -1)
+			continue;
+		setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		if (connect(s->fd, s->addr->ai_addr, s->addr->ai_addrlen) == 0) {
+			s->state = SPLICE_OPEN;
+			break;
+		}
+		if (errno == EINPROGRESS) {
+			s->state = SPLICE_CONNECTING;
+			break;
+		}
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->fd == -1) {
+		splice_fail(s, "cannot connect to the target: %s",
+		    strerror(errno));
+		return;
+	}
+	ev_io_init(&s->rio, splice_on_socket_readable, s->fd, EV_READ);
+	ev_io_init(&s->wio, splice_on_socket_writable, s->fd, EV_WRITE);
+	s->rio.data = s->wio.data = s;
+}
+
+static void
+splice_finish_connect(struct splice *s)
+{
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		soerr = errno;
+	if (soerr == 0) {
+		s->state = SPLICE_OPEN;
+		return;
+	}
+	ev_io_stop(s->set->loop, &s->rio);
+	ev_io_stop(s->set->loop, &s->wio);
+	close(s->fd);
+	s->fd = -1;
+	s->addr = s->addr->ai_next;
+	if (s->addr == NULL) {
+		splice_fail(s, "cannot connect to the target: %s",
+		    strerror(soerr));
+		return;
+	}
+	splice_connect(s);
+}
+
+/* Writes what we hold, then pulls what libssh holds, while the socket takes it. */
+static void
+splice_flush_to_local(struct splice *s)
+{
+	unsigned char *tail;
+	size_t want;
+	ssize_t n;
+	int got;
+
+	while (s->state == SPLICE_OPEN) {
+		if (s->to_local.len > 0) {
+			n = send(s->fd, bytebuf_head(&s->to_local), s->to_local.len,
+			    MSG_NOSIGNAL);
+			if (n == -1) {
+				if (!splice_would_block())
+					splice_fail(s, "write to the target: %s",
+					    strerror(errno));
+				return;
+			}
+			bytebuf_consume(&s->to_local, (size_t)n);
+			s->bytes_to_local += (uint64_t)n;
+			s->set->bytes_to_local += (uint64_t)n;
+			if (s->to_local.len > 0)
+				return;
+		}
+		if (s->in_libssh == 0 || (tail = bytebuf_tail(&s->to_local)) == NULL)
+			return;
+		want = bytebuf_space(&s->to_local);
+		if (want > s->in_libssh)
+			want = s->in_libssh;
+		got = ssh_channel_read_nonblocking(s->channel, tail,
+		    (uint32_t)want, 0);
+		if (got <= 0) {
+			/* libssh holds less than we counted: nothing is lost. */
+			s->in_libssh = 0;
+			return;
+		}
+		bytebuf_commit(&s->to_local, (size_t)got);
+		s->in_libssh -= (uint32_t)got;
+	}
+}
+
+static int
+splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
+    uint32_t len, int is_stderr, void *arg)
+{
+	struct splice *s = arg;
+	size_t taken = 0;
+	ssize_t n;
+
+	(void)session;
+	(void)channel;
+	/* A closing splice, or stderr (which forwarded-tcpip never has): drop. */
+	if (s->state == SPLICE_DEAD || is_stderr)
+		return (int)len;
+	if (s->state == SPLICE_OPEN && s->to_local.len == 0) {
+		n = send(s->fd, data, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			taken = (size_t)n;
+			s->bytes_to_local += (uint64_t)n;
+			s->set->bytes_to_local += (uint64_t)n;
+		} else if (n == -1 && !splice_would_block()) {
+			splice_fail(s, "write to the target: %s", strerror(errno));
+			return (int)len;
+		}
+	}
+	taken += bytebuf_append(&s->to_local, (unsigned char *)data + taken,
+	    len - taken);
+	/* libssh hands us everything it holds each time. */
+	s->in_libssh = len - (uint32_t)taken;
+	splice_mark_dirty(s);
+	return (int)taken;
+}
+
+static void
+splice_on_channel_eof(ssh_session session, ssh_channel channel, void *arg)
+{
+	struct splice *s = arg;
+
+	(void)session;
+	(void)channel;
+	s->remote_eof = 1;
+	splice_mark_dirty(s);
+}
+
+static void
+splice_on_channel_close(ssh_session session, ssh_channel channel, void *arg)
+{
+	struct splice *s = arg;
+
+	(void)session;
+	(void)channel;
+	s->remote_eof = 1;
+	s->remote_closed = 1;
+	splice_mark_dirty(s);
+}
+
+static int
+splice_on_channel_writable(ssh_session session, ssh_channel channel,
+    uint32_t bytes, void *arg)
+{
+	struct splice *s = arg;
+
+	(void)session;
+	(void)channel;
+	(void)bytes;
+	splice_mark_dirty(s);
+	return 0;
+}
+
+static void
+splice_on_socket_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct splice *s = w->data;
+	uint32_t window;
+	ssize_t n;
+	int written;
+
+	(void)loop;
+	(void)revents;
+	splice_mark_dirty(s);
+	window = ssh_channel_window_size(s->channel);
+	if (s->state != SPLICE_OPEN || window == 0 ||
+	    (ssh_get_poll_flags(ssh_channel_get_session(s->channel)) &
+	    SSH_WRITE_PENDING))
+		return;
+	if (window > SPLICE_SCRATCH_SIZE)
+		window = SPLICE_SCRATCH_SIZE;
+	n = recv(s->fd, s->set->scratch, window, 0);
+	if (n == -1) {
+		if (!splice_would_block())
+			splice_fail(s, "read from the target: %s", strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		s->local_eof = 1;
+		if (ssh_channel_send_eof(s->channel) != SSH_OK)
+			splice_fail(s, "cannot send EOF to the bastion");
+		return;
+	}
+	/* Within the window libssh queues it all without waiting. */
+	written = ssh_channel_write(s->channel, s->set->scratch, (uint32_t)n);
+	if (written != n) {
+		splice_fail(s, "the bastion channel took %d of %zd bytes",
+		    written, n);
+		return;
+	}
+	s->bytes_to_remote += (uint64_t)n;
+	s->set->bytes_to_remote += (uint64_t)n;
+}
+
+static void
+splice_on_socket_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct splice *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	splice_mark_dirty(s);
+	if (s->state == SPLICE_CONNECTING) {
+		splice_finish_connect(s);
+		if (s->state == SPLICE_OPEN)
+			log_debug(s->set->log, "connection %s: target connected",
+			    s->label);
+	}
+	splice_flush_to_local(s);
+}
+
+static void
+splice_watch(struct splice *s, ev_io *w, int want)
+{
+	if (want && !ev_is_active(w))
+		ev_io_start(s->set->loop, w);
+	else if (!want && ev_is_active(w))
+		ev_io_stop(s->set->loop, w);
+}
+
+static void
+splice_destroy(struct splice *s)
+{
+	struct splice_set *set = s->set;
+
+	if (s->fd != -1) {
+		ev_io_stop(set->loop, &s->rio);
+		ev_io_stop(set->loop, &s->wio);
+		close(s->fd);
+	}
+	ssh_remove_channel_callbacks(s->channel, &s->cb);
+	/* Sends EOF and CLOSE if the channel is still open. */
+	ssh_channel_free(s->channel);
+	log_debug(set->log, "connection %s: closed, %llu bytes to the target, "
+	    "%llu from it", s->label, (unsigned long long)s->bytes_to_local,
+	    (unsigned long long)s->bytes_to_remote);
+	bytebuf_free(&s->to_local);
+	TAILQ_REMOVE(&set->all, s, entry);
+	set->count--;
+	free(s);
+}
+
+/* Whether both directions have finished and everything was delivered. */
+static int
+splice_is_done(const struct splice *s)
+{
+	int drained = s->to_local.len == 0 && s->in_libssh == 0;
+
+	if (s->remote_closed)
+		return drained || s->local_shut;
+	return drained && s->remote_eof && s->local_eof;
+}
+
+static void
+splice_update(struct splice *s, int write_blocked)
+{
+	int want_read, want_write;
+
+	if (s->state == SPLICE_OPEN && s->remote_eof && !s->local_shut &&
+	    s->to_local.len == 0 && s->in_libssh == 0) {
+		shutdown(s->fd, SHUT_WR);
+		s->local_shut = 1;
+	}
+	if (s->state == SPLICE_OPEN && splice_is_done(s))
+		s->state = SPLICE_DEAD;
+	if (s->state == SPLICE_DEAD) {
+		splice_destroy(s);
+		return;
+	}
+	want_read = s->state == SPLICE_OPEN && !s->local_eof &&
+	    !s->remote_closed && !write_blocked &&
+	    ssh_channel_window_size(s->channel) > 0;
+	want_write = s->state == SPLICE_CONNECTING ||
+	    (s->to_local.len > 0 || s->in_libssh > 0);
+	splice_watch(s, &s->rio, want_read);
+	splice_watch(s, &s->wio, want_write);
+}
+
+void
+splice_set_reconcile(struct splice_set *set, int write_blocked)
+{
+	struct splice *s;
+
+	/* Splices parked by a full bastion socket resume when it drains. */
+	if (set->write_blocked && !write_blocked) {
+		TAILQ_FOREACH(s, &set->all, entry)
+			splice_mark_dirty(s);
+	}
+	set->write_blocked = write_blocked;
+	while ((s = TAILQ_FIRST(&set->dirty)) != NULL) {
+		TAILQ_REMOVE(&set->dirty, s, dirty_entry);
+		s->dirty = 0;
+		splice_update(s, write_blocked);
+	}
+}
+
+int
+splice_set_init(struct splice_set *set, struct ev_loop *loop,
+    const struct logger *log)
+{
+	memset(set, 0, sizeof *set);
+	set->loop = loop;
+	set->log = log;
+	TAILQ_INIT(&set->all);
+	TAILQ_INIT(&set->dirty);
+	set->scratch = malloc(SPLICE_SCRATCH_SIZE);
+	return set->scratch != NULL ? 0 : -1;
+}
+
+void
+splice_set_close_all(struct splice_set *set)
+{
+	struct splice *s;
+
+	TAILQ_FOREACH(s, &set->all, entry) {
+		s->state = SPLICE_DEAD;
+		splice_mark_dirty(s);
+	}
+	splice_set_reconcile(set, set->write_blocked);
+}
+
+void
+splice_set_deinit(struct splice_set *set)
+{
+	splice_set_close_all(set);
+	free(set->scratch);
+	set->scratch = NULL;
+}
+
+struct splice *
+splice_new(struct splice_set *set, ssh_channel channel,
+    const struct addrinfo *target, const char *label)
+{
+	struct splice *s;
+
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return NULL;
+	s->set = set;
+	s->channel = channel;
+	s->fd = -1;
+	s->addr = target;
+	bytebuf_init(&s->to_local, SPLICE_BUFFER_SIZE);
+	snprintf(s->label, sizeof s->label, "%s", label);
+	ssh_callbacks_init(&s->cb);
+	s->cb.userdata = s;
+	s->cb.channel_data_function = splice_on_channel_data;
+	s->cb.channel_eof_function = splice_on_channel_eof;
+	s->cb.channel_close_function = splice_on_channel_close;
+	s->cb.channel_write_wontblock_function = splice_on_channel_writable;
+	ssh_set_channel_callbacks(channel, &s->cb);
+	TAILQ_INSERT_TAIL(&set->all, s, entry);
+	set->count++;
+	splice_connect(s);
+	splice_mark_dirty(s);
+	return s;
+}

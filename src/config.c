@@ -17,7 +17,10 @@ struct ini_ctx {
 	struct tether_config *cfg;
 	const char *origin;
 	struct error first;   /* the first bad key, without its line number */
+	int first_line;       /* the line of first */
 	int file_forwards;    /* forward= seen in this file */
+	const char *next;     /* the text not yet handed to inih */
+	int line;             /* the line inih is parsing */
 };
 
 void
@@ -320,9 +323,37 @@ config_on_ini_pair(void *user, const char *section, const char *key,
 			error_set(&ctx->first, TETHER_EXIT_CONFIG, "unknown "
 			    "section [%s]; the only section is [tunnel]",
 			    section);
-		return 0;
+	} else if (config_set_key(ctx, key, value) == 0) {
+		return 1;
 	}
-	return config_set_key(ctx, key, value) == 0;
+	/* error_set kept the first failure: note its line. */
+	if (ctx->first_line == 0)
+		ctx->first_line = ctx->line;
+	return 0;
+}
+
+/*
+ * ini_parse_string's reader, counting lines: inih reports only the line of
+ * its first error, which may be a syntax error before the first bad key.
+ */
+static char *
+config_ini_reader(char *str, int num, void *stream)
+{
+	struct ini_ctx *ctx = stream;
+	size_t n;
+
+	if (*ctx->next == '\0' || num < 2)
+		return NULL;
+	n = strcspn(ctx->next, "\n");
+	if (ctx->next[n] == '\n')
+		n++;
+	if (n > (size_t)num - 1)
+		n = (size_t)num - 1;
+	memcpy(str, ctx->next, n);
+	str[n] = '\0';
+	ctx->next += n;
+	ctx->line++;
+	return str;
 }
 
 /* inih splits lines longer than its buffer; refuse them instead. */
@@ -331,10 +362,15 @@ config_find_long_line(const char *text)
 {
 	const char *p = text, *nl;
 	long line = 1;
+	size_t len;
 
 	for (;; line++) {
 		nl = strchr(p, '\n');
-		if ((nl != NULL ? (size_t)(nl - p) : strlen(p)) >= INI_MAX_LINE - 2)
+		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		/* Of "\r\n", the '\r' is line end too: inih allows for it. */
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (len >= INI_MAX_LINE - 2)
 			return line;
 		if (nl == NULL)
 			return 0;
@@ -361,13 +397,14 @@ config_load_string(struct tether_config *cfg, const char *text,
 	ctx.cfg = cfg;
 	ctx.origin = origin;
 	error_clear(&ctx.first);
-	rc = ini_parse_string(text, config_on_ini_pair, &ctx);
+	ctx.next = text;
+	rc = ini_parse_stream(config_ini_reader, &ctx, config_on_ini_pair, &ctx);
 	if (rc == 0)
 		return 0;
 	if (rc < 0) {
 		error_set(err, TETHER_EXIT_CONFIG, "%s: out of memory reading "
 		    "it", origin);
-	} else if (error_is_set(&ctx.first)) {
+	} else if (error_is_set(&ctx.first) && ctx.first_line == rc) {
 		error_set(err, ctx.first.code, "%s:%d: %s", origin, rc,
 		    ctx.first.msg);
 	} else {

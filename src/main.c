@@ -26,9 +26,38 @@ usage(FILE *out)
 	    "tether --version its version.\n");
 }
 
+/* SIGHUP reads every source again: the same flags, environment and file. */
+struct run_args {
+	int argc;
+	char **argv;
+};
+
+static int
+reload_run_config(struct tether_config *out, struct error *err, void *ctx)
+{
+	const struct run_args *args = ctx;
+	struct run_request *req;
+
+	req = malloc(sizeof *req);
+	if (req == NULL) {
+		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
+		return -1;
+	}
+	if (cli_parse_run(args->argc, args->argv, env_from_process, NULL, req,
+	    err) == -1) {
+		free(req);
+		return -1;
+	}
+	*out = req->cfg;
+	free(req);
+	return 0;
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
+	struct run_args args = { argc, argv };
+	struct supervisor_hooks hooks = { reload_run_config, &args };
 	struct run_request *req;
 	struct logger lg;
 	struct error err;
@@ -52,7 +81,7 @@ cmd_run(int argc, char **argv)
 		return TETHER_EXIT_OK;
 	}
 	log_init(&lg, req->cfg.name, req->cfg.verbose);
-	rc = supervisor_run(&req->cfg, &lg);
+	rc = supervisor_run(&req->cfg, &lg, &hooks);
 	free(req);
 	return rc;
 }

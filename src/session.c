@@ -1,6 +1,11 @@
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
+#include <errno.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +15,7 @@
 #include <libssh/server.h>
 
 #include "tether/exit.h"
+#include "backoff.h"
 #include "hostkey.h"
 #include "key.h"
 #include "session.h"
@@ -27,8 +33,28 @@ struct forward {
 	struct addrinfo *target;     /* resolved when the session starts */
 	enum forward_state state;
 	int bound_port;
+	unsigned refusals;           /* in a row, this session */
 	char label[2 * SPEC_HOST_MAX + 32];
 };
+
+/* libssh tracks a single global request: tether keeps one in flight. */
+enum global_request {
+	GR_NONE,
+	GR_FORWARD,
+	GR_CANCEL,
+	GR_KEEPALIVE,
+};
+
+/* A forward dropped by a reload, to be released on the bastion. */
+struct cancel {
+	char bind[SPEC_HOST_MAX];
+	int port;
+};
+
+#define CANCELS_MAX (2 * CONFIG_FORWARDS_MAX)
+
+/* A request no sshd can grant, so any answer proves the bastion alive. */
+#define KEEPALIVE_PROBE_HOST "keepalive.tether.invalid"
 
 struct session {
 	struct ev_loop *loop;
@@ -51,11 +77,31 @@ struct session {
 	struct splice_set splices;
 	struct forward forwards[CONFIG_FORWARDS_MAX];
 	size_t nforwards;
+
+	enum global_request gr;
+	struct forward *gr_forward;  /* with GR_FORWARD */
+	struct forward orphan;       /* in flight when a reload dropped it */
+	struct cancel cancels[CANCELS_MAX];
+	size_t ncancels;
+	ev_timer forward_retry;      /* refused forwards are asked again */
+	struct backoff forward_backoff;
+	uint64_t rng;
+
+	struct ssh_counter_struct rx; /* what arrived from the bastion */
+	uint64_t rx_packets_seen;
+	ev_tstamp last_alive;
+	ev_timer keepalive;          /* a probe every keepalive_interval */
+	ev_timer liveness;           /* silence for interval x count: dead */
 };
 
 static void session_on_io(struct ev_loop *, ev_io *, int);
 static void session_on_deadline(struct ev_loop *, ev_timer *, int);
 static void session_on_prepare(struct ev_loop *, ev_prepare *, int);
+static void session_on_forward_retry(struct ev_loop *, ev_timer *, int);
+static void session_on_keepalive_timer(struct ev_loop *, ev_timer *, int);
+static void session_on_liveness_timer(struct ev_loop *, ev_timer *, int);
+static void session_advance_global_requests(struct session *);
+static void session_tune_socket(struct session *, int);
 
 const char *
 session_state_name(enum session_state st)
@@ -106,7 +152,16 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	ev_init(&s->io, session_on_io);
 	ev_init(&s->deadline, session_on_deadline);
 	ev_prepare_init(&s->prepare, session_on_prepare);
+	ev_init(&s->forward_retry, session_on_forward_retry);
+	ev_init(&s->keepalive, session_on_keepalive_timer);
+	ev_init(&s->liveness, session_on_liveness_timer);
 	s->io.data = s->deadline.data = s->prepare.data = s;
+	s->forward_retry.data = s->keepalive.data = s->liveness.data = s;
+	backoff_init(&s->forward_backoff, cfg->backoff_initial,
+	    cfg->backoff_max, cfg->backoff_factor);
+	if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != sizeof s->rng ||
+	    s->rng == 0)
+		s->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)s;
 	return s;
 }
 
@@ -119,6 +174,13 @@ session_teardown(struct session *s)
 	splice_set_close_all(&s->splices);
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->deadline);
+	ev_timer_stop(s->loop, &s->forward_retry);
+	ev_timer_stop(s->loop, &s->keepalive);
+	ev_timer_stop(s->loop, &s->liveness);
+	s->gr = GR_NONE;
+	s->gr_forward = NULL;
+	s->ncancels = 0;
+	backoff_reset(&s->forward_backoff);
 	if (s->event != NULL) {
 		ssh_event_remove_session(s->event, s->ssh);
 		ssh_event_free(s->event);
@@ -138,6 +200,7 @@ session_teardown(struct session *s)
 		s->forwards[i].target = NULL;
 		s->forwards[i].state = FORWARD_PENDING;
 		s->forwards[i].bound_port = 0;
+		s->forwards[i].refusals = 0;
 	}
 }
 
@@ -162,6 +225,72 @@ size_t
 session_channel_count(const struct session *s)
 {
 	return s->splices.count;
+}
+
+static const char *
+forward_state_name(enum forward_state st)
+{
+	switch (st) {
+	case FORWARD_PENDING:
+		return "pending";
+	case FORWARD_REQUESTING:
+		return "requesting";
+	case FORWARD_BOUND:
+		return "bound";
+	case FORWARD_REFUSED:
+	default:
+		return "refused";
+	}
+}
+
+size_t
+session_forwards(const struct session *s, struct session_forward_info *out,
+    size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < s->nforwards && i < max; i++) {
+		out[i].spec = s->forwards[i].spec;
+		out[i].label = s->forwards[i].label;
+		out[i].state = forward_state_name(s->forwards[i].state);
+		out[i].bound_port = s->forwards[i].state == FORWARD_BOUND ?
+		    s->forwards[i].bound_port : 0;
+	}
+	return s->nforwards;
+}
+
+size_t
+session_bound_count(const struct session *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nforwards; i++)
+		n += s->forwards[i].state == FORWARD_BOUND;
+	return n;
+}
+
+void
+session_bytes(const struct session *s, uint64_t *to_target,
+    uint64_t *from_target)
+{
+	*to_target = s->splices.bytes_to_local;
+	*from_target = s->splices.bytes_to_remote;
+}
+
+/* Every change of state goes through here so the owner hears of it. */
+static void
+session_set_state(struct session *s, enum session_state st)
+{
+	s->state = st;
+	if (s->events->on_change != NULL)
+		s->events->on_change(s, s->arg);
+}
+
+static void
+session_changed(struct session *s)
+{
+	if (s->events->on_change != NULL)
+		s->events->on_change(s, s->arg);
 }
 
 /* Ends the session; the owner hears of it once the loop is about to sleep. */
@@ -198,30 +327,15 @@ session_stop(struct session *s)
 	ev_prepare_stop(s->loop, &s->prepare);
 }
 
-static int
+static void session_resolve_target(struct session *, struct forward *);
+
+static void
 session_resolve_targets(struct session *s)
 {
-	struct addrinfo hints;
-	char port[8];
 	size_t i;
-	int rc;
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-	for (i = 0; i < s->nforwards; i++) {
-		const struct forward_spec *f = s->forwards[i].spec;
-
-		snprintf(port, sizeof port, "%d", f->host_port);
-		rc = getaddrinfo(f->host, port, &hints, &s->forwards[i].target);
-		if (rc != 0) {
-			s->forwards[i].target = NULL;
-			log_warn(s->log, "forward %s: cannot resolve target %s: "
-			    "%s; its connections will be refused",
-			    s->forwards[i].label, f->host, gai_strerror(rc));
-		}
-	}
-	return 0;
+	for (i = 0; i < s->nforwards; i++)
+		session_resolve_target(s, &s->forwards[i]);
 }
 
 static int
@@ -282,8 +396,9 @@ session_start(struct session *s, struct error *err)
 		session_teardown(s);
 		return -1;
 	}
-	s->state = SESSION_CONNECTING;
 	s->reported = 0;
+	session_set_state(s, SESSION_CONNECTING);
+	session_tune_socket(s, ssh_get_fd(s->ssh));
 	ev_io_set(&s->io, ssh_get_fd(s->ssh), EV_READ | EV_WRITE);
 	ev_io_start(s->loop, &s->io);
 	ev_timer_set(&s->deadline, cfg->connect_timeout, 0);
@@ -389,68 +504,294 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 }
 
 static void
-session_on_forward_done(struct session *s, struct forward *f, int rc,
-    int bound)
+session_on_forward_bound(struct session *s, struct forward *f, int bound)
 {
 	const struct forward_spec *spec = f->spec;
 
-	if (rc == SSH_OK) {
-		f->state = FORWARD_BOUND;
-		f->bound_port = spec->port != 0 ? spec->port : bound;
-		log_info(s->log, "remote port %d bound on the bastion, "
-		    "forwarding to %s:%d", f->bound_port, spec->host,
-		    spec->host_port);
-		if (s->events->on_forward_bound != NULL)
-			s->events->on_forward_bound(s, s->arg);
-		return;
-	}
-	f->state = FORWARD_REFUSED;
-	log_err(s->log, "bastion refused remote port %d (forward %s): is it "
-	    "in use, or not permitted by the bastion's sshd "
-	    "(AllowTcpForwarding, permitlisten)?", spec->port, f->label);
+	f->state = FORWARD_BOUND;
+	f->bound_port = spec->port != 0 ? spec->port : bound;
+	log_info(s->log, "remote port %d bound on the bastion, forwarding to "
+	    "%s:%d%s", f->bound_port, spec->host, spec->host_port,
+	    f->refusals > 0 ? " (the port was freed)" : "");
+	f->refusals = 0;
+	session_changed(s);
+	if (s->events->on_forward_bound != NULL)
+		s->events->on_forward_bound(s, s->arg);
 }
 
-/* Asks for one forward at a time: libssh tracks one global request. */
+/*
+ * The bastion often still holds the port for a session that died: keep this
+ * session and ask again with backoff. Said once, not at every retry.
+ */
 static void
-session_request_forwards(struct session *s)
+session_on_forward_refused(struct session *s, struct forward *f)
 {
-	struct forward *f;
-	size_t i, bound = 0;
-	int rc, port = 0;
+	double wait;
+
+	f->state = FORWARD_REFUSED;
+	if (s->cfg->exit_on_forward_failure) {
+		session_fail(s, TETHER_EXIT_FORWARD, "bastion refused remote "
+		    "port %d (forward %s) and exit_on_forward_failure is set",
+		    f->spec->port, f->label);
+		return;
+	}
+	session_changed(s);
+	if (f->refusals++ == 0)
+		log_warn(s->log, "bastion refused remote port %d (forward %s): "
+		    "in use, maybe by our own previous session, or not "
+		    "permitted (AllowTcpForwarding, permitlisten); retrying",
+		    f->spec->port, f->label);
+	if (!ev_is_active(&s->forward_retry)) {
+		wait = backoff_next(&s->forward_backoff, rng_unit(&s->rng));
+		log_debug(s->log, "asking for refused forwards again in %.1f s",
+		    wait);
+		ev_timer_set(&s->forward_retry, wait, 0);
+		ev_timer_start(s->loop, &s->forward_retry);
+	}
+}
+
+static void
+session_on_forward_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+	size_t i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < s->nforwards; i++) {
+		if (s->forwards[i].state == FORWARD_REFUSED)
+			s->forwards[i].state = FORWARD_PENDING;
+	}
+	session_advance_global_requests(s);
+}
+
+/* The first forward still to ask for, or NULL. */
+static struct forward *
+session_next_pending_forward(struct session *s)
+{
+	size_t i;
 
 	for (i = 0; i < s->nforwards; i++) {
-		f = &s->forwards[i];
-		if (f->state == FORWARD_BOUND)
-			bound++;
-		if (f->state != FORWARD_PENDING &&
-		    f->state != FORWARD_REQUESTING)
-			continue;
-		f->state = FORWARD_REQUESTING;
-		rc = ssh_channel_listen_forward(s->ssh,
-		    config_forward_bind_address(f->spec), f->spec->port, &port);
-		if (rc == SSH_AGAIN)
-			return;
-		session_on_forward_done(s, f, rc, port);
-		if (f->state == FORWARD_BOUND) {
-			bound++;
-		} else if (s->cfg->exit_on_forward_failure) {
-			session_fail(s, TETHER_EXIT_FORWARD, "bastion refused "
-			    "remote port %d and exit_on_forward_failure is set",
-			    f->spec->port);
-			return;
-		}
+		if (s->forwards[i].state == FORWARD_PENDING)
+			return &s->forwards[i];
 	}
+	return NULL;
+}
+
+static void
+session_queue_cancel(struct session *s, const struct forward *f)
+{
+	struct cancel *c;
+
+	if (s->ncancels == CANCELS_MAX)
+		return;   /* the bastion frees it when the session ends */
+	c = &s->cancels[s->ncancels++];
+	snprintf(c->bind, sizeof c->bind, "%s",
+	    config_forward_bind_address(f->spec));
+	c->port = f->bound_port;
+}
+
+/* Calls (again) into libssh for the forward in flight; 0 when it is done. */
+static int
+session_step_forward(struct session *s)
+{
+	struct forward *f = s->gr_forward;
+	int rc, port = 0;
+
+	f->state = FORWARD_REQUESTING;
+	rc = ssh_channel_listen_forward(s->ssh,
+	    config_forward_bind_address(f->spec), f->spec->port, &port);
+	if (rc == SSH_AGAIN)
+		return -1;
+	s->gr = GR_NONE;
+	s->gr_forward = NULL;
+	if (f == &s->orphan) {
+		if (rc == SSH_OK) {
+			f->bound_port = f->spec->port != 0 ? f->spec->port : port;
+			session_queue_cancel(s, f);
+		}
+		return 0;
+	}
+	if (rc == SSH_OK)
+		session_on_forward_bound(s, f, port);
+	else if (ssh_is_connected(s->ssh))
+		session_on_forward_refused(s, f);
+	return 0;
+}
+
+/* Calls (again) into libssh for the cancel in flight; 0 when it is done. */
+static int
+session_step_cancel(struct session *s)
+{
+	struct cancel *c = &s->cancels[0];
+	int rc;
+
+	rc = ssh_channel_cancel_forward(s->ssh, c->bind, c->port);
+	if (rc == SSH_AGAIN)
+		return -1;
+	s->gr = GR_NONE;
+	log_info(s->log, "remote port %d released on the bastion%s", c->port,
+	    rc == SSH_OK ? "" : " (it had already gone)");
+	memmove(&s->cancels[0], &s->cancels[1],
+	    (--s->ncancels) * sizeof s->cancels[0]);
+	return 0;
+}
+
+/* Calls (again) into libssh for the keepalive in flight; 0 when answered. */
+static int
+session_step_keepalive(struct session *s)
+{
+	int rc;
+
+	rc = ssh_channel_cancel_forward(s->ssh, KEEPALIVE_PROBE_HOST, 0);
+	if (rc == SSH_AGAIN)
+		return -1;
+	s->gr = GR_NONE;
+	if (ssh_is_connected(s->ssh)) {
+		s->last_alive = ev_now(s->loop);
+		log_debug(s->log, "keepalive answered");
+	}
+	return 0;
+}
+
+static void
+session_update_state(struct session *s)
+{
+	size_t i, bound = 0, waiting = 0;
+
 	if (s->state != SESSION_REQUESTING)
 		return;
+	for (i = 0; i < s->nforwards; i++) {
+		if (s->forwards[i].state == FORWARD_BOUND)
+			bound++;
+		if (s->forwards[i].state == FORWARD_PENDING ||
+		    s->forwards[i].state == FORWARD_REQUESTING)
+			waiting++;
+	}
+	if (waiting > 0)
+		return;
 	ev_timer_stop(s->loop, &s->deadline);
-	if (bound == 0) {
-		session_fail(s, TETHER_EXIT_FORWARD, "bastion refused every "
-		    "forward of this tunnel");
+	if (bound > 0)
+		log_info(s->log, "tunnel up: %zu of %zu forward(s) bound", bound,
+		    s->nforwards);
+	else
+		log_warn(s->log, "connected, but no forward is bound yet; "
+		    "retrying them");
+	session_set_state(s, SESSION_FORWARDING);
+}
+
+/*
+ * Moves the global request in flight on, then starts the next one: forwards
+ * first, a keepalive only when nothing else is asked (see keepalive timer).
+ */
+static void
+session_advance_global_requests(struct session *s)
+{
+	for (;;) {
+		if (s->state == SESSION_CLOSED)
+			return;
+		if (s->gr == GR_FORWARD && session_step_forward(s) == -1)
+			return;
+		if (s->gr == GR_CANCEL && session_step_cancel(s) == -1)
+			return;
+		if (s->gr == GR_KEEPALIVE && session_step_keepalive(s) == -1)
+			return;
+		if (s->state == SESSION_CLOSED)
+			return;
+		if (s->ncancels > 0) {
+			s->gr = GR_CANCEL;
+			continue;
+		}
+		s->gr_forward = session_next_pending_forward(s);
+		if (s->gr_forward == NULL)
+			break;
+		s->gr = GR_FORWARD;
+	}
+	if (s->state == SESSION_FORWARDING)
+		return;
+	/* Only now may a forward that was retried move the state on. */
+	session_update_state(s);
+	if (session_next_pending_forward(s) == NULL && s->state ==
+	    SESSION_FORWARDING) {
+		for (size_t i = 0; i < s->nforwards; i++) {
+			if (s->forwards[i].state == FORWARD_REFUSED)
+				return;
+		}
+		backoff_reset(&s->forward_backoff);
+	}
+}
+
+static void
+session_on_keepalive_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (s->gr != GR_NONE)
+		return;   /* an answer to what is in flight proves life too */
+	s->gr = GR_KEEPALIVE;
+	log_debug(s->log, "keepalive sent");
+	session_advance_global_requests(s);
+}
+
+static void
+session_on_liveness_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+	ev_tstamp limit, silent;
+
+	(void)revents;
+	limit = (ev_tstamp)s->cfg->keepalive_interval * s->cfg->keepalive_count;
+	silent = ev_now(loop) - s->last_alive;
+	if (silent < limit) {
+		ev_timer_set(w, limit - silent, 0);
+		ev_timer_start(loop, w);
 		return;
 	}
-	s->state = SESSION_FORWARDING;
-	log_info(s->log, "tunnel up: %zu of %zu forward(s) bound", bound,
-	    s->nforwards);
+	session_fail(s, TETHER_EXIT_FAILURE, "bastion %s:%d did not answer for "
+	    "%.0f s (keepalive_interval %d s x keepalive_count %d)",
+	    s->cfg->bastion.host, s->cfg->bastion.port, silent,
+	    s->cfg->keepalive_interval, s->cfg->keepalive_count);
+}
+
+static void
+session_start_keepalive(struct session *s)
+{
+	const struct tether_config *cfg = s->cfg;
+
+	if (cfg->keepalive_interval == 0)
+		return;
+	s->last_alive = ev_now(s->loop);
+	ev_timer_set(&s->keepalive, cfg->keepalive_interval,
+	    cfg->keepalive_interval);
+	ev_timer_start(s->loop, &s->keepalive);
+	ev_timer_set(&s->liveness,
+	    (ev_tstamp)cfg->keepalive_interval * cfg->keepalive_count, 0);
+	ev_timer_start(s->loop, &s->liveness);
+}
+
+/* The kernel gives up on a dead write path too, not only the keepalive. */
+static void
+session_tune_socket(struct session *s, int fd)
+{
+	const struct tether_config *cfg = s->cfg;
+	int one = 1, idle, count;
+	unsigned int timeout_ms;
+
+	if (cfg->keepalive_interval == 0)
+		return;
+	idle = cfg->keepalive_interval;
+	count = cfg->keepalive_count;
+	timeout_ms = (unsigned int)idle * (unsigned int)count * 1000u;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms,
+	    sizeof timeout_ms) == -1)
+		log_debug(s->log, "cannot set TCP keepalive on the bastion "
+		    "socket: %s", strerror(errno));
 }
 
 static void
@@ -466,11 +807,15 @@ session_on_authenticated(struct session *s)
 		session_fail(s, TETHER_EXIT_FAILURE, "out of memory");
 		return;
 	}
-	s->state = SESSION_REQUESTING;
+	memset(&s->rx, 0, sizeof s->rx);
+	s->rx_packets_seen = 0;
+	ssh_set_counters(s->ssh, NULL, &s->rx);
+	session_set_state(s, SESSION_REQUESTING);
 	ev_timer_stop(s->loop, &s->deadline);
 	ev_timer_set(&s->deadline, s->cfg->connect_timeout, 0);
 	ev_timer_start(s->loop, &s->deadline);
-	session_request_forwards(s);
+	session_start_keepalive(s);
+	session_advance_global_requests(s);
 }
 
 static void
@@ -494,7 +839,7 @@ session_step_connect(struct session *s)
 		return;
 	}
 	log_debug(s->log, "key exchange done, bastion key trusted");
-	s->state = SESSION_AUTHENTICATING;
+	session_set_state(s, SESSION_AUTHENTICATING);
 }
 
 static void
@@ -531,8 +876,11 @@ static void
 session_pump(struct session *s)
 {
 	ssh_event_dopoll(s->event, 0);
-	if (s->state == SESSION_REQUESTING)
-		session_request_forwards(s);
+	if (s->rx.in_packets != s->rx_packets_seen) {
+		s->rx_packets_seen = s->rx.in_packets;
+		s->last_alive = ev_now(s->loop);
+	}
+	session_advance_global_requests(s);
 	if (s->state != SESSION_CLOSED && !ssh_is_connected(s->ssh)) {
 		const char *why = ssh_get_error(s->ssh);
 
@@ -594,4 +942,97 @@ session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		ev_io_set(&s->io, s->io.fd, events);
 		ev_io_start(loop, &s->io);
 	}
+}
+
+static int
+forward_spec_equal(const struct forward_spec *a, const struct forward_spec *b)
+{
+	return a->port == b->port && a->host_port == b->host_port &&
+	    strcmp(a->bind, b->bind) == 0 && strcmp(a->host, b->host) == 0;
+}
+
+static void
+session_resolve_target(struct session *s, struct forward *f)
+{
+	struct addrinfo hints;
+	char port[8];
+	int rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	snprintf(port, sizeof port, "%d", f->spec->host_port);
+	rc = getaddrinfo(f->spec->host, port, &hints, &f->target);
+	if (rc != 0) {
+		f->target = NULL;
+		log_warn(s->log, "forward %s: cannot resolve target %s: %s; its "
+		    "connections will be refused", f->label, f->spec->host,
+		    gai_strerror(rc));
+	}
+}
+
+/* Releases a forward a reload dropped: on the bastion too if it was bound. */
+static void
+session_drop_forward(struct session *s, struct forward *f)
+{
+	if (f == s->gr_forward) {
+		/* Its answer is still to come: hold it until then. */
+		s->orphan = *f;
+		s->gr_forward = &s->orphan;
+		return;
+	}
+	if (f->state == FORWARD_BOUND)
+		session_queue_cancel(s, f);
+	log_info(s->log, "forward %s removed", f->label);
+	if (f->target != NULL)
+		freeaddrinfo(f->target);
+}
+
+void
+session_reconfigure(struct session *s, const struct tether_config *cfg)
+{
+	struct forward old[CONFIG_FORWARDS_MAX], *f;
+	int taken[CONFIG_FORWARDS_MAX] = { 0 };
+	size_t i, j, nold = s->nforwards;
+	/* Which old forward is in flight, by index: the array is rewritten. */
+	ptrdiff_t in_flight = s->gr_forward != NULL &&
+	    s->gr_forward != &s->orphan ? s->gr_forward - s->forwards : -1;
+
+	memcpy(old, s->forwards, sizeof old);
+	for (i = 0; i < cfg->nforwards; i++) {
+		f = &s->forwards[i];
+		for (j = 0; j < nold; j++) {
+			if (!taken[j] && forward_spec_equal(old[j].spec,
+			    &cfg->forwards[i]))
+				break;
+		}
+		if (j < nold) {
+			taken[j] = 1;
+			*f = old[j];
+			if ((ptrdiff_t)j == in_flight)
+				s->gr_forward = f;
+		} else {
+			memset(f, 0, sizeof *f);
+			f->state = FORWARD_PENDING;
+		}
+		f->spec = &cfg->forwards[i];
+		spec_format_forward(f->spec, f->label, sizeof f->label);
+		if (j == nold) {
+			log_info(s->log, "forward %s added", f->label);
+			if (s->state != SESSION_CLOSED)
+				session_resolve_target(s, f);
+		}
+	}
+	for (j = 0; j < nold; j++) {
+		if (!taken[j]) {
+			if ((ptrdiff_t)j == in_flight)
+				s->gr_forward = &old[j];
+			session_drop_forward(s, &old[j]);
+		}
+	}
+	s->nforwards = cfg->nforwards;
+	s->cfg = cfg;
+	session_changed(s);
+	if (s->state == SESSION_REQUESTING || s->state == SESSION_FORWARDING)
+		session_advance_global_requests(s);
 }

@@ -26,6 +26,8 @@ enum session_state {
 struct session;
 
 struct session_events {
+	/* The session's or a forward's state changed. */
+	void (*on_change)(struct session *, void *arg);
 	/* A forward was bound (the first one makes the tunnel ready). */
 	void (*on_forward_bound)(struct session *, void *arg);
 	/* The session ended; err says why (code 0 = asked to stop). */
@@ -37,10 +39,30 @@ struct session *session_new(struct ev_loop *, const struct tether_config *,
 void session_free(struct session *);
 /* Begins connecting; -1 with err for what retrying cannot fix. */
 int session_start(struct session *, struct error *);
+/*
+ * Adopts a config with the same bastion and credentials but other forwards:
+ * bound forwards stay (with their connections), new ones are asked for,
+ * dropped ones are released on the bastion. cfg must outlive the session.
+ */
+void session_reconfigure(struct session *, const struct tether_config *);
 /* Closes channels and disconnects; on_closed is not called. */
 void session_stop(struct session *);
 enum session_state session_get_state(const struct session *);
 const char *session_state_name(enum session_state);
 size_t session_channel_count(const struct session *);
+
+struct session_forward_info {
+	const struct forward_spec *spec;
+	const char *label;      /* "[bind:]PORT:HOST:HOSTPORT" */
+	const char *state;      /* pending, requesting, bound, refused */
+	int bound_port;
+};
+
+/* Fills up to max entries; returns the number of forwards. */
+size_t session_forwards(const struct session *, struct session_forward_info *,
+    size_t max);
+size_t session_bound_count(const struct session *);
+void session_bytes(const struct session *, uint64_t *to_target,
+    uint64_t *from_target);
 
 #endif

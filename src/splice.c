@@ -15,6 +15,7 @@
 #include "splice.h"
 
 #define SPLICE_SCRATCH_SIZE (64 * 1024)
+#define SPLICE_ADDRS_MAX 4
 
 enum splice_state {
 	SPLICE_CONNECTING,
@@ -26,7 +27,11 @@ struct splice {
 	struct splice_set *set;
 	ssh_channel channel;
 	struct ssh_channel_callbacks_struct cb;
-	const struct addrinfo *addr;  /* the target address being tried */
+	/* The target's addresses, copied: a forward may go away on reload. */
+	struct sockaddr_storage addrs[SPLICE_ADDRS_MAX];
+	socklen_t addr_lens[SPLICE_ADDRS_MAX];
+	int naddrs;
+	int next_addr;                /* the next address to try */
 	int fd;
 	ev_io rio;
 	ev_io wio;
@@ -83,19 +88,21 @@ splice_would_block(void)
 	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
 
-/* Starts a non-blocking connect to s->addr or a later address. */
+/* Starts a non-blocking connect to the next address that will take one. */
 static void
 splice_connect(struct splice *s)
 {
+	const struct sockaddr *sa;
 	int one = 1;
 
-	for (; s->addr != NULL; s->addr = s->addr->ai_next) {
-		s->fd = socket(s->addr->ai_family,
+	for (; s->next_addr < s->naddrs; s->next_addr++) {
+		sa = (const struct sockaddr *)&s->addrs[s->next_addr];
+		s->fd = socket(sa->sa_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (s->fd == -1)
 			continue;
 		setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		if (connect(s->fd, s->addr->ai_addr, s->addr->ai_addrlen) == 0) {
+		if (connect(s->fd, sa, s->addr_lens[s->next_addr]) == 0) {
 			s->state = SPLICE_OPEN;
 			break;
 		}
@@ -132,8 +139,7 @@ splice_finish_connect(struct splice *s)
 	ev_io_stop(s->set->loop, &s->wio);
 	close(s->fd);
 	s->fd = -1;
-	s->addr = s->addr->ai_next;
-	if (s->addr == NULL) {
+	if (++s->next_addr >= s->naddrs) {
 		splice_fail(s, "cannot connect to the target: %s",
 		    strerror(soerr));
 		return;
@@ -439,7 +445,13 @@ splice_new(struct splice_set *set, ssh_channel channel,
 	s->set = set;
 	s->channel = channel;
 	s->fd = -1;
-	s->addr = target;
+	for (; target != NULL && s->naddrs < SPLICE_ADDRS_MAX;
+	    target = target->ai_next) {
+		if (target->ai_addrlen > sizeof s->addrs[0])
+			continue;
+		memcpy(&s->addrs[s->naddrs], target->ai_addr, target->ai_addrlen);
+		s->addr_lens[s->naddrs++] = target->ai_addrlen;
+	}
 	bytebuf_init(&s->to_local, SPLICE_BUFFER_SIZE);
 	snprintf(s->label, sizeof s->label, "%s", label);
 	ssh_callbacks_init(&s->cb);

@@ -1,7 +1,10 @@
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,24 +14,51 @@
 
 #include "tether/exit.h"
 #include "backoff.h"
+#include "netwatch.h"
+#include "notify.h"
 #include "session.h"
+#include "state.h"
 #include "supervisor.h"
+
+/* A burst of route events becomes one reconnect after this pause. */
+#define NETWORK_SETTLE_SECONDS 0.05
+#define STATE_REFRESH_SECONDS 1.0
 
 struct supervisor {
 	struct ev_loop *loop;
-	const struct tether_config *cfg;
+	struct tether_config *cfg;   /* owned; replaced on reload */
 	const struct logger *log;
+	const struct supervisor_hooks *hooks;
 	struct session *session;
+	struct notifier notifier;
+	struct netwatch netwatch;
+
 	ev_signal sigint;
 	ev_signal sigterm;
-	ev_timer retry;        /* the wait before reconnecting */
-	ev_timer stable;       /* up long enough: the backoff starts over */
+	ev_signal sighup;
+	ev_signal sigusr1;
+	ev_timer retry;              /* the wait before reconnecting */
+	ev_timer stable;             /* up long enough: backoff starts over */
+	ev_timer watchdog;
+	ev_timer refresh;            /* counters into the state file */
+
 	struct backoff backoff;
 	uint64_t rng;
-	int ever_up;           /* a session has reached the bastion before */
+	int ever_up;                 /* a forward was bound once */
+	int ready_sent;
+	int stopping;
 	unsigned reconnects;
+	time_t connected_since;
+	char last_error[ERROR_MSG_MAX];
+	time_t last_error_at;
+	char status[512];            /* the last STATUS= sent */
+	char state_path[CONFIG_PATH_MAX];
+	size_t written_channels;
+	uint64_t written_bytes;
 	int exit_code;
 };
+
+static void supervisor_publish(struct supervisor *);
 
 /* Failures that a retry cannot fix end the process. */
 static int
@@ -48,6 +78,130 @@ supervisor_is_permanent(const struct supervisor *sv, int code)
 	}
 }
 
+static const char *
+supervisor_state_name(const struct supervisor *sv)
+{
+	if (sv->stopping)
+		return "stopping";
+	if (ev_is_active(&sv->retry))
+		return "waiting-to-retry";
+	switch (session_get_state(sv->session)) {
+	case SESSION_CONNECTING:
+		return "connecting";
+	case SESSION_AUTHENTICATING:
+		return "authenticating";
+	case SESSION_REQUESTING:
+		return "requesting";
+	case SESSION_FORWARDING:
+		return "forwarding";
+	case SESSION_CLOSED:
+	default:
+		return "waiting-to-retry";
+	}
+}
+
+static void
+supervisor_format_bastion(const struct tether_config *cfg, char *out,
+    size_t sz)
+{
+	const struct bastion_spec *b = &cfg->bastion;
+
+	snprintf(out, sz, "%s%s%s:%d", b->user, b->user[0] != '\0' ? "@" : "",
+	    b->host, b->port);
+}
+
+/* One human line for systemctl status. */
+static void
+supervisor_format_status(struct supervisor *sv, char *out, size_t sz)
+{
+	struct session_forward_info fw[CONFIG_FORWARDS_MAX];
+	size_t i, n, len = 0;
+	const char *st = supervisor_state_name(sv);
+
+	if (strcmp(st, "forwarding") != 0) {
+		snprintf(out, sz, "%s %s%s%.200s", st, sv->cfg->bastion.host,
+		    sv->last_error[0] != '\0' ? ": " : "", sv->last_error);
+		return;
+	}
+	n = session_forwards(sv->session, fw, CONFIG_FORWARDS_MAX);
+	len = (size_t)snprintf(out, sz, "forwarding");
+	for (i = 0; i < n && len < sz; i++) {
+		if (fw[i].bound_port == 0)
+			continue;
+		len += (size_t)snprintf(out + len, sz - len, "%s %d->%s:%d",
+		    len > 10 ? "," : "", fw[i].bound_port, fw[i].spec->host,
+		    fw[i].spec->host_port);
+	}
+	if (len < sz)
+		snprintf(out + len, sz - len, " via %s, %zu channels",
+		    sv->cfg->bastion.host, session_channel_count(sv->session));
+}
+
+static void
+supervisor_fill_view(struct supervisor *sv, struct state_view *v)
+{
+	struct session_forward_info fw[CONFIG_FORWARDS_MAX];
+	size_t i;
+
+	memset(v, 0, sizeof *v);
+	v->name = sv->cfg->name;
+	v->pid = (long)getpid();
+	v->state = supervisor_state_name(sv);
+	supervisor_format_bastion(sv->cfg, v->bastion, sizeof v->bastion);
+	v->nforwards = session_forwards(sv->session, fw, CONFIG_FORWARDS_MAX);
+	for (i = 0; i < v->nforwards; i++) {
+		snprintf(v->forwards[i].spec, sizeof v->forwards[i].spec, "%s",
+		    fw[i].label);
+		v->forwards[i].remote_port = fw[i].spec->port;
+		v->forwards[i].bound_port = fw[i].bound_port;
+		v->forwards[i].state = fw[i].state;
+	}
+	v->connected_since = sv->connected_since;
+	v->reconnects = sv->reconnects;
+	v->last_error = sv->last_error[0] != '\0' ? sv->last_error : NULL;
+	v->last_error_at = sv->last_error_at;
+	v->channels = session_channel_count(sv->session);
+	session_bytes(sv->session, &v->bytes_to_target, &v->bytes_from_target);
+	v->updated = time(NULL);
+}
+
+static void
+supervisor_write_state(struct supervisor *sv)
+{
+	struct state_view v;
+	struct error err;
+	char *text;
+
+	if (sv->state_path[0] == '\0')
+		return;
+	supervisor_fill_view(sv, &v);
+	sv->written_channels = v.channels;
+	sv->written_bytes = v.bytes_to_target + v.bytes_from_target;
+	text = state_render(&v);
+	if (text == NULL)
+		return;
+	error_clear(&err);
+	if (state_write_atomic(sv->state_path, text, &err) == -1) {
+		log_warn(sv->log, "%s; status will not show this tunnel", err.msg);
+		sv->state_path[0] = '\0';
+	}
+	free(text);
+}
+
+/* A state change: the state file and STATUS=, at once. */
+static void
+supervisor_publish(struct supervisor *sv)
+{
+	char status[sizeof sv->status];
+
+	supervisor_write_state(sv);
+	supervisor_format_status(sv, status, sizeof status);
+	if (strcmp(status, sv->status) != 0) {
+		snprintf(sv->status, sizeof sv->status, "%s", status);
+		notify_send(&sv->notifier, "STATUS=%s", status);
+	}
+}
+
 static void
 supervisor_finish(struct supervisor *sv, int code)
 {
@@ -58,10 +212,19 @@ supervisor_finish(struct supervisor *sv, int code)
 }
 
 static void
+supervisor_record_error(struct supervisor *sv, const struct error *err)
+{
+	snprintf(sv->last_error, sizeof sv->last_error, "%s", err->msg);
+	sv->last_error_at = time(NULL);
+}
+
+static void
 supervisor_schedule_retry(struct supervisor *sv, const struct error *err)
 {
 	double wait;
 
+	supervisor_record_error(sv, err);
+	sv->connected_since = 0;
 	if (supervisor_is_permanent(sv, err->code)) {
 		log_err(sv->log, "%s", err->msg);
 		supervisor_finish(sv, err->code);
@@ -71,6 +234,24 @@ supervisor_schedule_retry(struct supervisor *sv, const struct error *err)
 	log_warn(sv->log, "%s; reconnecting in %.1f s", err->msg, wait);
 	ev_timer_set(&sv->retry, wait, 0);
 	ev_timer_start(sv->loop, &sv->retry);
+	supervisor_publish(sv);
+}
+
+static void
+supervisor_start_session(struct supervisor *sv)
+{
+	struct error err;
+
+	error_clear(&err);
+	if (session_start(sv->session, &err) == -1)
+		supervisor_schedule_retry(sv, &err);
+}
+
+static void
+supervisor_on_session_change(struct session *s, void *arg)
+{
+	(void)s;
+	supervisor_publish(arg);
 }
 
 static void
@@ -80,10 +261,17 @@ supervisor_on_forward_bound(struct session *s, void *arg)
 
 	(void)s;
 	sv->ever_up = 1;
+	if (sv->connected_since == 0)
+		sv->connected_since = time(NULL);
+	if (!sv->ready_sent) {
+		sv->ready_sent = 1;
+		notify_send(&sv->notifier, "READY=1");
+	}
 	if (!ev_is_active(&sv->stable)) {
 		ev_timer_set(&sv->stable, sv->cfg->stable_after, 0);
 		ev_timer_start(sv->loop, &sv->stable);
 	}
+	supervisor_publish(sv);
 }
 
 static void
@@ -98,18 +286,23 @@ supervisor_on_session_closed(struct session *s, const struct error *err,
 }
 
 static const struct session_events supervisor_session_events = {
+	.on_change = supervisor_on_session_change,
 	.on_forward_bound = supervisor_on_forward_bound,
 	.on_closed = supervisor_on_session_closed,
 };
 
+/* Drops whatever the session is doing and connects again now. */
 static void
-supervisor_start_session(struct supervisor *sv)
+supervisor_reconnect_now(struct supervisor *sv)
 {
-	struct error err;
-
-	error_clear(&err);
-	if (session_start(sv->session, &err) == -1)
-		supervisor_schedule_retry(sv, &err);
+	ev_timer_stop(sv->loop, &sv->retry);
+	ev_timer_stop(sv->loop, &sv->stable);
+	session_stop(sv->session);
+	backoff_reset(&sv->backoff);
+	sv->connected_since = 0;
+	sv->reconnects++;
+	supervisor_start_session(sv);
+	supervisor_publish(sv);
 }
 
 static void
@@ -121,6 +314,7 @@ supervisor_on_retry_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	sv->reconnects++;
 	supervisor_start_session(sv);
+	supervisor_publish(sv);
 }
 
 static void
@@ -134,13 +328,127 @@ supervisor_on_stable_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-supervisor_on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+supervisor_on_watchdog_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct supervisor *sv = w->data;
 
 	(void)loop;
 	(void)revents;
+	/* Proves the loop turns, not that the bastion is reachable. */
+	notify_send(&sv->notifier, "WATCHDOG=1");
+}
+
+static void
+supervisor_on_refresh_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct supervisor *sv = w->data;
+	uint64_t to, from;
+
+	(void)loop;
+	(void)revents;
+	session_bytes(sv->session, &to, &from);
+	if (to + from != sv->written_bytes ||
+	    session_channel_count(sv->session) != sv->written_channels)
+		supervisor_publish(sv);
+}
+
+static void
+supervisor_on_network_up(struct netwatch *nw, const char *why, void *arg)
+{
+	struct supervisor *sv = arg;
+
+	(void)nw;
+	if (!ev_is_active(&sv->retry))
+		return;
+	log_info(sv->log, "network change (%s): reconnecting now", why);
+	backoff_reset(&sv->backoff);
+	ev_timer_stop(sv->loop, &sv->retry);
+	ev_timer_set(&sv->retry, NETWORK_SETTLE_SECONDS, 0);
+	ev_timer_start(sv->loop, &sv->retry);
+}
+
+static int
+supervisor_same_session(const struct tether_config *a,
+    const struct tether_config *b)
+{
+	return strcmp(a->bastion.user, b->bastion.user) == 0 &&
+	    strcmp(a->bastion.host, b->bastion.host) == 0 &&
+	    a->bastion.port == b->bastion.port &&
+	    strcmp(a->key_path, b->key_path) == 0 &&
+	    strcmp(a->known_hosts, b->known_hosts) == 0 &&
+	    a->host_key_policy == b->host_key_policy &&
+	    a->keepalive_interval == b->keepalive_interval &&
+	    a->keepalive_count == b->keepalive_count &&
+	    a->connect_timeout == b->connect_timeout &&
+	    a->max_channels == b->max_channels &&
+	    a->exit_on_forward_failure == b->exit_on_forward_failure;
+}
+
+static void
+supervisor_reload(struct supervisor *sv)
+{
+	struct tether_config *next, *old = sv->cfg;
+	struct error err;
+
+	if (sv->hooks == NULL || sv->hooks->reload == NULL)
+		return;
+	notify_send(&sv->notifier, "RELOADING=1");
+	next = malloc(sizeof *next);
+	error_clear(&err);
+	if (next == NULL || sv->hooks->reload(next, &err, sv->hooks->ctx) == -1) {
+		log_err(sv->log, "reload failed, keeping the running "
+		    "configuration: %s", next == NULL ? "out of memory" : err.msg);
+		free(next);
+		notify_send(&sv->notifier, "READY=1");
+		return;
+	}
+	backoff_init(&sv->backoff, next->backoff_initial, next->backoff_max,
+	    next->backoff_factor);
+	if (supervisor_same_session(old, next)) {
+		log_info(sv->log, "reloaded: same bastion, updating forwards");
+		session_reconfigure(sv->session, next);
+		sv->cfg = next;
+		free(old);
+	} else {
+		log_info(sv->log, "reloaded: bastion settings changed, "
+		    "reconnecting");
+		session_free(sv->session);
+		sv->cfg = next;
+		free(old);
+		sv->session = session_new(sv->loop, sv->cfg, sv->log,
+		    &supervisor_session_events, sv);
+		if (sv->session == NULL) {
+			log_err(sv->log, "out of memory");
+			supervisor_finish(sv, TETHER_EXIT_FAILURE);
+			return;
+		}
+		supervisor_reconnect_now(sv);
+	}
+	notify_send(&sv->notifier, "READY=1");
+	supervisor_publish(sv);
+}
+
+static void
+supervisor_on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct supervisor *sv = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (w->signum == SIGHUP) {
+		log_info(sv->log, "SIGHUP: reloading the configuration");
+		supervisor_reload(sv);
+		return;
+	}
+	if (w->signum == SIGUSR1) {
+		log_info(sv->log, "SIGUSR1: reconnecting now");
+		supervisor_reconnect_now(sv);
+		return;
+	}
 	log_info(sv->log, "%s: stopping", strsignal(w->signum));
+	sv->stopping = 1;
+	notify_send(&sv->notifier, "STOPPING=1");
+	supervisor_publish(sv);
 	session_stop(sv->session);
 	supervisor_finish(sv, TETHER_EXIT_OK);
 }
@@ -168,44 +476,123 @@ supervisor_seed(void)
 	return seed != 0 ? seed : 0x9E3779B97F4A7C15ULL;
 }
 
+static void
+supervisor_init_state_path(struct supervisor *sv)
+{
+	char dir[CONFIG_PATH_MAX - 80];
+
+	if (state_runtime_dir(getenv("RUNTIME_DIRECTORY"),
+	    getenv("XDG_RUNTIME_DIR"), dir, sizeof dir) == -1)
+		return;
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		log_warn(sv->log, "cannot create %s: %s; status will not show "
+		    "this tunnel", dir, strerror(errno));
+		return;
+	}
+	snprintf(sv->state_path, sizeof sv->state_path, "%s/%s.json", dir,
+	    sv->cfg->name);
+}
+
+static void
+supervisor_start_watchers(struct supervisor *sv)
+{
+	ev_signal *sigs[] = { &sv->sigint, &sv->sigterm, &sv->sighup,
+	    &sv->sigusr1 };
+	const int signums[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+	size_t i;
+
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		ev_signal_init(sigs[i], supervisor_on_signal, signums[i]);
+		sigs[i]->data = sv;
+		ev_signal_start(sv->loop, sigs[i]);
+	}
+	ev_timer_init(&sv->retry, supervisor_on_retry_timer, 0, 0);
+	ev_timer_init(&sv->stable, supervisor_on_stable_timer, 0, 0);
+	ev_timer_init(&sv->refresh, supervisor_on_refresh_timer,
+	    STATE_REFRESH_SECONDS, STATE_REFRESH_SECONDS);
+	sv->retry.data = sv->stable.data = sv->refresh.data = sv;
+	ev_timer_start(sv->loop, &sv->refresh);
+	if (sv->notifier.watchdog_usec > 0) {
+		double half = (double)sv->notifier.watchdog_usec / 2e6;
+
+		ev_timer_init(&sv->watchdog, supervisor_on_watchdog_timer, half,
+		    half);
+		sv->watchdog.data = sv;
+		ev_timer_start(sv->loop, &sv->watchdog);
+	}
+	netwatch_init(&sv->netwatch, sv->loop, sv->log,
+	    supervisor_on_network_up, sv);
+}
+
+static void
+supervisor_stop_watchers(struct supervisor *sv)
+{
+	ev_signal *sigs[] = { &sv->sigint, &sv->sigterm, &sv->sighup,
+	    &sv->sigusr1 };
+	size_t i;
+
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		ev_signal_stop(sv->loop, sigs[i]);
+	ev_timer_stop(sv->loop, &sv->retry);
+	ev_timer_stop(sv->loop, &sv->stable);
+	ev_timer_stop(sv->loop, &sv->refresh);
+	if (sv->notifier.watchdog_usec > 0)
+		ev_timer_stop(sv->loop, &sv->watchdog);
+	netwatch_deinit(&sv->netwatch);
+}
+
 int
-supervisor_run(const struct tether_config *cfg, const struct logger *log)
+supervisor_run(const struct tether_config *cfg, const struct logger *log,
+    const struct supervisor_hooks *hooks)
 {
 	struct supervisor sv;
 
 	memset(&sv, 0, sizeof sv);
-	sv.cfg = cfg;
 	sv.log = log;
+	sv.hooks = hooks;
 	sv.rng = supervisor_seed();
-	backoff_init(&sv.backoff, cfg->backoff_initial, cfg->backoff_max,
-	    cfg->backoff_factor);
+	sv.netwatch.fd = -1;
+	sv.cfg = malloc(sizeof *sv.cfg);
 	sv.loop = ev_loop_new(EVFLAG_AUTO);
-	if (sv.loop == NULL) {
-		log_err(log, "cannot create the event loop");
+	if (sv.cfg == NULL || sv.loop == NULL) {
+		log_err(log, "out of memory creating the event loop");
+		free(sv.cfg);
+		if (sv.loop != NULL)
+			ev_loop_destroy(sv.loop);
 		return TETHER_EXIT_FAILURE;
 	}
-	sv.session = session_new(sv.loop, cfg, log, &supervisor_session_events,
-	    &sv);
+	*sv.cfg = *cfg;
+	backoff_init(&sv.backoff, cfg->backoff_initial, cfg->backoff_max,
+	    cfg->backoff_factor);
+	notify_init(&sv.notifier, getenv("NOTIFY_SOCKET"),
+	    getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), (long)getpid());
+	sv.session = session_new(sv.loop, sv.cfg, log,
+	    &supervisor_session_events, &sv);
 	if (sv.session == NULL) {
 		log_err(log, "out of memory");
+		notify_deinit(&sv.notifier);
 		ev_loop_destroy(sv.loop);
+		free(sv.cfg);
 		return TETHER_EXIT_FAILURE;
 	}
 	supervisor_raise_fd_limit(log);
-	ev_signal_init(&sv.sigint, supervisor_on_stop_signal, SIGINT);
-	ev_signal_init(&sv.sigterm, supervisor_on_stop_signal, SIGTERM);
-	ev_timer_init(&sv.retry, supervisor_on_retry_timer, 0, 0);
-	ev_timer_init(&sv.stable, supervisor_on_stable_timer, 0, 0);
-	sv.sigint.data = sv.sigterm.data = sv.retry.data = sv.stable.data = &sv;
-	ev_signal_start(sv.loop, &sv.sigint);
-	ev_signal_start(sv.loop, &sv.sigterm);
+	supervisor_init_state_path(&sv);
+	supervisor_start_watchers(&sv);
 
 	supervisor_start_session(&sv);
+	supervisor_publish(&sv);
 	ev_run(sv.loop, 0);
 
+	supervisor_stop_watchers(&sv);
 	session_free(sv.session);
-	ev_signal_stop(sv.loop, &sv.sigint);
-	ev_signal_stop(sv.loop, &sv.sigterm);
+	if (sv.state_path[0] != '\0') {
+		if (sv.exit_code == TETHER_EXIT_OK)
+			unlink(sv.state_path);
+		else
+			supervisor_write_state(&sv);
+	}
+	notify_deinit(&sv.notifier);
 	ev_loop_destroy(sv.loop);
+	free(sv.cfg);
 	return sv.exit_code;
 }

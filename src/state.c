@@ -1,0 +1,146 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "tether/exit.h"
+#include "state.h"
+
+static json_t *
+state_time(time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static json_t *
+state_forwards(const struct state_view *v)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr != NULL && i < v->nforwards; i++) {
+		const struct state_forward *f = &v->forwards[i];
+
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:i, s:s}",
+		    "spec", f->spec, "remote_port", f->remote_port,
+		    "bound_port", f->bound_port, "state", f->state));
+	}
+	return arr;
+}
+
+char *
+state_render(const struct state_view *v)
+{
+	json_t *root, *err;
+	char *text;
+
+	if (v->last_error != NULL)
+		err = json_pack("{s:s, s:o}", "message", v->last_error, "at",
+		    state_time(v->last_error_at));
+	else
+		err = json_null();
+	root = json_pack("{s:s, s:I, s:s, s:s, s:o, s:o, s:I, s:o, s:I, "
+	    "s:I, s:I, s:o}",
+	    "name", v->name,
+	    "pid", (json_int_t)v->pid,
+	    "state", v->state,
+	    "bastion", v->bastion,
+	    "forwards", state_forwards(v),
+	    "connected_since", state_time(v->connected_since),
+	    "reconnects", (json_int_t)v->reconnects,
+	    "last_error", err,
+	    "channels", (json_int_t)v->channels,
+	    "bytes_to_target", (json_int_t)v->bytes_to_target,
+	    "bytes_from_target", (json_int_t)v->bytes_from_target,
+	    "updated", state_time(v->updated));
+	if (root == NULL)
+		return NULL;
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (text != NULL) {
+		size_t n = strlen(text);
+		char *nl = realloc(text, n + 2);
+
+		if (nl == NULL) {
+			free(text);
+			return NULL;
+		}
+		nl[n] = '\n';
+		nl[n + 1] = '\0';
+		text = nl;
+	}
+	return text;
+}
+
+int
+state_write_atomic(const char *path, const char *text, struct error *err)
+{
+	char tmp[CONFIG_PATH_MAX + 16];
+	size_t len = strlen(text), off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+		error_set(err, TETHER_EXIT_FAILURE, "state file path too long");
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		error_set(err, TETHER_EXIT_FAILURE, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		return -1;
+	}
+	while (off < len) {
+		n = write(fd, text + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off != len || close(fd) == -1) {
+		if (off != len)
+			close(fd);
+		error_set(err, TETHER_EXIT_FAILURE, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) == -1) {
+		error_set(err, TETHER_EXIT_FAILURE, "cannot replace %s: %s", path,
+		    strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_runtime_dir(const char *runtime_directory, const char *xdg_runtime,
+    char *out, size_t sz)
+{
+	int n;
+
+	if (runtime_directory != NULL && runtime_directory[0] == '/') {
+		size_t len = strcspn(runtime_directory, ":");
+
+		n = snprintf(out, sz, "%.*s", (int)len, runtime_directory);
+	} else if (xdg_runtime != NULL && xdg_runtime[0] == '/') {
+		n = snprintf(out, sz, "%s/tether", xdg_runtime);
+	} else {
+		n = snprintf(out, sz, "/run/tether");
+	}
+	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * The live state of a running tunnel, as one JSON file per tunnel in the
+ * runtime directory, for `tether status`. Rendering is pure; writing
+ * replaces the file atomically (temp file + rename).
+ */
+#ifndef TETHER_STATE_H
+#define TETHER_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "error.h"
+
+struct state_forward {
+	char spec[2 * SPEC_HOST_MAX + 32];
+	int remote_port;        /* as asked; 0 = bastion's choice */
+	int bound_port;         /* 0 = not bound */
+	const char *state;      /* pending, requesting, bound, refused */
+};
+
+struct state_view {
+	const char *name;
+	long pid;
+	const char *state;      /* connecting, authenticating, requesting,
+	                           forwarding, waiting-to-retry, stopping */
+	char bastion[SPEC_USER_MAX + SPEC_HOST_MAX + 8];
+	struct state_forward forwards[CONFIG_FORWARDS_MAX];
+	size_t nforwards;
+	time_t connected_since; /* 0 = not connected */
+	unsigned reconnects;
+	const char *last_error; /* NULL = none */
+	time_t last_error_at;
+	size_t channels;
+	uint64_t bytes_to_target;
+	uint64_t bytes_from_target;
+	time_t updated;
+};
+
+/* The JSON text (one object, trailing newline); NULL if out of memory. */
+char *state_render(const struct state_view *);
+/* Writes text to path through a temp file in the same directory. */
+int state_write_atomic(const char *path, const char *text, struct error *);
+/*
+ * The runtime directory: $RUNTIME_DIRECTORY (first entry), else
+ * $XDG_RUNTIME_DIR/tether, else /run/tether.
+ */
+int state_runtime_dir(const char *runtime_directory, const char *xdg_runtime,
+    char *out, size_t sz);
+
+#endif

@@ -333,8 +333,8 @@ config_on_ini_pair(void *user, const char *section, const char *key,
 }
 
 /*
- * ini_parse_string's reader, counting lines: inih reports only the line of
- * its first error, which may be a syntax error before the first bad key.
+ * A reader like ini_parse_string's that counts lines: inih reports only the
+ * line of its first error, which may be a syntax error before a bad key.
  */
 static char *
 config_ini_reader(char *str, int num, void *stream)

@@ -55,6 +55,7 @@ struct supervisor {
 	char state_path[CONFIG_PATH_MAX];
 	size_t written_channels;
 	uint64_t written_bytes;
+	int finished;
 	int exit_code;
 };
 
@@ -206,6 +207,7 @@ static void
 supervisor_finish(struct supervisor *sv, int code)
 {
 	sv->exit_code = code;
+	sv->finished = 1;
 	ev_timer_stop(sv->loop, &sv->retry);
 	ev_timer_stop(sv->loop, &sv->stable);
 	ev_break(sv->loop, EVBREAK_ALL);
@@ -581,7 +583,9 @@ supervisor_run(const struct tether_config *cfg, const struct logger *log,
 
 	supervisor_start_session(&sv);
 	supervisor_publish(&sv);
-	ev_run(sv.loop, 0);
+	/* ev_break before ev_run is lost: a first failure ends here. */
+	if (!sv.finished)
+		ev_run(sv.loop, 0);
 
 	supervisor_stop_watchers(&sv);
 	session_free(sv.session);

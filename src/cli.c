@@ -245,6 +245,10 @@ cli_apply_run_flag(struct tether_config *cfg, int id, const char *arg,
 		return config_set_option(cfg, assignment, err);
 	}
 	case RUN_OPT_OPTION:
+		/* -o forward=SPEC adds a forward, as -R does. */
+		if (strncmp(arg, "forward=", 8) == 0)
+			return cli_apply_run_flag(cfg, RUN_OPT_REMOTE, arg + 8,
+			    remotes_seen, err);
 		return config_set_option(cfg, arg, err);
 	case RUN_OPT_VERBOSE:
 		cfg->verbose = 1;

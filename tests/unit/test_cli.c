@@ -775,6 +775,21 @@ test_run_remote_flags_replace_the_files_forwards(void **state)
 }
 
 static void
+test_run_option_forward_adds_like_remote_flags(void **state)
+{
+	struct run_fixture *f = *state;
+	char *argv[] = { "-c", f->path, "-R", "9001:a:1", "-o",
+	    "forward=9002:b:2", "-o", "forward=9003:c:3" };
+	const struct tether_config *cfg = &f->req.cfg;
+
+	run_ok(f, ARGC(argv), argv, plain_env);
+	assert_int_equal(cfg->nforwards, 3);
+	assert_int_equal(cfg->forwards[0].port, 9001);
+	assert_int_equal(cfg->forwards[1].port, 9002);
+	assert_int_equal(cfg->forwards[2].port, 9003);
+}
+
+static void
 test_run_port_flag_adds_to_the_files_forwards(void **state)
 {
 	struct run_fixture *f = *state;
@@ -1051,6 +1066,7 @@ main(void)
 		RUN_TEST(test_run_verbose_flag_beats_debug_environment),
 		RUN_TEST(test_run_debug_environment_turns_verbose_on),
 		FILE_TEST(test_run_remote_flags_replace_the_files_forwards),
+		FILE_TEST(test_run_option_forward_adds_like_remote_flags),
 		FILE_TEST(test_run_port_flag_adds_to_the_files_forwards),
 		RUN_TEST(test_run_port_and_target_flags_make_one_forward),
 		RUN_TEST(test_run_known_hosts_and_policy_flags),

@@ -1,0 +1,560 @@
+# shellcheck shell=bash
+# Globals set here are read by the test scripts that source this file.
+# shellcheck disable=SC2034
+#
+# lab.sh: the integration-test lab. Source it from a test script, then:
+#
+#   lab_init "$@"                 # $1 = tether binary, $2 = tests build dir
+#   lab_start_bastion             # sets BASTION_PORT BASTION_PID BASTION_KNOWN_HOSTS
+#   lab_start_workstation         # sets WS_PORT WS_PID
+#   lab_start_netload echo|source # sets TARGET_PORT TARGET_PID
+#   RPORT=$(lab_free_port)
+#   lab_start_tether run -b "$LAB_USER@127.0.0.1:$BASTION_PORT" -s "$LAB_KEY" \
+#       --known-hosts "$BASTION_KNOWN_HOSTS" -R "127.0.0.1:$RPORT:127.0.0.1:$WS_PORT"
+#   lab_wait_forward "$RPORT" 20 || lab_fail "..."
+#   lab_ssh_through "$RPORT" 'echo tunnel-ok'
+#   lab_pass
+#
+# Other helpers: lab_free_port, lab_wait_log FILE REGEX TIMEOUT,
+# lab_wait_tcp PORT TIMEOUT [PID], lab_port_open PORT, lab_rss_kb PID,
+# lab_alive PID, lab_spawn OUTFILE CMD... (background, recorded),
+# lab_wait_pid PID TIMEOUT / lab_stop PID [SIG] [TIMEOUT] (set LAB_RC),
+# lab_run_tether ARGS... (foreground under `timeout 20`; sets LAB_RC, LAB_OUT),
+# lab_log, lab_check WHAT CMD..., lab_pass, lab_fail MSG (exit 1),
+# lab_skip MSG (exit 77). Files: $LAB_DIR, $LAB_KEY (client key, mode 600),
+# $NETLOAD (tests/tools/netload.c), $LAB_USER (the login on both sshds).
+#
+# Everything runs on 127.0.0.1 with ports picked by binding port 0. Every
+# process the test starts is recorded; on exit (pass, fail, error, signal)
+# the trap kills each one with its whole process tree (sshd's per-session
+# children included), reaps the test's own children and removes the lab dir.
+#
+# Environment knobs:
+#   LAB_TUNNEL=ssh   lab_start_tether runs OpenSSH's client (ssh -N -R ...)
+#                    with the same arguments instead of tether (to validate
+#                    the lab, or as a baseline for benchmarks).
+#   LAB_KEEP=1       keep the lab dir (logs) after the test.
+#   LAB_VERBOSE=1    print every log of the lab on exit, even on success.
+#   LAB_WRAP="valgrind -q"  a command prefix for the background tether.
+#
+# Functions that start processes set global variables; never call them in
+# $(...) or a pipeline (the process would not be a child of the test).
+
+LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_SRC_DIR=$(cd "$LAB_LIB_DIR/.." && pwd)       # tests/
+LAB_SSHD=/usr/sbin/sshd
+LAB_PIDS=()
+LAB_PDEATH=()
+declare -gA LAB_REAPED=()
+LAB_DIR=
+LAB_TUNNEL=${LAB_TUNNEL:-tether}
+LAB_NAME=$(basename "$0" .sh)
+LAB_RESULT=
+LAB_TETHER_N=0
+# Deadline handed to long-running netload servers: past the ctest TIMEOUT.
+LAB_SERVER_DEADLINE=${LAB_SERVER_DEADLINE:-600}
+
+lab_log() {
+	printf '[%s] %s\n' "$LAB_NAME" "$*"
+}
+
+lab_skip() {
+	LAB_RESULT=SKIP
+	printf '[%s] SKIP: %s\n' "$LAB_NAME" "$*"
+	exit 77
+}
+
+lab_fail() {
+	LAB_RESULT=FAIL
+	printf '[%s] FAIL: %s\n' "$LAB_NAME" "$*"
+	lab__dump_logs
+	exit 1
+}
+
+lab_pass() {
+	LAB_RESULT=PASS
+	printf '[%s] PASS%s\n' "$LAB_NAME" "${1:+: $*}"
+	exit 0
+}
+
+# lab_check DESCRIPTION COMMAND...: run COMMAND, print "ok"/fail.
+lab_check() {
+	local what=$1
+	shift
+	if "$@"; then
+		lab_log "ok: $what"
+	else
+		lab_fail "$what"
+	fi
+}
+
+lab__dump_logs() {
+	local f
+	[ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ] || return 0
+	for f in "$LAB_DIR"/*.log; do
+		[ -f "$f" ] || continue
+		printf '%s\n' "---- $(basename "$f") (last 40 lines) ----"
+		tail -n 40 "$f"
+	done
+	printf '%s\n' "---- end of logs (lab dir $LAB_DIR) ----"
+}
+
+# ---- processes ----------------------------------------------------------
+
+# lab__stat PID: sets LAB__STATE and LAB__PPID from /proc/PID/stat (no fork);
+# returns 1 if the pid is gone.
+lab__stat() {
+	local s rest
+	LAB__STATE=
+	LAB__PPID=
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+	[ -n "$s" ] || return 1
+	rest=${s##*) }           # after "pid (comm) "
+	LAB__STATE=${rest%% *}
+	rest=${rest#* }
+	LAB__PPID=${rest%% *}
+}
+
+# Alive = exists and is not a zombie.
+lab_alive() {
+	lab__stat "$1" || return 1
+	[ "$LAB__STATE" != Z ] && [ "$LAB__STATE" != X ]
+}
+
+# lab__tree PID...: prints the pids and all their descendants (parents first).
+lab__tree() {
+	local -A kids=()
+	local d pid queue i
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		lab__stat "$pid" || continue
+		kids[$LAB__PPID]+=" $pid"
+	done
+	queue=("$@")
+	i=0
+	while [ "$i" -lt "${#queue[@]}" ]; do
+		pid=${queue[$i]}
+		printf '%s\n' "$pid"
+		# shellcheck disable=SC2206
+		queue+=(${kids[$pid]:-})
+		i=$((i + 1))
+	done
+}
+
+# Pids of live processes carrying this lab's tag in their environment: the
+# processes the test started and their descendants, even reparented ones
+# (sshd's per-connection processes keep the environment they started with).
+lab__tagged() {
+	local f pid
+	while read -r f; do
+		pid=${f#/proc/}
+		pid=${pid%/environ}
+		[ "$pid" = "$$" ] && continue
+		[ "$pid" = "$BASHPID" ] && continue
+		lab_alive "$pid" && printf '%s\n' "$pid"
+	done < <(grep -lsxzF "LAB_TAG=$LAB_TAG" /proc/[0-9]*/environ 2>/dev/null)
+}
+
+# Records a pid started by the test (a child of this shell).
+lab__own() {
+	LAB_PIDS+=("$1")
+	unset "LAB_REAPED[$1]"
+}
+
+# lab_spawn OUTFILE CMD...: CMD in the background, stdout+stderr to OUTFILE,
+# recorded for cleanup; sets LAB_SPAWN_PID. Reap it with lab_wait_pid.
+lab_spawn() {
+	local out=$1
+	shift
+	"${LAB_PDEATH[@]}" "$@" </dev/null >"$out" 2>&1 &
+	LAB_SPAWN_PID=$!
+	lab__own "$LAB_SPAWN_PID"
+}
+
+# lab_wait_pid PID TIMEOUT: wait up to TIMEOUT s for our child PID to exit,
+# then reap it. Sets LAB_RC to its exit status, 124 if it had to be killed.
+lab_wait_pid() {
+	local pid=$1 timeout=${2:-10} end killed=0
+	end=$((SECONDS + timeout))
+	while lab_alive "$pid" && [ "$SECONDS" -lt "$end" ]; do
+		sleep 0.1
+	done
+	if lab_alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		killed=1
+	fi
+	wait "$pid" 2>/dev/null
+	LAB_RC=$?
+	LAB_REAPED[$pid]=1
+	[ "$killed" = 0 ] || LAB_RC=124
+	return 0
+}
+
+# lab_stop PID [SIGNAL] [TIMEOUT]: signal one of our children and reap it;
+# sets LAB_RC to its exit status (124 = did not stop in time, was killed).
+lab_stop() {
+	local pid=$1 sig=${2:-TERM} timeout=${3:-10}
+	kill -"$sig" "$pid" 2>/dev/null
+	lab_wait_pid "$pid" "$timeout"
+}
+
+lab__signalled() {
+	LAB_RESULT=FAIL
+	printf '[%s] FAIL: interrupted by SIG%s\n' "$LAB_NAME" "$1"
+	lab__dump_logs
+	exit "$2"
+}
+
+lab__cleanup() {
+	local rc=$? pid live=() tree=() p end
+	trap - EXIT INT TERM HUP
+	# Collect every tree first: once a parent dies its children are
+	# reparented and can no longer be found from the recorded pid.
+	for pid in "${LAB_PIDS[@]}"; do
+		[ -n "${LAB_REAPED[$pid]:-}" ] || live+=("$pid")
+	done
+	if [ "${#live[@]}" -gt 0 ]; then
+		while read -r p; do tree+=("$p"); done < <(lab__tree "${live[@]}")
+	fi
+	if [ -n "${LAB_TAG:-}" ]; then
+		while read -r p; do tree+=("$p"); done < <(lab__tagged)
+	fi
+	for p in "${tree[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	end=$((SECONDS + 5))
+	for p in "${tree[@]}"; do
+		while lab_alive "$p" && [ "$SECONDS" -lt "$end" ]; do sleep 0.05; done
+	done
+	for p in "${tree[@]}"; do
+		lab_alive "$p" && kill -KILL "$p" 2>/dev/null
+	done
+	# Reap our own children.
+	for pid in "${live[@]}"; do wait "$pid" 2>/dev/null; done
+	# Not our children (sshd's session processes): wait until they are gone.
+	end=$((SECONDS + 5))
+	for p in "${tree[@]}"; do
+		while lab_alive "$p" && [ "$SECONDS" -lt "$end" ]; do sleep 0.05; done
+		lab_alive "$p" && lab_log "warning: pid $p survived SIGKILL"
+	done
+	if [ -z "$LAB_RESULT" ]; then
+		# exit without lab_pass/lab_fail/lab_skip: an error in the script
+		[ "$rc" = 0 ] && rc=1
+		printf '[%s] FAIL: the test script ended without a verdict (status %s)\n' \
+		    "$LAB_NAME" "$rc"
+		lab__dump_logs
+	elif [ -n "${LAB_VERBOSE:-}" ]; then
+		lab__dump_logs
+	fi
+	if [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
+		if [ -n "${LAB_KEEP:-}" ]; then
+			lab_log "lab dir kept: $LAB_DIR"
+		else
+			rm -rf "$LAB_DIR"
+		fi
+	fi
+	exit "$rc"
+}
+
+# ---- setup --------------------------------------------------------------
+
+# lab_init TETHER_BIN TESTS_BUILD_DIR
+lab_init() {
+	LAB_TETHER=${1:-}
+	LAB_BUILD=${2:-}
+	# Inherited by everything the test starts: the cleanup finds them by it.
+	export LAB_TAG="tether-lab-$$-$RANDOM$RANDOM"
+	trap lab__cleanup EXIT
+	trap 'lab__signalled INT 130' INT
+	trap 'lab__signalled TERM 143' TERM
+	trap 'lab__signalled HUP 129' HUP
+	LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tether-lab.$LAB_NAME.XXXXXX") ||
+	    lab_fail "mktemp failed"
+	chmod 700 "$LAB_DIR"
+	LAB_USER=$(id -un)
+	lab_log "lab dir $LAB_DIR, tunnel = $LAB_TUNNEL, user = $LAB_USER"
+
+	[ -x "$LAB_SSHD" ] || lab_skip "$LAB_SSHD not found (install openssh-server)"
+	command -v ssh >/dev/null || lab_skip "ssh not found (install openssh-client)"
+	command -v ssh-keygen >/dev/null || lab_skip "ssh-keygen not found"
+	if [ "$LAB_TUNNEL" = tether ]; then
+		[ -n "$LAB_TETHER" ] || lab_fail "usage: $0 TETHER_BINARY TESTS_BUILD_DIR"
+		[ -x "$LAB_TETHER" ] || lab_fail "tether binary '$LAB_TETHER' is missing or not executable"
+	elif [ "$LAB_TUNNEL" != ssh ]; then
+		lab_fail "LAB_TUNNEL='$LAB_TUNNEL': expected tether or ssh"
+	fi
+	lab__find_netload
+	# If the test itself is killed (SIGKILL on a ctest timeout, so no trap
+	# runs), the kernel sends SIGTERM to the processes it started.
+	LAB_PDEATH=()
+	if setpriv --pdeathsig TERM -- true 2>/dev/null; then
+		LAB_PDEATH=(setpriv --pdeathsig TERM --)
+	fi
+	if [ "$(id -u)" = 0 ]; then
+		mkdir -p /run/sshd && chmod 755 /run/sshd
+	fi
+
+	# The client key tether uses, accepted by both sshds.
+	LAB_KEY=$LAB_DIR/id_ed25519
+	ssh-keygen -q -t ed25519 -N '' -C "tether-lab" -f "$LAB_KEY" ||
+	    lab_fail "ssh-keygen failed"
+	chmod 600 "$LAB_KEY"
+	cp "$LAB_KEY.pub" "$LAB_DIR/authorized_keys"
+}
+
+# NETLOAD: the tool built by CMake in the tests build dir, else compiled here.
+lab__find_netload() {
+	NETLOAD=
+	if [ -n "$LAB_BUILD" ] && [ -x "$LAB_BUILD/netload" ]; then
+		NETLOAD=$LAB_BUILD/netload
+		return
+	fi
+	local cc=${CC:-cc}
+	command -v "$cc" >/dev/null || lab_skip "netload not built and no C compiler"
+	"$cc" -std=c17 -O2 -Wall -Wextra -Werror -Wmissing-prototypes \
+	    -Wstrict-prototypes -o "$LAB_DIR/netload" "$LAB_SRC_DIR/tools/netload.c" ||
+	    lab_fail "could not compile tests/tools/netload.c"
+	NETLOAD=$LAB_DIR/netload
+}
+
+# Prints a free TCP port on 127.0.0.1 (bind port 0, read it back).
+lab_free_port() {
+	"$NETLOAD" freeport
+}
+
+# lab_wait_tcp PORT TIMEOUT [PID]: until 127.0.0.1:PORT accepts a connection;
+# fails early if PID is given and exits.
+lab_wait_tcp() {
+	local port=$1 timeout=${2:-10} pid=${3:-} end
+	end=$((SECONDS + timeout))
+	while [ "$SECONDS" -lt "$end" ]; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		if [ -n "$pid" ] && ! lab_alive "$pid"; then
+			return 1
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# Whether 127.0.0.1:PORT accepts connections right now.
+lab_port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# lab__start_sshd ROLE: a throwaway sshd in the foreground (-D), as our child.
+# Sets LAB_SSHD_PORT, LAB_SSHD_PID, LAB_SSHD_HOSTPUB.
+lab__start_sshd() {
+	local role=$1 d=$LAB_DIR/$1 port attempt
+	mkdir -p "$d"
+	ssh-keygen -q -t ed25519 -N '' -C "$role" -f "$d/host_key" ||
+	    lab_fail "ssh-keygen (host key of $role) failed"
+	for attempt in 1 2 3 4 5; do
+		port=$(lab_free_port) || lab_fail "netload freeport failed"
+		cat >"$d/sshd_config" <<CFG
+Port $port
+ListenAddress 127.0.0.1
+HostKey $d/host_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile $LAB_DIR/authorized_keys
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AllowTcpForwarding yes
+GatewayPorts no
+ClientAliveInterval 5
+ClientAliveCountMax 3
+MaxStartups 100:30:200
+LogLevel VERBOSE
+CFG
+		"$LAB_SSHD" -t -f "$d/sshd_config" >"$LAB_DIR/$role-sshd-check.log" 2>&1 ||
+		    lab_fail "sshd -t rejected the $role config: $(cat "$LAB_DIR/$role-sshd-check.log")"
+		"${LAB_PDEATH[@]}" "$LAB_SSHD" -D -f "$d/sshd_config" \
+		    -E "$LAB_DIR/$role-sshd.log" &
+		LAB_SSHD_PID=$!
+		lab__own "$LAB_SSHD_PID"
+		if lab_wait_tcp "$port" 10 "$LAB_SSHD_PID"; then
+			LAB_SSHD_PORT=$port
+			LAB_SSHD_HOSTPUB=$(cut -d' ' -f1,2 "$d/host_key.pub")
+			lab_log "$role sshd pid $LAB_SSHD_PID on 127.0.0.1:$port"
+			return 0
+		fi
+		lab_stop "$LAB_SSHD_PID" TERM 5
+		if grep -q 'Address already in use' "$LAB_DIR/$role-sshd.log" 2>/dev/null; then
+			lab_log "$role sshd: port $port was taken, retrying"
+			continue
+		fi
+		lab_fail "$role sshd did not start (status $LAB_RC)"
+	done
+	lab_fail "$role sshd: no free port after 5 attempts"
+}
+
+# The bastion: sets BASTION_PORT, BASTION_PID, BASTION_HOST_PUB,
+# BASTION_KNOWN_HOSTS (a known_hosts file with "[127.0.0.1]:PORT key").
+lab_start_bastion() {
+	lab__start_sshd bastion
+	BASTION_PORT=$LAB_SSHD_PORT
+	BASTION_PID=$LAB_SSHD_PID
+	BASTION_HOST_PUB=$LAB_SSHD_HOSTPUB
+	BASTION_HOST_KEY=$LAB_DIR/bastion/host_key
+	BASTION_LOG=$LAB_DIR/bastion-sshd.log
+	BASTION_KNOWN_HOSTS=$LAB_DIR/known_hosts
+	printf '[127.0.0.1]:%s %s\n' "$BASTION_PORT" "$BASTION_HOST_PUB" >"$BASTION_KNOWN_HOSTS"
+}
+
+# The workstation (the local target of the tunnel): sets WS_PORT, WS_PID and
+# WS_KNOWN_HOSTS (its key under the alias "lab-workstation").
+lab_start_workstation() {
+	lab__start_sshd workstation
+	WS_PORT=$LAB_SSHD_PORT
+	WS_PID=$LAB_SSHD_PID
+	WS_LOG=$LAB_DIR/workstation-sshd.log
+	WS_KNOWN_HOSTS=$LAB_DIR/workstation_known_hosts
+	printf 'lab-workstation %s\n' "$LAB_SSHD_HOSTPUB" >"$WS_KNOWN_HOSTS"
+}
+
+# lab_start_netload echo|source: a target server; sets TARGET_PORT, TARGET_PID.
+lab_start_netload() {
+	local kind=$1 port attempt
+	for attempt in 1 2 3 4 5; do
+		port=$(lab_free_port) || lab_fail "netload freeport failed"
+		"${LAB_PDEATH[@]}" "$NETLOAD" -d "$LAB_SERVER_DEADLINE" "$kind" "$port" \
+		    >"$LAB_DIR/netload-$kind.log" 2>&1 &
+		TARGET_PID=$!
+		lab__own "$TARGET_PID"
+		if lab_wait_tcp "$port" 5 "$TARGET_PID"; then
+			TARGET_PORT=$port
+			lab_log "netload $kind server pid $TARGET_PID on 127.0.0.1:$port"
+			return 0
+		fi
+		lab_stop "$TARGET_PID" TERM 2
+	done
+	lab_fail "netload $kind server did not start: $(cat "$LAB_DIR/netload-$kind.log")"
+}
+
+# ---- the tunnel ---------------------------------------------------------
+
+# lab__ssh_argv ARGS...: translate tether's `run` arguments to OpenSSH's
+# client (sets LAB_SSH_ARGV). Only what the tests use is supported.
+lab__ssh_argv() {
+	local dest="" port="" key="" kh="" policy=strict fwd=()
+	[ "${1:-}" = run ] && shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-b|--bastion) dest=$2; shift 2 ;;
+		-s|--key) key=$2; shift 2 ;;
+		--known-hosts) kh=$2; shift 2 ;;
+		-R|--remote) fwd+=(-R "$2"); shift 2 ;;
+		--host-key-policy) policy=$2; shift 2 ;;
+		-v|--verbose) shift ;;
+		*) lab_fail "LAB_TUNNEL=ssh cannot translate tether argument '$1'" ;;
+		esac
+	done
+	# user@host:port → user@host and -p port
+	if [[ $dest =~ ^(.*):([0-9]+)$ ]]; then
+		dest=${BASH_REMATCH[1]}
+		port=${BASH_REMATCH[2]}
+	fi
+	[ "$policy" = accept-new ] && policy=accept-new || policy=yes
+	LAB_SSH_ARGV=(ssh -F /dev/null -N -v
+	    -o ExitOnForwardFailure=yes -o BatchMode=yes
+	    -o StrictHostKeyChecking="$policy"
+	    -o IdentitiesOnly=yes -o IdentityAgent=none
+	    -o ServerAliveInterval=5 -o ServerAliveCountMax=3)
+	[ -n "$kh" ] && LAB_SSH_ARGV+=(-o UserKnownHostsFile="$kh")
+	[ -n "$key" ] && LAB_SSH_ARGV+=(-i "$key")
+	[ -n "$port" ] && LAB_SSH_ARGV+=(-p "$port")
+	LAB_SSH_ARGV+=("${fwd[@]}" "$dest")
+}
+
+# lab_start_tether ARGS...: tether ARGS in the background (or, with
+# LAB_TUNNEL=ssh, the equivalent `ssh -N -R`). Sets TETHER_PID, TETHER_LOG.
+lab_start_tether() {
+	LAB_TETHER_N=$((LAB_TETHER_N + 1))
+	TETHER_LOG=$LAB_DIR/tether-$LAB_TETHER_N.log
+	if [ "$LAB_TUNNEL" = ssh ]; then
+		lab__ssh_argv "$@"
+		lab_log "starting (LAB_TUNNEL=ssh): ${LAB_SSH_ARGV[*]}"
+		"${LAB_PDEATH[@]}" "${LAB_SSH_ARGV[@]}" </dev/null >"$TETHER_LOG" 2>&1 &
+	else
+		lab_log "starting: ${LAB_WRAP:+$LAB_WRAP }$LAB_TETHER $*"
+		# shellcheck disable=SC2086
+		"${LAB_PDEATH[@]}" ${LAB_WRAP:-} "$LAB_TETHER" "$@" </dev/null >"$TETHER_LOG" 2>&1 &
+	fi
+	TETHER_PID=$!
+	lab__own "$TETHER_PID"
+	lab_log "tunnel pid $TETHER_PID, log $TETHER_LOG"
+}
+
+# lab_wait_log FILE PATTERN TIMEOUT: until a line of FILE matches the
+# extended regex PATTERN. Returns 1 on timeout.
+lab_wait_log() {
+	local file=$1 pattern=$2 timeout=${3:-10} end
+	end=$((SECONDS + timeout))
+	while [ "$SECONDS" -lt "$end" ]; do
+		grep -qE -- "$pattern" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	grep -qE -- "$pattern" "$file" 2>/dev/null
+}
+
+# lab_wait_forward RPORT TIMEOUT: until the tunnel logs that RPORT is bound
+# on the bastion (tether: "remote port RPORT bound"; ssh -v: "remote forward
+# success for: listen 127.0.0.1:RPORT") and the port accepts connections.
+# Fails early if the tunnel process exits.
+lab_wait_forward() {
+	local rport=$1 timeout=${2:-20} pattern end
+	if [ "$LAB_TUNNEL" = ssh ]; then
+		pattern="remote forward success for: listen [^ ]*:${rport}[, ]"
+	else
+		pattern="remote port $rport bound"
+	fi
+	end=$((SECONDS + timeout))
+	while [ "$SECONDS" -lt "$end" ]; do
+		if grep -qE -- "$pattern" "$TETHER_LOG" 2>/dev/null; then
+			if lab_wait_tcp "$rport" $((end - SECONDS + 1)); then
+				lab_log "forward ready: 127.0.0.1:$rport on the bastion"
+				return 0
+			fi
+			lab_log "log says '$pattern' but 127.0.0.1:$rport does not accept connections"
+			return 1
+		fi
+		if ! lab_alive "$TETHER_PID"; then
+			lab_log "the tunnel (pid $TETHER_PID) exited before binding port $rport"
+			return 1
+		fi
+		sleep 0.1
+	done
+	lab_log "no '$pattern' in $TETHER_LOG after $timeout s"
+	return 1
+}
+
+# lab_run_tether ARGS...: run tether in the foreground under `timeout 20`;
+# sets LAB_RC (124 = timed out) and LAB_OUT (stdout + stderr).
+lab_run_tether() {
+	local out=$LAB_DIR/run-$((LAB_TETHER_N += 1)).log
+	lab_log "running: timeout 20 $LAB_TETHER $*"
+	timeout -k 5 20 "$LAB_TETHER" "$@" </dev/null >"$out" 2>&1
+	LAB_RC=$?
+	LAB_OUT=$(cat "$out")
+}
+
+# lab_ssh_through PORT CMD: a real ssh to the workstation sshd through the
+# forwarded PORT on the bastion; prints CMD's output.
+lab_ssh_through() {
+	local port=$1
+	shift
+	timeout -k 5 30 ssh -F /dev/null -p "$port" \
+	    -o HostKeyAlias=lab-workstation -o UserKnownHostsFile="$WS_KNOWN_HOSTS" \
+	    -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 \
+	    -o IdentitiesOnly=yes -o IdentityAgent=none -o LogLevel=ERROR \
+	    -i "$LAB_KEY" "$LAB_USER@127.0.0.1" "$@" </dev/null
+}
+
+# lab_rss_kb PID: resident set size in KiB (VmRSS of /proc/PID/status).
+lab_rss_kb() {
+	awk '/^VmRSS:/ { print $2; found = 1 } END { exit !found }' "/proc/$1/status" 2>/dev/null
+}

@@ -32,8 +32,12 @@ backoff_next(struct backoff *b, double u)
 {
 	double wait = u * backoff_ceiling(b);
 
-	/* Past the cap (or 64 steps with a factor of 1) more steps change nothing. */
-	if (backoff_ceiling(b) < b->max && b->attempt < 64)
+	/*
+	 * Past the cap, or with a factor of 1, more steps change nothing. A
+	 * factor above 1 reaches the cap in finitely many steps, however
+	 * small it is (1.05 needs 84 from 1 s to 60 s).
+	 */
+	if (b->factor > 1 && backoff_ceiling(b) < b->max)
 		b->attempt++;
 	return wait;
 }
@@ -43,6 +47,8 @@ rng_next(uint64_t *s)
 {
 	uint64_t x = *s;
 
+	if (x == 0)     /* a fixed point of xorshift: leave it */
+		x = 0x9E3779B97F4A7C15ULL;
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;

@@ -166,6 +166,16 @@ const struct cli_option cli_run_options[] = {
 	{ RUN_OPT_OPTION, 'o', "option", "KEY=VALUE",
 	  "set any [tunnel] key, e.g. -o keepalive_interval=10" },
 	{ RUN_OPT_VERBOSE, 'v', "verbose", NULL, "log debug detail" },
+	{ RUN_OPT_CHECK, 0, "check", NULL,
+	  "check the configuration and key, then exit" },
+	{ RUN_OPT_DAEMON, 'd', "daemon", NULL,
+	  "run in the background (pidfile with a lock, log file)" },
+	{ RUN_OPT_PIDFILE, 0, "pidfile", "FILE",
+	  "with --daemon (default RUNTIME_DIR/NAME.pid)" },
+	{ RUN_OPT_LOGFILE, 0, "log-file", "FILE",
+	  "with --daemon (default RUNTIME_DIR/NAME.log)" },
+	{ RUN_OPT_STATE_DIR, 0, "state-dir", "DIR",
+	  "where the live state file goes (default RUNTIME_DIR)" },
 	{ RUN_OPT_HELP, 'h', "help", NULL, "show this help" },
 	{ 0, 0, NULL, NULL, NULL },
 };
@@ -214,6 +224,14 @@ cli_apply_run_flag(struct tether_config *cfg, int id, const char *arg,
     int *remotes_seen, struct error *err)
 {
 	switch (id) {
+	case RUN_OPT_CHECK:
+	case RUN_OPT_DAEMON:
+	case RUN_OPT_PIDFILE:
+	case RUN_OPT_LOGFILE:
+		return 0;   /* how to run, not what: see cli_apply_run_mode */
+	case RUN_OPT_STATE_DIR:
+		return config_set_path(cfg, cfg->state_dir, arg, "--state-dir",
+		    err);
 	case RUN_OPT_PORT:
 		if (spec_parse_port(arg, 0, &cfg->port) == -1) {
 			error_set(err, TETHER_EXIT_USAGE, "-p '%s': the remote "
@@ -258,6 +276,29 @@ cli_apply_run_flag(struct tether_config *cfg, int id, const char *arg,
 	}
 }
 
+static int
+cli_apply_run_mode(struct run_request *req, int id, const char *arg,
+    struct error *err)
+{
+	char *dst;
+
+	switch (id) {
+	case RUN_OPT_CHECK:
+		req->check = 1;
+		return 0;
+	case RUN_OPT_DAEMON:
+		req->daemon = 1;
+		return 0;
+	case RUN_OPT_PIDFILE:
+	case RUN_OPT_LOGFILE:
+		dst = id == RUN_OPT_PIDFILE ? req->pidfile : req->logfile;
+		return config_set_path(&req->cfg, dst, arg, id == RUN_OPT_PIDFILE ?
+		    "--pidfile" : "--log-file", err);
+	default:
+		return 0;
+	}
+}
+
 int
 cli_parse_run(int argc, char **argv, env_lookup_fn lookup, void *env_ctx,
     struct run_request *req, struct error *err)
@@ -279,7 +320,8 @@ cli_parse_run(int argc, char **argv, env_lookup_fn lookup, void *env_ctx,
 		return -1;
 	cli_parser_init(&p, argc, argv);
 	while ((id = cli_next(&p, cli_run_options, &arg, err)) != CLI_END) {
-		if (cli_apply_run_flag(cfg, id, arg, &remotes_seen, err) == -1)
+		if (cli_apply_run_flag(cfg, id, arg, &remotes_seen, err) == -1 ||
+		    cli_apply_run_mode(req, id, arg, err) == -1)
 			return -1;
 	}
 	return config_finish(cfg, err);

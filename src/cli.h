@@ -51,6 +51,11 @@ enum run_opt {
 	RUN_OPT_NAME,
 	RUN_OPT_OPTION,
 	RUN_OPT_VERBOSE,
+	RUN_OPT_CHECK,
+	RUN_OPT_DAEMON,
+	RUN_OPT_PIDFILE,
+	RUN_OPT_LOGFILE,
+	RUN_OPT_STATE_DIR,
 	RUN_OPT_HELP,
 };
 
@@ -59,6 +64,10 @@ extern const struct cli_option cli_run_options[];
 struct run_request {
 	struct tether_config cfg;
 	int help;               /* --help was asked: print and exit 0 */
+	int check;              /* --check: validate, load the key, exit */
+	int daemon;             /* --daemon: detach with a pidfile */
+	char pidfile[CONFIG_PATH_MAX];  /* "" = default */
+	char logfile[CONFIG_PATH_MAX];  /* "" = default */
 };
 
 /*

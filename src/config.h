@@ -49,6 +49,7 @@ struct tether_config {
 	int verbose;
 
 	int agent_available;              /* SSH_AUTH_SOCK was set */
+	char state_dir[CONFIG_PATH_MAX];  /* --state-dir; "" = the default */
 	char home[CONFIG_PATH_MAX];       /* for '~' */
 };
 

@@ -1,95 +1,73 @@
 /* tether: keep a reverse SSH tunnel to a bastion up. Verb dispatch only. */
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "tether/exit.h"
-#include "cli.h"
-#include "log.h"
-#include "supervisor.h"
+#include "commands.h"
+#include "mcp.h"
 
-static const char *
-env_from_process(const char *name, void *ctx)
+static void
+mcp_help(void)
 {
-	(void)ctx;
-	return getenv(name);
+	char arg0[] = "--help", *argv[] = { arg0, NULL };
+
+	mcp_main(1, argv);
 }
+
+struct verb {
+	const char *name;
+	const char *alias;     /* the seed's later name, or NULL */
+	int (*run)(int, char **);
+	void (*help)(void);
+	const char *summary;
+};
+
+static const struct verb verbs[] = {
+	{ "run", NULL, cmd_run, cmd_run_help,
+	  "keep a reverse tunnel up (foreground, --daemon, --check)" },
+	{ "setup", "setup-tunnel", cmd_setup, cmd_setup_help,
+	  "install a tunnel as a service (system, --user, or a daemon)" },
+	{ "status", "show-status", cmd_status, cmd_status_help,
+	  "show every tunnel on this machine" },
+	{ "remove", "remove-tunnel", cmd_remove, cmd_remove_help,
+	  "stop and uninstall a tunnel" },
+	{ "mcp", NULL, mcp_main, mcp_help,
+	  "MCP server for AI agents (mcp start, mcp list-tools)" },
+};
+
+#define NVERBS (sizeof verbs / sizeof verbs[0])
 
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: tether <verb> [options]\n\n"
-	    "verbs:\n"
-	    "  run       keep a reverse tunnel up in the foreground\n\n"
-	    "tether <verb> --help shows a verb's options; "
-	    "tether --version its version.\n");
+	size_t i;
+
+	fprintf(out, "usage: tether <verb> [options]\n\nverbs:\n");
+	for (i = 0; i < NVERBS; i++)
+		fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(out, "\ntether <verb> --help shows a verb's options; "
+	    "--help-recursive shows them all;\ntether --version its version.\n");
 }
 
-/* SIGHUP reads every source again: the same flags, environment and file. */
-struct run_args {
-	int argc;
-	char **argv;
-};
-
-static int
-reload_run_config(struct tether_config *out, struct error *err, void *ctx)
+static void
+help_recursive(void)
 {
-	const struct run_args *args = ctx;
-	struct run_request *req;
+	size_t i;
 
-	req = malloc(sizeof *req);
-	if (req == NULL) {
-		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
-		return -1;
+	usage(stdout);
+	for (i = 0; i < NVERBS; i++) {
+		printf("\n==== tether %s ====\n", verbs[i].name);
+		fflush(stdout);
+		verbs[i].help();
 	}
-	if (cli_parse_run(args->argc, args->argv, env_from_process, NULL, req,
-	    err) == -1) {
-		free(req);
-		return -1;
-	}
-	*out = req->cfg;
-	free(req);
-	return 0;
-}
-
-static int
-cmd_run(int argc, char **argv)
-{
-	struct run_args args = { argc, argv };
-	struct supervisor_hooks hooks = { reload_run_config, &args };
-	struct run_request *req;
-	struct logger lg;
-	struct error err;
-	int rc;
-
-	/* The request holds path buffers: keep it off the stack. */
-	req = calloc(1, sizeof *req);
-	if (req == NULL) {
-		fprintf(stderr, "tether: out of memory\n");
-		return TETHER_EXIT_FAILURE;
-	}
-	error_clear(&err);
-	if (cli_parse_run(argc, argv, env_from_process, NULL, req, &err) == -1) {
-		fprintf(stderr, "tether: %s\n", err.msg);
-		free(req);
-		return err.code;
-	}
-	if (req->help) {
-		cli_print_run_help(stdout);
-		free(req);
-		return TETHER_EXIT_OK;
-	}
-	log_init(&lg, req->cfg.name, req->cfg.verbose);
-	rc = supervisor_run(&req->cfg, &lg, &hooks);
-	free(req);
-	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *verb;
+	size_t i;
 
 	/* A peer closing mid-write is an event to handle, not a death. */
 	signal(SIGPIPE, SIG_IGN);
@@ -103,12 +81,19 @@ main(int argc, char **argv)
 		usage(stdout);
 		return TETHER_EXIT_OK;
 	}
+	if (strcmp(verb, "--help-recursive") == 0) {
+		help_recursive();
+		return TETHER_EXIT_OK;
+	}
 	if (strcmp(verb, "-V") == 0 || strcmp(verb, "--version") == 0) {
 		printf("tether %s\n", TETHER_VERSION);
 		return TETHER_EXIT_OK;
 	}
-	if (strcmp(verb, "run") == 0)
-		return cmd_run(argc - 2, argv + 2);
+	for (i = 0; i < NVERBS; i++) {
+		if (strcmp(verb, verbs[i].name) == 0 || (verbs[i].alias != NULL &&
+		    strcmp(verb, verbs[i].alias) == 0))
+			return verbs[i].run(argc - 2, argv + 2);
+	}
 	fprintf(stderr, "tether: unknown verb '%s'; see tether --help\n", verb);
 	return TETHER_EXIT_USAGE;
 }

@@ -14,7 +14,8 @@ notify_parse_u64(const char *s)
 	char *end;
 	unsigned long long v;
 
-	if (s == NULL || *s == '\0')
+	/* Digits only: strtoull would take "-1" as 2^64 - 1. */
+	if (s == NULL || *s < '0' || *s > '9')
 		return 0;
 	errno = 0;
 	v = strtoull(s, &end, 10);

@@ -24,6 +24,27 @@ state_time(time_t t)
 	return json_string(buf);
 }
 
+/*
+ * A string that is not UTF-8 (a message cut mid-character, bytes off the
+ * network) would fail the whole render: keep its ASCII, '?' for the rest.
+ */
+static json_t *
+state_string(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy, *p;
+
+	if (j != NULL || (copy = strdup(s)) == NULL)
+		return j;
+	for (p = copy; *p != '\0'; p++) {
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	}
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
 static json_t *
 state_forwards(const struct state_view *v)
 {
@@ -47,7 +68,8 @@ state_render(const struct state_view *v)
 	char *text;
 
 	if (v->last_error != NULL)
-		err = json_pack("{s:s, s:o}", "message", v->last_error, "at",
+		err = json_pack("{s:o, s:o}", "message",
+		    state_string(v->last_error), "at",
 		    state_time(v->last_error_at));
 	else
 		err = json_null();

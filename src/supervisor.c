@@ -16,6 +16,8 @@
 #include "backoff.h"
 #include "netwatch.h"
 #include "notify.h"
+#include "fsutil.h"
+#include "paths.h"
 #include "session.h"
 #include "state.h"
 #include "supervisor.h"
@@ -482,11 +484,15 @@ static void
 supervisor_init_state_path(struct supervisor *sv)
 {
 	char dir[CONFIG_PATH_MAX - 80];
+	struct path_env env;
 
-	if (state_runtime_dir(getenv("RUNTIME_DIRECTORY"),
-	    getenv("XDG_RUNTIME_DIR"), dir, sizeof dir) == -1)
+	paths_env_from_process(&env);
+	if (sv->cfg->state_dir[0] != '\0')
+		snprintf(dir, sizeof dir, "%.900s", sv->cfg->state_dir);
+	else if (paths_run_runtime_dir(&env, geteuid() == 0, dir,
+	    sizeof dir) == -1)
 		return;
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+	if (mkdir_parents(dir, 0755) == -1) {
 		log_warn(sv->log, "cannot create %s: %s; status will not show "
 		    "this tunnel", dir, strerror(errno));
 		return;

@@ -1,0 +1,118 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "units.h"
+
+void
+api_out_init(struct api_out *o)
+{
+	strbuf_init(&o->out);
+	strbuf_init(&o->err);
+}
+
+int
+api_finish(struct api_out *o, struct tether_result *r, int exit_code)
+{
+	r->success = exit_code == TETHER_EXIT_OK;
+	r->exit_code = exit_code;
+	r->out = strbuf_take(&o->out);
+	r->err = strbuf_take(&o->err);
+	return r->success ? 0 : -1;
+}
+
+void
+tether_result_free(struct tether_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->out);
+	free(r->err);
+	free(r->json);
+	memset(r, 0, sizeof *r);
+}
+
+void
+api_unit_name(int port, char *out, size_t sz)
+{
+	snprintf(out, sz, "tether@%d.service", port);
+}
+
+int
+api_check_port(int port, struct error *err)
+{
+	if (port < 1 || port > 65535) {
+		error_set(err, TETHER_EXIT_CONFIG, "port %d is not a remote port "
+		    "from 1 to 65535", port);
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_paths(enum tether_mode mode, struct tether_paths *p, struct error *err)
+{
+	struct path_env env;
+
+	paths_env_from_process(&env);
+	if (paths_for_mode(mode, &env, p) == -1) {
+		error_set(err, TETHER_EXIT_CONFIG, "user mode needs HOME set to "
+		    "an absolute path of reasonable length");
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_self_exe(char *out, size_t sz, struct error *err)
+{
+	ssize_t n = readlink("/proc/self/exe", out, sz - 1);
+
+	if (n <= 0 || (size_t)n >= sz - 1) {
+		error_set(err, TETHER_EXIT_FAILURE, "cannot find the tether "
+		    "executable (/proc/self/exe): %s", strerror(errno));
+		return -1;
+	}
+	out[n] = '\0';
+	return units_check_path(out, "the tether executable's path", err);
+}
+
+const char *
+api_find_template(enum tether_mode mode, const struct tether_paths *p,
+    char *buf, size_t sz)
+{
+	static const char *system_dirs[] = { "/etc/systemd/system",
+	    "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
+	    "/lib/systemd/system", NULL };
+	static const char *user_dirs[] = { "/etc/systemd/user",
+	    "/usr/local/lib/systemd/user", "/usr/lib/systemd/user", NULL };
+	const char **dirs = mode == TETHER_MODE_SYSTEM ? system_dirs : user_dirs;
+	size_t i;
+
+	snprintf(buf, sz, "%s/tether@.service", p->unit_dir);
+	if (access(buf, F_OK) == 0)
+		return buf;
+	for (i = 0; dirs[i] != NULL; i++) {
+		snprintf(buf, sz, "%s/tether@.service", dirs[i]);
+		if (access(buf, F_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+int
+api_systemctl_argv(enum tether_mode mode, const char **argv)
+{
+	argv[0] = "systemctl";
+	if (mode == TETHER_MODE_USER) {
+		argv[1] = "--user";
+		return 2;
+	}
+	return 1;
+}

@@ -1,0 +1,36 @@
+/* What setup, status and remove share: results, names, the running manager. */
+#ifndef TETHER_API_H
+#define TETHER_API_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "paths.h"
+#include "strbuf.h"
+#include "tether/tether.h"
+
+/* The text being assembled for a struct tether_result. */
+struct api_out {
+	struct strbuf out;
+	struct strbuf err;
+};
+
+void api_out_init(struct api_out *);
+/* Moves the text into r and sets success and exit_code. */
+int api_finish(struct api_out *, struct tether_result *, int exit_code);
+
+/* "tether@PORT.service" */
+void api_unit_name(int port, char *out, size_t sz);
+/* Paths of the mode, from this process's environment; -1 with err if none. */
+int api_paths(enum tether_mode, struct tether_paths *, struct error *);
+/* The running executable, for units and daemons; -1 with err if unusable. */
+int api_self_exe(char *out, size_t sz, struct error *);
+/* Where a template unit is already installed for the mode, or NULL. */
+const char *api_find_template(enum tether_mode, const struct tether_paths *,
+    char *buf, size_t sz);
+/* "systemctl" or "systemctl --user" as argv words; returns how many. */
+int api_systemctl_argv(enum tether_mode, const char **argv);
+/* Checks the port argument; TETHER_EXIT_CONFIG error if out of range. */
+int api_check_port(int port, struct error *);
+
+#endif

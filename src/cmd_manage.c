@@ -1,0 +1,332 @@
+/* tether setup | status | remove: the command lines over the C API. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tether/tether.h"
+#include "cli.h"
+#include "commands.h"
+#include "spec.h"
+
+enum manage_opt {
+	M_PORT = 1,
+	M_BASTION,
+	M_KEY,
+	M_TARGET,
+	M_KNOWN_HOSTS,
+	M_POLICY,
+	M_RUN_AS,
+	M_USER,
+	M_SYSTEM,
+	M_DRY_RUN,
+	M_NO_START,
+	M_WAIT,
+	M_JSON,
+	M_HELP,
+};
+
+static const struct cli_option setup_options[] = {
+	{ M_PORT, 'p', "port", "PORT", "remote port on the bastion (required)" },
+	{ M_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
+	  "the bastion (or $TETHER_BASTION / $SCITEX_TUNNEL_BASTION_SERVER)" },
+	{ M_KEY, 's', "secret-key", "PATH",
+	  "private key (or $TETHER_KEY / $SCITEX_TUNNEL_SECRET_KEY_PATH)" },
+	{ M_KEY, 0, "key", "PATH", "same as --secret-key" },
+	{ M_TARGET, 't', "target", "HOST:PORT", "local target (default localhost:22)" },
+	{ M_KNOWN_HOSTS, 0, "known-hosts", "FILE",
+	  "default: the service user's ~/.ssh/known_hosts" },
+	{ M_POLICY, 0, "host-key-policy", "strict|accept-new", "default strict" },
+	{ M_RUN_AS, 0, "run-as", "USER",
+	  "system mode: the service user (default: the sudo caller)" },
+	{ M_USER, 0, "user", NULL,
+	  "no sudo: systemctl --user, or a daemon where there is no systemd" },
+	{ M_DRY_RUN, 'n', "dry-run", NULL, "print every file and command, change nothing" },
+	{ M_NO_START, 0, "no-start", NULL, "install and enable, do not start" },
+	{ M_WAIT, 0, "wait", "SECONDS", "how long to wait for the tunnel (default 20)" },
+	{ M_HELP, 'h', "help", NULL, "show this help" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+static const struct cli_option status_options[] = {
+	{ M_PORT, 'p', "port", "PORT", "only this tunnel" },
+	{ M_JSON, 0, "json", NULL, "print JSON" },
+	{ M_USER, 0, "user", NULL, "only user tunnels" },
+	{ M_SYSTEM, 0, "system", NULL, "only system tunnels" },
+	{ M_HELP, 'h', "help", NULL, "show this help" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+static const struct cli_option remove_options[] = {
+	{ M_PORT, 'p', "port", "PORT", "the tunnel to remove (required)" },
+	{ M_USER, 0, "user", NULL, "a user tunnel (systemd --user or daemon)" },
+	{ M_DRY_RUN, 'n', "dry-run", NULL, "print what would be removed" },
+	{ M_HELP, 'h', "help", NULL, "show this help" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+void
+cmd_setup_help(void)
+{
+	printf("usage: tether setup -p PORT -b USER@HOST -s KEY [options]\n\n"
+	    "Install a tunnel as tether@PORT.service (or, with --user, a user "
+	    "service or a\nbackground daemon), start it and wait until it "
+	    "forwards.\n\n");
+	cli_print_options(stdout, setup_options);
+}
+
+void
+cmd_status_help(void)
+{
+	printf("usage: tether status [-p PORT] [--json] [--user|--system]\n\n"
+	    "Every tunnel on this machine. Exit 0 only when each listed tunnel "
+	    "forwards.\n\n");
+	cli_print_options(stdout, status_options);
+}
+
+void
+cmd_remove_help(void)
+{
+	printf("usage: tether remove -p PORT [--user] [--dry-run]\n\n"
+	    "Stop, disable and delete a tunnel and everything setup wrote for "
+	    "it.\n\n");
+	cli_print_options(stdout, remove_options);
+}
+
+static int
+manage_port(const char *arg, int *port)
+{
+	if (spec_parse_port(arg, 1, port) == -1) {
+		fprintf(stderr, "tether: -p '%s': the port must be a number from "
+		    "1 to 65535\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+manage_print(struct tether_result *r, int json)
+{
+	int rc = r->exit_code;
+
+	if (json && r->json != NULL)
+		printf("%s\n", r->json);
+	else
+		fputs(r->out, stdout);
+	fputs(r->err, stderr);
+	tether_result_free(r);
+	return rc;
+}
+
+/* Parses argv against opts; each option goes to apply(). */
+static int
+manage_parse(int argc, char **argv, const struct cli_option *opts,
+    int (*apply)(int id, const char *arg, void *ctx), void *ctx)
+{
+	struct cli_parser p;
+	struct error err;
+	const char *arg;
+	int id;
+
+	error_clear(&err);
+	cli_parser_init(&p, argc, argv);
+	while ((id = cli_next(&p, opts, &arg, &err)) != CLI_END) {
+		if (id == CLI_ERROR) {
+			fprintf(stderr, "tether: %s\n", err.msg);
+			return TETHER_EXIT_USAGE;
+		}
+		if (id == CLI_OPERAND) {
+			fprintf(stderr, "tether: unexpected argument '%s'; see "
+			    "--help\n", arg);
+			return TETHER_EXIT_USAGE;
+		}
+		if (apply(id, arg, ctx) == -1)
+			return TETHER_EXIT_USAGE;
+	}
+	return 0;
+}
+
+struct setup_args {
+	struct tether_setup_opts o;
+	int help;
+};
+
+static int
+setup_apply(int id, const char *arg, void *ctx)
+{
+	struct setup_args *a = ctx;
+	char *end;
+
+	switch (id) {
+	case M_PORT:
+		return manage_port(arg, &a->o.port);
+	case M_BASTION:
+		a->o.bastion = arg;
+		return 0;
+	case M_KEY:
+		a->o.key_path = arg;
+		return 0;
+	case M_TARGET:
+		a->o.target = arg;
+		return 0;
+	case M_KNOWN_HOSTS:
+		a->o.known_hosts = arg;
+		return 0;
+	case M_POLICY:
+		a->o.host_key_policy = arg;
+		return 0;
+	case M_RUN_AS:
+		a->o.run_as = arg;
+		return 0;
+	case M_USER:
+		a->o.mode = TETHER_MODE_USER;
+		return 0;
+	case M_DRY_RUN:
+		a->o.dry_run = 1;
+		return 0;
+	case M_NO_START:
+		a->o.no_start = 1;
+		return 0;
+	case M_WAIT:
+		a->o.wait_seconds = (int)strtol(arg, &end, 10);
+		if (*end != '\0' || a->o.wait_seconds < 1 ||
+		    a->o.wait_seconds > 3600) {
+			fprintf(stderr, "tether: --wait '%s': give 1 to 3600 "
+			    "seconds\n", arg);
+			return -1;
+		}
+		return 0;
+	case M_HELP:
+		a->help = 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+cmd_setup(int argc, char **argv)
+{
+	struct setup_args a;
+	struct tether_result r;
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	a.o.mode = TETHER_MODE_SYSTEM;
+	if ((rc = manage_parse(argc, argv, setup_options, setup_apply, &a)) != 0)
+		return rc;
+	if (a.help) {
+		cmd_setup_help();
+		return TETHER_EXIT_OK;
+	}
+	if (a.o.port == 0) {
+		fprintf(stderr, "tether: setup needs -p PORT, the remote port "
+		    "on the bastion\n");
+		return TETHER_EXIT_USAGE;
+	}
+	tether_setup(&a.o, &r);
+	return manage_print(&r, 0);
+}
+
+struct status_args {
+	struct tether_status_opts o;
+	int json;
+	int help;
+};
+
+static int
+status_apply(int id, const char *arg, void *ctx)
+{
+	struct status_args *a = ctx;
+
+	switch (id) {
+	case M_PORT:
+		return manage_port(arg, &a->o.port);
+	case M_JSON:
+		a->json = 1;
+		return 0;
+	case M_USER:
+	case M_SYSTEM:
+		a->o.all_modes = 0;
+		a->o.mode = id == M_USER ? TETHER_MODE_USER : TETHER_MODE_SYSTEM;
+		return 0;
+	case M_HELP:
+		a->help = 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	struct status_args a;
+	struct tether_result r;
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	a.o.all_modes = 1;
+	if ((rc = manage_parse(argc, argv, status_options, status_apply,
+	    &a)) != 0)
+		return rc;
+	if (a.help) {
+		cmd_status_help();
+		return TETHER_EXIT_OK;
+	}
+	a.o.colour = !a.json && isatty(STDOUT_FILENO) &&
+	    getenv("NO_COLOR") == NULL;
+	tether_status(&a.o, &r);
+	return manage_print(&r, a.json);
+}
+
+struct remove_args {
+	struct tether_remove_opts o;
+	int help;
+};
+
+static int
+remove_apply(int id, const char *arg, void *ctx)
+{
+	struct remove_args *a = ctx;
+
+	switch (id) {
+	case M_PORT:
+		return manage_port(arg, &a->o.port);
+	case M_USER:
+		a->o.mode = TETHER_MODE_USER;
+		return 0;
+	case M_DRY_RUN:
+		a->o.dry_run = 1;
+		return 0;
+	case M_HELP:
+		a->help = 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+cmd_remove(int argc, char **argv)
+{
+	struct remove_args a;
+	struct tether_result r;
+	int rc;
+
+	memset(&a, 0, sizeof a);
+	a.o.mode = TETHER_MODE_SYSTEM;
+	if ((rc = manage_parse(argc, argv, remove_options, remove_apply,
+	    &a)) != 0)
+		return rc;
+	if (a.help) {
+		cmd_remove_help();
+		return TETHER_EXIT_OK;
+	}
+	if (a.o.port == 0) {
+		fprintf(stderr, "tether: remove needs -p PORT\n");
+		return TETHER_EXIT_USAGE;
+	}
+	tether_remove(&a.o, &r);
+	return manage_print(&r, 0);
+}

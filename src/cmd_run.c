@@ -1,0 +1,197 @@
+/* tether run: the tunnel in the foreground, in the background, or a check. */
+#include <unistd.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tether/exit.h"
+#include "cli.h"
+#include "commands.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "key.h"
+#include "log.h"
+#include "paths.h"
+#include "supervisor.h"
+
+const char *
+cmd_env_lookup(const char *name, void *ctx)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+/* SIGHUP reads every source again: the same flags, environment and file. */
+struct run_args {
+	int argc;
+	char **argv;
+};
+
+static int
+reload_run_config(struct tether_config *out, struct error *err, void *ctx)
+{
+	const struct run_args *args = ctx;
+	struct run_request *req;
+
+	req = malloc(sizeof *req);
+	if (req == NULL) {
+		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
+		return -1;
+	}
+	if (cli_parse_run(args->argc, args->argv, cmd_env_lookup, NULL, req,
+	    err) == -1) {
+		free(req);
+		return -1;
+	}
+	*out = req->cfg;
+	free(req);
+	return 0;
+}
+
+/* What ExecStartPre= runs: everything short of connecting. */
+static int
+run_check(const struct tether_config *cfg)
+{
+	struct error err;
+	ssh_key key = NULL;
+
+	error_clear(&err);
+	if (cfg->key_path[0] != '\0' && key_load(cfg->key_path, &key,
+	    &err) == -1) {
+		fprintf(stderr, "tether: %s\n", err.msg);
+		return err.code;
+	}
+	ssh_key_free(key);
+	if (cfg->host_key_policy == HOST_KEY_STRICT &&
+	    access(cfg->known_hosts, R_OK) == -1) {
+		fprintf(stderr, "tether: known_hosts %s cannot be read, and the "
+		    "host key policy is strict: add the bastion's key to it "
+		    "(tether trust, or ssh-keyscan after checking the "
+		    "fingerprint)\n", cfg->known_hosts);
+		return TETHER_EXIT_HOSTKEY;
+	}
+	printf("tether: %s: configuration OK (bastion %s:%d, %zu forward(s), "
+	    "%s)\n", cfg->name, cfg->bastion.host, cfg->bastion.port,
+	    cfg->nforwards, cfg->key_path[0] != '\0' ? cfg->key_path :
+	    "ssh-agent");
+	return TETHER_EXIT_OK;
+}
+
+static int
+run_make_parent(const char *path, struct error *err)
+{
+	char dir[CONFIG_PATH_MAX];
+
+	snprintf(dir, sizeof dir, "%s", path);
+	if (mkdir_parents(dirname(dir), 0755) == -1) {
+		error_set(err, TETHER_EXIT_CONFIG, "cannot create the directory "
+		    "of %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Default pidfile and log file for --daemon, next to the state file. */
+static int
+run_daemon_paths(struct run_request *req, struct error *err)
+{
+	char dir[CONFIG_PATH_MAX - 80];
+	struct path_env env;
+
+	paths_env_from_process(&env);
+	if (req->cfg.state_dir[0] != '\0')
+		snprintf(dir, sizeof dir, "%.900s", req->cfg.state_dir);
+	else if (paths_run_runtime_dir(&env, geteuid() == 0, dir,
+	    sizeof dir) == -1)
+		dir[0] = '\0';
+	if (dir[0] == '\0' || mkdir_parents(dir, 0755) == -1) {
+		error_set(err, TETHER_EXIT_CONFIG, "no directory for the pidfile; "
+		    "give --pidfile and --log-file");
+		return -1;
+	}
+	if (req->pidfile[0] == '\0')
+		snprintf(req->pidfile, sizeof req->pidfile, "%s/%s.pid", dir,
+		    req->cfg.name);
+	if (req->logfile[0] == '\0')
+		snprintf(req->logfile, sizeof req->logfile, "%s/%s.log", dir,
+		    req->cfg.name);
+	if (run_make_parent(req->pidfile, err) == -1 ||
+	    run_make_parent(req->logfile, err) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+run_in_background(struct run_request *req)
+{
+	struct error err;
+	pid_t pid = 0;
+	int rc;
+
+	error_clear(&err);
+	if (run_daemon_paths(req, &err) == -1) {
+		fprintf(stderr, "tether: %s\n", err.msg);
+		return err.code;
+	}
+	rc = daemon_start(req->pidfile, req->logfile, &pid, &err);
+	if (rc == -1) {
+		fprintf(stderr, "tether: %s\n", err.msg);
+		return err.code;
+	}
+	if (rc == 1) {
+		printf("tether: %s runs in the background as pid %ld (log %s)\n",
+		    req->cfg.name, (long)pid, req->logfile);
+		return -1;   /* the caller exits 0 */
+	}
+	return 0;
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	struct run_args args = { argc, argv };
+	struct supervisor_hooks hooks = { reload_run_config, &args };
+	struct run_request *req;
+	struct logger lg;
+	struct error err;
+	int rc;
+
+	/* The request holds path buffers: keep it off the stack. */
+	req = calloc(1, sizeof *req);
+	if (req == NULL) {
+		fprintf(stderr, "tether: out of memory\n");
+		return TETHER_EXIT_FAILURE;
+	}
+	error_clear(&err);
+	if (cli_parse_run(argc, argv, cmd_env_lookup, NULL, req, &err) == -1) {
+		fprintf(stderr, "tether: %s\n", err.msg);
+		free(req);
+		return err.code;
+	}
+	if (req->help || req->check) {
+		rc = TETHER_EXIT_OK;
+		if (req->help)
+			cmd_run_help();
+		else
+			rc = run_check(&req->cfg);
+		free(req);
+		return rc;
+	}
+	if (req->daemon && (rc = run_in_background(req)) != 0) {
+		free(req);
+		return rc == -1 ? TETHER_EXIT_OK : rc;
+	}
+	log_init(&lg, req->cfg.name, req->cfg.verbose);
+	rc = supervisor_run(&req->cfg, &lg, &hooks);
+	free(req);
+	return rc;
+}
+
+void
+cmd_run_help(void)
+{
+	cli_print_run_help(stdout);
+}

@@ -1,0 +1,21 @@
+/* The verbs of the tether command; main.c only dispatches to them. */
+#ifndef TETHER_COMMANDS_H
+#define TETHER_COMMANDS_H
+
+#include "config.h"
+
+/* argv starts after the verb. Each returns the process's exit code. */
+int cmd_run(int argc, char **argv);
+int cmd_setup(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_remove(int argc, char **argv);
+
+void cmd_run_help(void);
+void cmd_setup_help(void);
+void cmd_status_help(void);
+void cmd_remove_help(void);
+
+/* getenv, in the shape the config layer takes. */
+const char *cmd_env_lookup(const char *name, void *ctx);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * What setup and remove will do, as a list of steps: write a file, remove
+ * a file, run a command. Built first, then either printed (--dry-run) or
+ * carried out, so a dry run shows exactly what a real run does.
+ */
+#ifndef TETHER_PLAN_H
+#define TETHER_PLAN_H
+
+#include <sys/types.h>
+
+#include "config.h"
+#include "error.h"
+#include "strbuf.h"
+
+#define PLAN_STEPS_MAX 16
+#define PLAN_ARGS_MAX 12
+
+enum plan_kind {
+	PLAN_WRITE,
+	PLAN_REMOVE,
+	PLAN_RUN,
+};
+
+struct plan_step {
+	enum plan_kind kind;
+	char path[CONFIG_PATH_MAX];
+	char *content;                  /* PLAN_WRITE, owned */
+	mode_t mode;
+	char *argv[PLAN_ARGS_MAX + 1];  /* PLAN_RUN, owned, NULL-terminated */
+	int may_fail;                   /* PLAN_RUN: a failure is only noted */
+};
+
+struct plan {
+	struct plan_step steps[PLAN_STEPS_MAX];
+	size_t n;
+	int overflow;                   /* more steps than fit: refuse to run */
+};
+
+void plan_init(struct plan *);
+void plan_free(struct plan *);
+void plan_write(struct plan *, const char *path, const char *content,
+    mode_t mode);
+void plan_remove(struct plan *, const char *path);
+/* argv is copied; the list ends with NULL. */
+void plan_run(struct plan *, int may_fail, const char *const *argv);
+void plan_print(const struct plan *, struct strbuf *);
+/* Carries the steps out in order; stops at the first that fails. */
+int plan_execute(const struct plan *, struct strbuf *log, struct error *);
+
+#endif

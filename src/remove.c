@@ -1,0 +1,169 @@
+/*
+ * tether_remove: stop and disable the instance (or the daemon), then delete
+ * everything setup wrote for the port. Nothing there is a clear message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "plan.h"
+#include "service.h"
+
+struct remove_ctx {
+	const struct tether_remove_opts *opts;
+	struct tether_paths paths;
+	char unit[64];
+	char conf[CONFIG_PATH_MAX];
+	char dropin[CONFIG_PATH_MAX];
+	char dropin_dir[CONFIG_PATH_MAX];
+	char pid[CONFIG_PATH_MAX];
+	char log[CONFIG_PATH_MAX];
+	char state[CONFIG_PATH_MAX];
+};
+
+static int
+remove_paths(struct remove_ctx *c, struct error *err)
+{
+	int port = c->opts->port;
+
+	if (api_check_port(port, err) == -1 ||
+	    api_paths(c->opts->mode, &c->paths, err) == -1)
+		return -1;
+	api_unit_name(port, c->unit, sizeof c->unit);
+	if (paths_join_port(c->conf, sizeof c->conf, c->paths.config_dir, port,
+	    ".conf") == -1 || paths_join_port(c->pid, sizeof c->pid,
+	    c->paths.runtime_dir, port, ".pid") == -1 ||
+	    paths_join_port(c->log, sizeof c->log, c->paths.log_dir, port,
+	    ".log") == -1 || paths_join_port(c->state, sizeof c->state,
+	    c->paths.runtime_dir, port, ".json") == -1 ||
+	    (size_t)snprintf(c->dropin_dir, sizeof c->dropin_dir, "%s/%s.d",
+	    c->paths.unit_dir, c->unit) >= sizeof c->dropin_dir ||
+	    (size_t)snprintf(c->dropin, sizeof c->dropin,
+	    "%s/50-tether-user.conf", c->dropin_dir) >= sizeof c->dropin) {
+		error_set(err, TETHER_EXIT_CONFIG, "paths too long under %s",
+		    c->paths.config_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+remove_plan_systemd(struct remove_ctx *c, struct plan *p)
+{
+	const char *argv[8];
+	int n = api_systemctl_argv(c->opts->mode, argv);
+
+	argv[n] = "disable";
+	argv[n + 1] = "--now";
+	argv[n + 2] = "--";
+	argv[n + 3] = c->unit;
+	argv[n + 4] = NULL;
+	plan_run(p, 1, argv);
+	plan_remove(p, c->conf);
+	plan_remove(p, c->dropin);
+	plan_remove(p, c->dropin_dir);
+	argv[n] = "daemon-reload";
+	argv[n + 1] = NULL;
+	plan_run(p, 1, argv);
+	/* Only this unit: never every failed unit of the host. */
+	argv[n] = "reset-failed";
+	argv[n + 1] = "--";
+	argv[n + 2] = c->unit;
+	argv[n + 3] = NULL;
+	plan_run(p, 1, argv);
+	plan_remove(p, c->state);
+}
+
+static void
+remove_plan_files(struct remove_ctx *c, struct plan *p)
+{
+	plan_remove(p, c->conf);
+	plan_remove(p, c->pid);
+	plan_remove(p, c->log);
+	plan_remove(p, c->state);
+}
+
+static int
+remove_anything_there(struct remove_ctx *c, int use_systemd)
+{
+	struct unit_props props;
+
+	if (file_exists(c->conf) || file_exists(c->dropin) ||
+	    daemon_running_pid(c->pid) > 0 || file_exists(c->pid))
+		return 1;
+	return use_systemd && service_unit_props(c->opts->mode, c->unit,
+	    &props) == 0 && (strcmp(props.unit_file_state, "enabled") == 0 ||
+	    (props.active_state[0] != '\0' &&
+	    strcmp(props.active_state, "inactive") != 0));
+}
+
+static int
+remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
+{
+	int use_systemd = service_systemd_running(c->opts->mode);
+	pid_t pid;
+	struct plan plan;
+	int rc;
+
+	if (remove_paths(c, err) == -1)
+		return -1;
+	if (!remove_anything_there(c, use_systemd)) {
+		error_set(err, TETHER_EXIT_FAILURE, "No tunnel on port %d to "
+		    "remove (nothing at %s%s).", c->opts->port, c->conf,
+		    c->opts->mode == TETHER_MODE_SYSTEM ? "; for a user tunnel "
+		    "add --user" : "");
+		return -1;
+	}
+	plan_init(&plan);
+	if (use_systemd)
+		remove_plan_systemd(c, &plan);
+	remove_plan_files(c, &plan);
+	pid = daemon_running_pid(c->pid);
+	if (c->opts->dry_run) {
+		if (pid > 0)
+			strbuf_addf(&o->out, "would stop daemon pid %ld\n",
+			    (long)pid);
+		plan_print(&plan, &o->out);
+		plan_free(&plan);
+		return 0;
+	}
+	if (pid > 0 && daemon_stop(c->pid, 5, err) == -1) {
+		plan_free(&plan);
+		return -1;
+	}
+	rc = plan_execute(&plan, &o->err, err);
+	plan_free(&plan);
+	if (rc == 0)
+		strbuf_addf(&o->out, "Tunnel on port %d removed.\n",
+		    c->opts->port);
+	return rc;
+}
+
+int
+tether_remove(const struct tether_remove_opts *opts, struct tether_result *r)
+{
+	struct remove_ctx *c;
+	struct api_out o;
+	struct error err;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	api_out_init(&o);
+	error_clear(&err);
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		strbuf_add(&o.err, "out of memory\n");
+		return api_finish(&o, r, TETHER_EXIT_FAILURE);
+	}
+	c->opts = opts;
+	rc = remove_run(c, &o, &err);
+	free(c);
+	if (rc == 0)
+		return api_finish(&o, r, TETHER_EXIT_OK);
+	strbuf_addf(&o.err, "%s\n", err.msg);
+	return api_finish(&o, r, err.code != 0 ? err.code : TETHER_EXIT_FAILURE);
+}

@@ -1,0 +1,40 @@
+/*
+ * Talking to service managers: running systemctl (found on PATH, never
+ * through a shell), knowing whether a systemd manager runs for a mode, and
+ * reading a unit's properties.
+ */
+#ifndef TETHER_SERVICE_H
+#define TETHER_SERVICE_H
+
+#include <stddef.h>
+
+#include "tether/tether.h"
+
+#define SERVICE_OUTPUT_MAX 8192
+
+/*
+ * Runs argv (argv[0] looked up on PATH) with stdin from /dev/null and
+ * stdout+stderr captured into out (truncated to outsz). Returns the exit
+ * status, 128+signal, or -1 if it could not run or took over timeout_s.
+ */
+int service_exec(char *const argv[], char *out, size_t outsz, int timeout_s);
+
+/* Whether a systemd manager for the mode answers here. */
+int service_systemd_running(enum tether_mode);
+
+struct unit_props {
+	char active_state[32];   /* active, activating, failed, inactive, ... */
+	char sub_state[32];
+	char unit_file_state[32];/* enabled, disabled, ... */
+	long main_pid;
+	unsigned long restarts;
+	char status_text[512];   /* tether's STATUS= line */
+};
+
+/* `systemctl [--user] show` of one unit; -1 if systemctl failed. */
+int service_unit_props(enum tether_mode, const char *unit,
+    struct unit_props *);
+/* Pure: parses systemctl show's KEY=VALUE lines. */
+void service_parse_props(const char *text, struct unit_props *);
+
+#endif

@@ -1,0 +1,500 @@
+/*
+ * tether_setup: validate everything first, then install the tunnel as a
+ * systemd instance (system or user) or, where no systemd runs, as a
+ * self-managed daemon; wait for it to report ready.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libssh/libssh.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "key.h"
+#include "plan.h"
+#include "service.h"
+#include "units.h"
+
+#define SETUP_WAIT_DEFAULT 20
+#define SETUP_CONFIG_MAX (16 * 1024)
+
+/* Everything setup decided before touching the system. */
+struct setup_ctx {
+	const struct tether_setup_opts *opts;
+	struct setup_values values;
+	struct tether_paths paths;
+	struct passwd pw;            /* the service user */
+	char pw_buf[4096];
+	char group[64];
+	int use_systemd;
+	char conf_path[CONFIG_PATH_MAX];
+	char dropin_path[CONFIG_PATH_MAX];
+	char pid_path[CONFIG_PATH_MAX];
+	char log_path[CONFIG_PATH_MAX];
+	char state_path[CONFIG_PATH_MAX];
+	char unit[64];
+	char exe[CONFIG_PATH_MAX];
+	char *config_text;
+	char *dropin_text;
+};
+
+static const char *
+setup_fallback(const char *given, const char *env1, const char *env2)
+{
+	const char *v;
+
+	if (given != NULL && given[0] != '\0')
+		return given;
+	if ((v = getenv(env1)) != NULL && v[0] != '\0')
+		return v;
+	if ((v = getenv(env2)) != NULL && v[0] != '\0')
+		return v;
+	return NULL;
+}
+
+/* The service user: --run-as, else the sudo caller, else ourselves. */
+static int
+setup_resolve_user(struct setup_ctx *c, struct error *err)
+{
+	const char *name = c->opts->run_as;
+	struct passwd *res = NULL;
+	struct group gr, *gres = NULL;
+	char gbuf[4096];
+	int rc;
+
+	if (c->opts->mode == TETHER_MODE_USER) {
+		rc = getpwuid_r(geteuid(), &c->pw, c->pw_buf, sizeof c->pw_buf,
+		    &res);
+	} else {
+		if (name == NULL && (name = getenv("SUDO_USER")) != NULL &&
+		    strcmp(name, "root") == 0)
+			name = NULL;
+		if (name == NULL && geteuid() == 0) {
+			error_set(err, TETHER_EXIT_CONFIG, "refusing to run the "
+			    "tunnel as root: run setup with sudo as the key's "
+			    "owner, or give --run-as USER (--run-as root to "
+			    "insist)");
+			return -1;
+		}
+		if (name != NULL && !spec_user_is_valid(name)) {
+			error_set(err, TETHER_EXIT_CONFIG, "--run-as '%.64s' is "
+			    "not a valid user name", name);
+			return -1;
+		}
+		rc = name != NULL ? getpwnam_r(name, &c->pw, c->pw_buf,
+		    sizeof c->pw_buf, &res) : getpwuid_r(geteuid(), &c->pw,
+		    c->pw_buf, sizeof c->pw_buf, &res);
+	}
+	if (rc != 0 || res == NULL) {
+		error_set(err, TETHER_EXIT_CONFIG, "user %s does not exist",
+		    name != NULL ? name : "(current)");
+		return -1;
+	}
+	if (!spec_user_is_valid(c->pw.pw_name) ||
+	    getgrgid_r(c->pw.pw_gid, &gr, gbuf, sizeof gbuf, &gres) != 0 ||
+	    gres == NULL || !spec_user_is_valid(gr.gr_name)) {
+		error_set(err, TETHER_EXIT_CONFIG, "user %s or its group has a "
+		    "name tether will not write into a unit", c->pw.pw_name);
+		return -1;
+	}
+	snprintf(c->group, sizeof c->group, "%s", gr.gr_name);
+	return 0;
+}
+
+/* The key must be usable by the service user and by nobody else. */
+static int
+setup_check_key(struct setup_ctx *c, const char *given, struct error *err)
+{
+	char *abs;
+	ssh_key key = NULL;
+	struct stat st;
+
+	abs = realpath(given, NULL);
+	if (abs == NULL) {
+		error_set(err, TETHER_EXIT_KEY, "key %.200s: %s", given,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(c->values.key_path, sizeof c->values.key_path, "%s", abs);
+	free(abs);
+	if (units_check_path(c->values.key_path, "key path", err) == -1 ||
+	    key_load(c->values.key_path, &key, err) == -1)
+		return -1;
+	ssh_key_free(key);
+	if (stat(c->values.key_path, &st) == 0 && st.st_uid != c->pw.pw_uid) {
+		error_set(err, TETHER_EXIT_KEY, "key %s belongs to uid %ld, but "
+		    "the tunnel runs as %s, who could not read it; chown it or "
+		    "use --run-as", c->values.key_path, (long)st.st_uid,
+		    c->pw.pw_name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Under strict checking the bastion must already be in known_hosts. */
+static int
+setup_check_known_hosts(struct setup_ctx *c, struct error *err)
+{
+	const struct bastion_spec *b = &c->values.bastion;
+	ssh_session ssh;
+	int zero = 0, known;
+
+	if (units_check_path(c->values.known_hosts, "known_hosts path",
+	    err) == -1)
+		return -1;
+	if (c->values.policy != HOST_KEY_STRICT)
+		return 0;
+	ssh = ssh_new();
+	if (ssh == NULL) {
+		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
+		return -1;
+	}
+	ssh_options_set(ssh, SSH_OPTIONS_PROCESS_CONFIG, &zero);
+	ssh_options_set(ssh, SSH_OPTIONS_HOST, b->host);
+	ssh_options_set(ssh, SSH_OPTIONS_PORT, &b->port);
+	ssh_options_set(ssh, SSH_OPTIONS_KNOWNHOSTS, c->values.known_hosts);
+	known = ssh_session_has_known_hosts_entry(ssh) == SSH_KNOWN_HOSTS_OK;
+	ssh_free(ssh);
+	if (!known) {
+		error_set(err, TETHER_EXIT_HOSTKEY, "%s has no key for the "
+		    "bastion %s port %d, and host keys are checked strictly: "
+		    "check its fingerprint, then add it (ssh-keyscan -p %d %s >> "
+		    "%s), or pass --host-key-policy accept-new",
+		    c->values.known_hosts, b->host, b->port, b->port, b->host,
+		    c->values.known_hosts);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+setup_validate(struct setup_ctx *c, struct error *err)
+{
+	const struct tether_setup_opts *o = c->opts;
+	const char *bastion, *key;
+	struct tether_config scratch;
+
+	if (api_check_port(o->port, err) == -1)
+		return -1;
+	bastion = setup_fallback(o->bastion, "TETHER_BASTION",
+	    "SCITEX_TUNNEL_BASTION_SERVER");
+	if (bastion == NULL) {
+		error_set(err, TETHER_EXIT_CONFIG, "bastion_server is required. "
+		    "Provide it as an argument or set "
+		    "SCITEX_TUNNEL_BASTION_SERVER environment variable.");
+		return -1;
+	}
+	key = setup_fallback(o->key_path, "TETHER_KEY",
+	    "SCITEX_TUNNEL_SECRET_KEY_PATH");
+	if (key == NULL) {
+		error_set(err, TETHER_EXIT_KEY, "secret_key_path is required. "
+		    "Provide it as an argument or set "
+		    "SCITEX_TUNNEL_SECRET_KEY_PATH environment variable.");
+		return -1;
+	}
+	c->values.port = o->port;
+	if (spec_parse_bastion(bastion, &c->values.bastion, err) == -1 ||
+	    spec_parse_target(o->target != NULL ? o->target : "localhost:22",
+	    c->values.target_host, &c->values.target_port, err) == -1)
+		return -1;
+	config_init_defaults(&scratch, NULL);
+	if (o->host_key_policy != NULL && config_set_policy(&scratch,
+	    o->host_key_policy, "--host-key-policy", err) == -1)
+		return -1;
+	c->values.policy = scratch.host_key_policy;
+	if (setup_resolve_user(c, err) == -1 ||
+	    setup_check_key(c, key, err) == -1)
+		return -1;
+	if (o->known_hosts != NULL) {
+		char *abs = realpath(o->known_hosts, NULL);
+
+		snprintf(c->values.known_hosts, sizeof c->values.known_hosts,
+		    "%s", abs != NULL ? abs : o->known_hosts);
+		free(abs);
+	} else {
+		/* User mode follows $HOME as the config does; system, passwd. */
+		const char *home = o->mode == TETHER_MODE_USER &&
+		    getenv("HOME") != NULL ? getenv("HOME") : c->pw.pw_dir;
+
+		snprintf(c->values.known_hosts, sizeof c->values.known_hosts,
+		    "%.900s/.ssh/known_hosts", home);
+	}
+	return setup_check_known_hosts(c, err);
+}
+
+static int
+setup_prepare(struct setup_ctx *c, struct error *err)
+{
+	const struct tether_setup_opts *o = c->opts;
+	int port = o->port;
+
+	if (api_paths(o->mode, &c->paths, err) == -1 ||
+	    api_self_exe(c->exe, sizeof c->exe, err) == -1)
+		return -1;
+	c->use_systemd = service_systemd_running(o->mode);
+	if (o->mode == TETHER_MODE_SYSTEM && !c->use_systemd) {
+		error_set(err, TETHER_EXIT_CONFIG, "no systemd manager runs "
+		    "here (/run/systemd/system is missing): use setup --user, "
+		    "which falls back to a background daemon");
+		return -1;
+	}
+	api_unit_name(port, c->unit, sizeof c->unit);
+	if (paths_join_port(c->conf_path, sizeof c->conf_path,
+	    c->paths.config_dir, port, ".conf") == -1 ||
+	    paths_join_port(c->pid_path, sizeof c->pid_path,
+	    c->paths.runtime_dir, port, ".pid") == -1 ||
+	    paths_join_port(c->log_path, sizeof c->log_path, c->paths.log_dir,
+	    port, ".log") == -1 ||
+	    paths_join_port(c->state_path, sizeof c->state_path,
+	    c->paths.runtime_dir, port, ".json") == -1 ||
+	    (size_t)snprintf(c->dropin_path, sizeof c->dropin_path,
+	    "%s/%s.d/50-tether-user.conf", c->paths.unit_dir, c->unit) >=
+	    sizeof c->dropin_path) {
+		error_set(err, TETHER_EXIT_CONFIG, "paths too long under %s",
+		    c->paths.config_dir);
+		return -1;
+	}
+	c->config_text = units_render_config(&c->values);
+	c->dropin_text = units_render_dropin(c->pw.pw_name, c->group);
+	if (c->config_text == NULL || c->dropin_text == NULL) {
+		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether the file already holds exactly text. */
+static int
+setup_file_is(const char *path, const char *text)
+{
+	struct error ignored;
+	char *have = NULL;
+	int same;
+
+	error_clear(&ignored);
+	if (file_read(path, SETUP_CONFIG_MAX, &have, &ignored) == -1)
+		return 0;
+	same = strcmp(have, text) == 0;
+	free(have);
+	return same;
+}
+
+static void
+setup_plan_systemd(struct setup_ctx *c, struct plan *p)
+{
+	enum tether_mode mode = c->opts->mode;
+	const char *argv[8];
+	char tpl_buf[CONFIG_PATH_MAX + 32], *tpl;
+	const char *found;
+	int n;
+
+	found = api_find_template(mode, &c->paths, tpl_buf, sizeof tpl_buf);
+	if (found == NULL) {
+		tpl = units_render_template(mode, c->exe);
+		if (tpl != NULL) {
+			snprintf(tpl_buf, sizeof tpl_buf, "%s/tether@.service",
+			    c->paths.unit_dir);
+			plan_write(p, tpl_buf, tpl, 0644);
+			free(tpl);
+		}
+	}
+	plan_write(p, c->conf_path, c->config_text, 0644);
+	if (mode == TETHER_MODE_SYSTEM)
+		plan_write(p, c->dropin_path, c->dropin_text, 0644);
+	n = api_systemctl_argv(mode, argv);
+	argv[n] = "daemon-reload";
+	argv[n + 1] = NULL;
+	plan_run(p, 0, argv);
+	argv[n] = "enable";
+	argv[n + 1] = "--";
+	argv[n + 2] = c->unit;
+	argv[n + 3] = NULL;
+	plan_run(p, 0, argv);
+	if (c->opts->no_start)
+		return;
+	/* --no-block: READY may wait for the bastion; we wait, bounded. */
+	argv[n] = "restart";
+	argv[n + 1] = "--no-block";
+	argv[n + 2] = "--";
+	argv[n + 3] = c->unit;
+	argv[n + 4] = NULL;
+	plan_run(p, 0, argv);
+}
+
+static void
+setup_plan_daemon(struct setup_ctx *c, struct plan *p)
+{
+	const char *argv[] = { c->exe, "run", "--daemon", "-c", c->conf_path,
+	    "--pidfile", c->pid_path, "--log-file", c->log_path, "--state-dir",
+	    c->paths.runtime_dir, NULL };
+
+	plan_write(p, c->conf_path, c->config_text, 0644);
+	if (!c->opts->no_start)
+		plan_run(p, 0, argv);
+}
+
+/* Polls until the tunnel says it forwards, fails, or time is up. */
+static int
+setup_wait_ready(struct setup_ctx *c, struct api_out *o)
+{
+	int seconds = c->opts->wait_seconds > 0 ? c->opts->wait_seconds :
+	    SETUP_WAIT_DEFAULT;
+	struct timespec pause = { 0, 200 * 1000 * 1000 };
+	struct unit_props props;
+	json_t *state;
+	int i;
+
+	for (i = 0; i < seconds * 5; i++) {
+		if (c->use_systemd) {
+			if (service_unit_props(c->opts->mode, c->unit,
+			    &props) == 0) {
+				if (strcmp(props.active_state, "active") == 0) {
+					strbuf_addf(&o->out, "%s is active: %s\n",
+					    c->unit, props.status_text);
+					return 0;
+				}
+				if (strcmp(props.active_state, "failed") == 0)
+					break;
+			}
+		} else if ((state = json_load_file(c->state_path, 0, NULL)) !=
+		    NULL) {
+			const char *st = json_string_value(json_object_get(state,
+			    "state"));
+			int up = st != NULL && strcmp(st, "forwarding") == 0;
+
+			json_decref(state);
+			if (up) {
+				strbuf_addf(&o->out, "daemon pid %ld is "
+				    "forwarding (log %s)\n",
+				    (long)daemon_running_pid(c->pid_path),
+				    c->log_path);
+				return 0;
+			}
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (c->use_systemd)
+		strbuf_addf(&o->err, "%s did not become ready within %d s; see: "
+		    "journalctl %s-u %s\n", c->unit, seconds,
+		    c->opts->mode == TETHER_MODE_USER ? "--user " : "", c->unit);
+	else
+		strbuf_addf(&o->err, "the daemon did not report forwarding "
+		    "within %d s; see %s\n", seconds, c->log_path);
+	return -1;
+}
+
+static void
+setup_print_hints(struct setup_ctx *c, struct api_out *o)
+{
+	if (c->opts->mode != TETHER_MODE_USER)
+		return;
+	if (c->use_systemd)
+		strbuf_addf(&o->out, "To keep it running after you log out and "
+		    "start it at boot: loginctl enable-linger %s\n",
+		    c->pw.pw_name);
+	else
+		strbuf_addf(&o->out, "No systemd here: it runs as a background "
+		    "daemon. To start it at boot, add this line with crontab "
+		    "-e:\n@reboot %s run --daemon -c %s --pidfile %s "
+		    "--log-file %s --state-dir %s\n", c->exe, c->conf_path,
+		    c->pid_path, c->log_path, c->paths.runtime_dir);
+}
+
+/* Same config and already running: nothing to do. */
+static int
+setup_is_noop(struct setup_ctx *c)
+{
+	struct unit_props props;
+
+	if (!setup_file_is(c->conf_path, c->config_text))
+		return 0;
+	if (!c->use_systemd)
+		return daemon_running_pid(c->pid_path) > 0;
+	if (c->opts->mode == TETHER_MODE_SYSTEM &&
+	    !setup_file_is(c->dropin_path, c->dropin_text))
+		return 0;
+	return service_unit_props(c->opts->mode, c->unit, &props) == 0 &&
+	    strcmp(props.active_state, "active") == 0 &&
+	    strcmp(props.unit_file_state, "enabled") == 0;
+}
+
+static int
+setup_run(struct setup_ctx *c, struct api_out *o, struct error *err)
+{
+	struct plan plan;
+	int rc;
+
+	if (setup_validate(c, err) == -1 || setup_prepare(c, err) == -1)
+		return -1;
+	if (!c->opts->dry_run && setup_is_noop(c)) {
+		strbuf_addf(&o->out, "Tunnel on port %d is already set up (no "
+		    "change).\n", c->opts->port);
+		return 0;
+	}
+	plan_init(&plan);
+	if (c->use_systemd)
+		setup_plan_systemd(c, &plan);
+	else
+		setup_plan_daemon(c, &plan);
+	if (c->opts->dry_run) {
+		plan_print(&plan, &o->out);
+		plan_free(&plan);
+		return 0;
+	}
+	/* A changed config for a running daemon: replace the daemon. */
+	if (!c->use_systemd && daemon_stop(c->pid_path, 5, err) == -1) {
+		plan_free(&plan);
+		return -1;
+	}
+	rc = plan_execute(&plan, &o->err, err);
+	plan_free(&plan);
+	if (rc == -1)
+		return -1;
+	if (!c->opts->no_start && setup_wait_ready(c, o) == -1) {
+		error_set(err, TETHER_EXIT_FAILURE, "installed, but not "
+		    "forwarding yet");
+		return -1;
+	}
+	strbuf_addf(&o->out, "Tunnel on port %d set up successfully.\n",
+	    c->opts->port);
+	setup_print_hints(c, o);
+	return 0;
+}
+
+int
+tether_setup(const struct tether_setup_opts *opts, struct tether_result *r)
+{
+	struct setup_ctx *c;
+	struct api_out o;
+	struct error err;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	api_out_init(&o);
+	error_clear(&err);
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		strbuf_add(&o.err, "out of memory\n");
+		return api_finish(&o, r, TETHER_EXIT_FAILURE);
+	}
+	c->opts = opts;
+	rc = setup_run(c, &o, &err);
+	free(c->config_text);
+	free(c->dropin_text);
+	free(c);
+	if (rc == 0)
+		return api_finish(&o, r, TETHER_EXIT_OK);
+	strbuf_addf(&o.err, "%s\nFailed to set up tunnel on port %d.\n",
+	    err.msg, opts->port);
+	return api_finish(&o, r, err.code != 0 ? err.code : TETHER_EXIT_FAILURE);
+}

@@ -1,0 +1,387 @@
+/*
+ * tether_status: every tunnel on the machine, merging what the service
+ * manager says (systemd or the daemon's pidfile) with the tunnel's own live
+ * state file. A table for people, JSON for programs.
+ */
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "service.h"
+
+#define STATUS_TUNNELS_MAX 256
+
+struct tunnel_entry {
+	char name[LOG_NAME_MAX];
+	int port;                    /* 0 = not a setup-made tunnel */
+	enum tether_mode mode;
+	const char *manager;         /* systemd, daemon, foreground, none */
+	struct unit_props props;
+	int has_props;
+	long daemon_pid;
+	json_t *state;               /* the live state file, if any */
+	int alive;                   /* the state file's pid runs */
+};
+
+struct status_ctx {
+	const struct tether_status_opts *opts;
+	struct tunnel_entry entries[STATUS_TUNNELS_MAX];
+	size_t n;
+};
+
+/* "2222.conf" → 2222; anything else → 0. */
+static int
+status_port_of(const char *file, const char *ext)
+{
+	size_t digits = strspn(file, "0123456789");
+	long port;
+
+	if (digits == 0 || digits > 5 || strcmp(file + digits, ext) != 0)
+		return 0;
+	port = strtol(file, NULL, 10);
+	return port >= 1 && port <= 65535 ? (int)port : 0;
+}
+
+static int
+status_pid_alive(json_int_t pid)
+{
+	return pid > 0 && pid <= INT32_MAX && (kill((pid_t)pid, 0) == 0 ||
+	    errno == EPERM);
+}
+
+static int
+status_has_entry(const struct status_ctx *c, enum tether_mode mode,
+    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		if (c->entries[i].mode == mode &&
+		    strcmp(c->entries[i].name, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static struct tunnel_entry *
+status_entry(struct status_ctx *c, enum tether_mode mode, const char *name)
+{
+	struct tunnel_entry *e;
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		if (c->entries[i].mode == mode &&
+		    strcmp(c->entries[i].name, name) == 0)
+			return &c->entries[i];
+	}
+	if (c->n == STATUS_TUNNELS_MAX)
+		return NULL;
+	e = &c->entries[c->n++];
+	memset(e, 0, sizeof *e);
+	snprintf(e->name, sizeof e->name, "%s", name);
+	e->mode = mode;
+	e->manager = "none";
+	return e;
+}
+
+static void
+status_scan_configs(struct status_ctx *c, enum tether_mode mode,
+    const struct tether_paths *p)
+{
+	struct tunnel_entry *e;
+	struct dirent *de;
+	char name[16];
+	DIR *dir;
+	int port;
+
+	if ((dir = opendir(p->config_dir)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if ((port = status_port_of(de->d_name, ".conf")) == 0)
+			continue;
+		if (c->opts->port != 0 && port != c->opts->port)
+			continue;
+		snprintf(name, sizeof name, "%d", port);
+		if ((e = status_entry(c, mode, name)) != NULL)
+			e->port = port;
+	}
+	closedir(dir);
+}
+
+/* A state file of a tunnel started by hand counts too. */
+static void
+status_scan_states(struct status_ctx *c, enum tether_mode mode,
+    const struct tether_paths *p)
+{
+	char path[CONFIG_PATH_MAX + 300], name[LOG_NAME_MAX];
+	struct tunnel_entry *e;
+	struct dirent *de;
+	size_t len;
+	json_t *st;
+	DIR *dir;
+	int alive;
+
+	if ((dir = opendir(p->runtime_dir)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 6 || len - 5 >= sizeof name ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		snprintf(name, sizeof name, "%.*s", (int)(len - 5), de->d_name);
+		if (c->opts->port != 0 && status_port_of(de->d_name, ".json") !=
+		    c->opts->port)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", p->runtime_dir, de->d_name);
+		st = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+		alive = st != NULL && status_pid_alive(json_integer_value(
+		    json_object_get(st, "pid")));
+		/* A dead process's file matters only for a tunnel set up here. */
+		if (st == NULL || (!alive && !status_has_entry(c, mode, name)) ||
+		    (e = status_entry(c, mode, name)) == NULL) {
+			json_decref(st);
+			continue;
+		}
+		json_decref(e->state);
+		e->state = st;
+		e->port = status_port_of(de->d_name, ".json");
+		e->alive = alive;
+	}
+	closedir(dir);
+}
+
+static void
+status_ask_managers(struct status_ctx *c, enum tether_mode mode,
+    const struct tether_paths *p)
+{
+	int systemd = service_systemd_running(mode);
+	char unit[64], pid_path[CONFIG_PATH_MAX];
+	struct tunnel_entry *e;
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		e = &c->entries[i];
+		if (e->mode != mode || e->port == 0)
+			continue;
+		if (systemd) {
+			api_unit_name(e->port, unit, sizeof unit);
+			e->has_props = service_unit_props(mode, unit,
+			    &e->props) == 0 && e->props.active_state[0] != '\0';
+			if (e->has_props && (strcmp(e->props.unit_file_state,
+			    "enabled") == 0 || strcmp(e->props.active_state,
+			    "inactive") != 0))
+				e->manager = "systemd";
+		}
+		if (paths_join_port(pid_path, sizeof pid_path, p->runtime_dir,
+		    e->port, ".pid") == 0 &&
+		    (e->daemon_pid = daemon_running_pid(pid_path)) > 0)
+			e->manager = "daemon";
+		if (strcmp(e->manager, "none") == 0 && e->alive)
+			e->manager = "foreground";
+	}
+}
+
+static const char *
+status_state_of(const struct tunnel_entry *e)
+{
+	const char *st;
+
+	if (e->state == NULL || !e->alive) {
+		if (e->has_props && strcmp(e->props.active_state, "failed") == 0)
+			return "failed";
+		return e->state != NULL ? "stale" : "stopped";
+	}
+	st = json_string_value(json_object_get(e->state, "state"));
+	return st != NULL ? st : "unknown";
+}
+
+static int
+status_is_forwarding(const struct tunnel_entry *e)
+{
+	return strcmp(status_state_of(e), "forwarding") == 0;
+}
+
+static json_t *
+status_entry_json(const struct tunnel_entry *e)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", json_string(e->name));
+	json_object_set_new(o, "port", e->port ? json_integer(e->port) :
+	    json_null());
+	json_object_set_new(o, "mode", json_string(e->mode ==
+	    TETHER_MODE_SYSTEM ? "system" : "user"));
+	json_object_set_new(o, "manager", json_string(e->manager));
+	json_object_set_new(o, "state", json_string(status_state_of(e)));
+	json_object_set_new(o, "forwarding",
+	    json_boolean(status_is_forwarding(e)));
+	if (e->has_props) {
+		json_object_set_new(o, "systemd", json_pack("{s:s, s:s, s:s, "
+		    "s:I, s:I, s:s}", "active_state", e->props.active_state,
+		    "sub_state", e->props.sub_state, "unit_file_state",
+		    e->props.unit_file_state, "main_pid",
+		    (json_int_t)e->props.main_pid, "restarts",
+		    (json_int_t)e->props.restarts, "status_text",
+		    e->props.status_text));
+	}
+	if (e->daemon_pid > 0)
+		json_object_set_new(o, "daemon_pid", json_integer(e->daemon_pid));
+	if (e->state != NULL && e->alive)
+		json_object_set(o, "live", e->state);
+	return o;
+}
+
+static void
+status_format_bytes(uint64_t n, char *out, size_t sz)
+{
+	if (n >= 1024ULL * 1024 * 1024)
+		snprintf(out, sz, "%.1fG", (double)n / (1024.0 * 1024 * 1024));
+	else if (n >= 1024 * 1024)
+		snprintf(out, sz, "%.1fM", (double)n / (1024.0 * 1024));
+	else if (n >= 1024)
+		snprintf(out, sz, "%.1fK", (double)n / 1024.0);
+	else
+		snprintf(out, sz, "%lluB", (unsigned long long)n);
+}
+
+static void
+status_format_forwards(const json_t *state, char *out, size_t sz)
+{
+	const json_t *fw = json_object_get(state, "forwards"), *f;
+	const char *spec, *st;
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	json_array_foreach(fw, i, f) {
+		if (len >= sz)
+			break;
+		spec = json_string_value(json_object_get(f, "spec"));
+		st = json_string_value(json_object_get(f, "state"));
+		/* (!) marks a forward the bastion has not granted. */
+		len += (size_t)snprintf(out + len, sz - len, "%s%s%s",
+		    i > 0 ? "," : "", spec != NULL ? spec : "?",
+		    st != NULL && strcmp(st, "bound") == 0 ? "" : "(!)");
+	}
+	if (out[0] == '\0')
+		snprintf(out, sz, "-");
+}
+
+static void
+status_table_row(const struct tunnel_entry *e, int colour, struct strbuf *sb)
+{
+	char fw[256] = "-", in[16] = "-", outb[16] = "-", since[32] = "-";
+	const json_t *st = e->alive ? e->state : NULL;
+	const char *state = status_state_of(e), *err = NULL, *s;
+	const char *on = "", *off = "";
+
+	if (st != NULL) {
+		status_format_forwards(st, fw, sizeof fw);
+		status_format_bytes((uint64_t)json_integer_value(json_object_get(
+		    st, "bytes_to_target")), in, sizeof in);
+		status_format_bytes((uint64_t)json_integer_value(json_object_get(
+		    st, "bytes_from_target")), outb, sizeof outb);
+		if ((s = json_string_value(json_object_get(st,
+		    "connected_since"))) != NULL)
+			snprintf(since, sizeof since, "%s", s);
+		err = json_string_value(json_object_get(json_object_get(st,
+		    "last_error"), "message"));
+	}
+	if (colour) {
+		on = status_is_forwarding(e) ? "\033[32m" : "\033[31m";
+		off = "\033[0m";
+	}
+	strbuf_addf(sb, "%-8s %-6s %-10s %s%-16s%s %-30s %-20s %5lld %5lld "
+	    "%8s %8s %s\n", e->name, e->mode == TETHER_MODE_SYSTEM ? "system" :
+	    "user", e->manager, on, state, off, fw, since,
+	    st ? (long long)json_integer_value(json_object_get(st,
+	    "reconnects")) : 0LL, st ? (long long)json_integer_value(
+	    json_object_get(st, "channels")) : 0LL, in, outb,
+	    err != NULL ? err : "");
+}
+
+static void
+status_render(struct status_ctx *c, struct api_out *o, json_t *list)
+{
+	size_t i;
+
+	if (c->n == 0) {
+		strbuf_add(&o->out, "No tunnels.\n");
+		return;
+	}
+	strbuf_addf(&o->out, "%-8s %-6s %-10s %-16s %-30s %-20s %5s %5s %8s "
+	    "%8s %s\n", "NAME", "MODE", "MANAGER", "STATE", "FORWARDS",
+	    "UP SINCE", "RECON", "CHAN", "TO-TGT", "FROM-TGT", "LAST ERROR");
+	for (i = 0; i < c->n; i++) {
+		status_table_row(&c->entries[i], c->opts->colour, &o->out);
+		json_array_append_new(list, status_entry_json(&c->entries[i]));
+	}
+}
+
+static void
+status_collect(struct status_ctx *c, enum tether_mode mode)
+{
+	struct tether_paths p;
+	struct error err;
+
+	error_clear(&err);
+	if (api_paths(mode, &p, &err) == -1)
+		return;
+	status_scan_configs(c, mode, &p);
+	status_scan_states(c, mode, &p);
+	status_ask_managers(c, mode, &p);
+}
+
+int
+tether_status(const struct tether_status_opts *opts, struct tether_result *r)
+{
+	struct status_ctx *c;
+	struct api_out o;
+	json_t *list, *doc;
+	size_t i, forwarding = 0;
+	int code;
+
+	memset(r, 0, sizeof *r);
+	api_out_init(&o);
+	c = calloc(1, sizeof *c);
+	list = json_array();
+	if (c == NULL || list == NULL) {
+		free(c);
+		json_decref(list);
+		strbuf_add(&o.err, "out of memory\n");
+		return api_finish(&o, r, TETHER_EXIT_FAILURE);
+	}
+	c->opts = opts;
+	if (opts->all_modes || opts->mode == TETHER_MODE_SYSTEM)
+		status_collect(c, TETHER_MODE_SYSTEM);
+	if (opts->all_modes || opts->mode == TETHER_MODE_USER)
+		status_collect(c, TETHER_MODE_USER);
+	status_render(c, &o, list);
+	for (i = 0; i < c->n; i++) {
+		forwarding += status_is_forwarding(&c->entries[i]);
+		json_decref(c->entries[i].state);
+	}
+	code = forwarding == c->n ? TETHER_EXIT_OK : TETHER_EXIT_FAILURE;
+	if (opts->port != 0 && c->n == 0) {
+		strbuf_addf(&o.err, "No tunnel on port %d.\n", opts->port);
+		code = TETHER_EXIT_FAILURE;
+	}
+	doc = json_pack("{s:o, s:I, s:I}", "tunnels", list, "count",
+	    (json_int_t)c->n, "forwarding", (json_int_t)forwarding);
+	r->json = doc != NULL ? json_dumps(doc, JSON_INDENT(2) |
+	    JSON_PRESERVE_ORDER) : NULL;
+	json_decref(doc);
+	free(c);
+	return api_finish(&o, r, code);
+}

@@ -1,0 +1,115 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "tether/exit.h"
+#include "strbuf.h"
+#include "units.h"
+#include "units_embedded.h"
+
+/* inih's line limit less "known_hosts = ": a longer value would be split. */
+#define UNITS_VALUE_MAX 180
+
+int
+units_check_path(const char *path, const char *what, struct error *err)
+{
+	const unsigned char *p;
+	size_t len = strlen(path);
+
+	if (path[0] != '/') {
+		error_set(err, TETHER_EXIT_CONFIG, "%s '%.128s' must be an "
+		    "absolute path", what, path);
+		return -1;
+	}
+	if (len > UNITS_VALUE_MAX) {
+		error_set(err, TETHER_EXIT_CONFIG, "%s is longer than %d "
+		    "characters; move it somewhere shorter", what,
+		    UNITS_VALUE_MAX);
+		return -1;
+	}
+	/*
+	 * No control characters (a newline would start a new line), no
+	 * leading/trailing blanks (inih strips them), no ';' or '#' (comments)
+	 * and none of systemd's specifiers or quotes.
+	 */
+	for (p = (const unsigned char *)path; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f || strchr(";#%$\\\"'`", *p) != NULL) {
+			error_set(err, TETHER_EXIT_CONFIG, "%s '%.128s' holds a "
+			    "character tether will not write into a config file "
+			    "(control characters, ; # %% $ \\ quotes); rename "
+			    "it", what, path);
+			return -1;
+		}
+	}
+	if (path[len - 1] == ' ') {
+		error_set(err, TETHER_EXIT_CONFIG, "%s '%.128s' ends with a "
+		    "space", what, path);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+units_render_config(const struct setup_values *v)
+{
+	const struct bastion_spec *b = &v->bastion;
+	struct strbuf sb;
+	int v6 = strchr(b->host, ':') != NULL;
+
+	strbuf_init(&sb);
+	strbuf_addf(&sb, "# Written by tether setup. Change it with tether "
+	    "setup -p %d, or edit it and\n# reload the tunnel "
+	    "(systemctl reload tether@%d).\n[tunnel]\n", v->port, v->port);
+	strbuf_addf(&sb, "name = %d\n", v->port);
+	strbuf_addf(&sb, "bastion = %s%s%s%s%s:%d\n", b->user,
+	    b->user[0] != '\0' ? "@" : "", v6 ? "[" : "", b->host,
+	    v6 ? "]" : "", b->port);
+	strbuf_addf(&sb, "key = %s\n", v->key_path);
+	strbuf_addf(&sb, "known_hosts = %s\n", v->known_hosts);
+	strbuf_addf(&sb, "host_key_policy = %s\n",
+	    v->policy == HOST_KEY_STRICT ? "strict" : "accept-new");
+	strbuf_addf(&sb, "forward = %d:%s%s%s:%d\n", v->port,
+	    strchr(v->target_host, ':') != NULL ? "[" : "", v->target_host,
+	    strchr(v->target_host, ':') != NULL ? "]" : "", v->target_port);
+	if (sb.failed) {
+		strbuf_free(&sb);
+		return NULL;
+	}
+	return strbuf_take(&sb);
+}
+
+char *
+units_render_dropin(const char *user, const char *group)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	strbuf_addf(&sb, "# Written by tether setup: the tunnel runs as the "
+	    "key's owner.\n[Service]\nUser=%s\nGroup=%s\n", user, group);
+	if (sb.failed) {
+		strbuf_free(&sb);
+		return NULL;
+	}
+	return strbuf_take(&sb);
+}
+
+char *
+units_render_template(enum tether_mode mode, const char *bin)
+{
+	const char *tpl = mode == TETHER_MODE_SYSTEM ? UNIT_SYSTEM_TEMPLATE :
+	    UNIT_USER_TEMPLATE;
+	const char *at;
+	struct strbuf sb;
+	static const char token[] = "@TETHER_BIN@";
+
+	strbuf_init(&sb);
+	while ((at = strstr(tpl, token)) != NULL) {
+		strbuf_addf(&sb, "%.*s%s", (int)(at - tpl), tpl, bin);
+		tpl = at + sizeof token - 1;
+	}
+	strbuf_add(&sb, tpl);
+	if (sb.failed) {
+		strbuf_free(&sb);
+		return NULL;
+	}
+	return strbuf_take(&sb);
+}

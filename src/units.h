@@ -1,0 +1,33 @@
+/*
+ * Rendering what `tether setup` installs: the tunnel's config file, the
+ * drop-in that names the service user, and the unit templates (embedded
+ * from units/ at build time). Pure. Every value is validated so that
+ * nothing from the command line can add a line or a directive.
+ */
+#ifndef TETHER_UNITS_H
+#define TETHER_UNITS_H
+
+#include "config.h"
+#include "error.h"
+#include "tether/tether.h"
+
+struct setup_values {
+	int port;
+	struct bastion_spec bastion;
+	char key_path[CONFIG_PATH_MAX];
+	char known_hosts[CONFIG_PATH_MAX];
+	enum host_key_policy policy;
+	char target_host[SPEC_HOST_MAX];
+	int target_port;
+};
+
+/* An absolute path that a config line or unit can hold as it is. */
+int units_check_path(const char *path, const char *what, struct error *);
+/* The [tunnel] file; NULL if out of memory. */
+char *units_render_config(const struct setup_values *);
+/* [Service] User= and Group= for a system instance. */
+char *units_render_dropin(const char *user, const char *group);
+/* The template unit with ExecStart= pointing at bin. */
+char *units_render_template(enum tether_mode, const char *bin);
+
+#endif

@@ -9,11 +9,18 @@ int cmd_run(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_remove(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
+int cmd_bastion_line(int argc, char **argv);
 
 void cmd_run_help(void);
 void cmd_setup_help(void);
 void cmd_status_help(void);
 void cmd_remove_help(void);
+void cmd_trust_help(void);
+void cmd_bastion_line_help(void);
+
+/* The seed's command lines, when called as scitex-tunnel. */
+int seed_main(int argc, char **argv);
 
 /* getenv, in the shape the config layer takes. */
 const char *cmd_env_lookup(const char *name, void *ctx);

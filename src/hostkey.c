@@ -13,9 +13,8 @@ hostkey_host_pattern(const struct bastion_spec *b, char *out, size_t sz)
 		snprintf(out, sz, "[%s]:%d", b->host, b->port);
 }
 
-/* "ssh-ed25519 SHA256:..." of the key the bastion presented. */
-static int
-hostkey_describe(ssh_session ssh, char *out, size_t sz)
+int
+hostkey_describe_public(ssh_session ssh, char *out, size_t sz)
 {
 	unsigned char *hash = NULL;
 	ssh_key key = NULL;
@@ -38,6 +37,24 @@ hostkey_describe(ssh_session ssh, char *out, size_t sz)
 	return 0;
 }
 
+enum hostkey_status
+hostkey_check(ssh_session ssh)
+{
+	switch (ssh_session_is_known_server(ssh)) {
+	case SSH_KNOWN_HOSTS_OK:
+		return HOSTKEY_KNOWN;
+	case SSH_KNOWN_HOSTS_CHANGED:
+	case SSH_KNOWN_HOSTS_OTHER:
+		return HOSTKEY_CHANGED;
+	case SSH_KNOWN_HOSTS_UNKNOWN:
+	case SSH_KNOWN_HOSTS_NOT_FOUND:
+		return HOSTKEY_UNKNOWN;
+	case SSH_KNOWN_HOSTS_ERROR:
+	default:
+		return HOSTKEY_ERROR;
+	}
+}
+
 int
 hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
     const struct logger *log, struct error *err)
@@ -46,26 +63,24 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 	const char *kh = cfg->known_hosts;
 	char key[160], pattern[SPEC_HOST_MAX + 16];
 
-	if (hostkey_describe(ssh, key, sizeof key) == -1) {
+	if (hostkey_describe_public(ssh, key, sizeof key) == -1) {
 		error_set(err, TETHER_EXIT_HOSTKEY, "bastion %s:%d presented no "
 		    "usable host key: %s", b->host, b->port, ssh_get_error(ssh));
 		return -1;
 	}
 	hostkey_host_pattern(b, pattern, sizeof pattern);
-	switch (ssh_session_is_known_server(ssh)) {
-	case SSH_KNOWN_HOSTS_OK:
+	switch (hostkey_check(ssh)) {
+	case HOSTKEY_KNOWN:
 		log_debug(log, "bastion host key %s matches %s", key, kh);
 		return 0;
-	case SSH_KNOWN_HOSTS_CHANGED:
-	case SSH_KNOWN_HOSTS_OTHER:
+	case HOSTKEY_CHANGED:
 		error_set(err, TETHER_EXIT_HOSTKEY, "bastion %s host key "
 		    "changed: it now presents %s, which %s does not hold; "
 		    "someone may be intercepting the connection. If the bastion "
 		    "was really re-keyed, remove the old key with: ssh-keygen "
 		    "-f %s -R '%s'", pattern, key, kh, kh, pattern);
 		return -1;
-	case SSH_KNOWN_HOSTS_UNKNOWN:
-	case SSH_KNOWN_HOSTS_NOT_FOUND:
+	case HOSTKEY_UNKNOWN:
 		if (cfg->host_key_policy == HOST_KEY_ACCEPT_NEW) {
 			if (ssh_session_update_known_hosts(ssh) != SSH_OK) {
 				error_set(err, TETHER_EXIT_HOSTKEY, "cannot record "
@@ -83,7 +98,7 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 		    ">> %s (or run once with --host-key-policy accept-new)",
 		    pattern, kh, key, b->port, b->host, kh);
 		return -1;
-	case SSH_KNOWN_HOSTS_ERROR:
+	case HOSTKEY_ERROR:
 	default:
 		error_set(err, TETHER_EXIT_HOSTKEY, "cannot check bastion %s "
 		    "against %s: %s", pattern, kh, ssh_get_error(ssh));

@@ -61,7 +61,7 @@ log_msg(const struct logger *lg, int level, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (level > lg->max_level)
+	if (lg == NULL || level > lg->max_level)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);

@@ -1,4 +1,5 @@
 /* tether: keep a reverse SSH tunnel to a bastion up. Verb dispatch only. */
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,10 @@ static const struct verb verbs[] = {
 	  "show every tunnel on this machine" },
 	{ "remove", "remove-tunnel", cmd_remove, cmd_remove_help,
 	  "stop and uninstall a tunnel" },
+	{ "trust", NULL, cmd_trust, cmd_trust_help,
+	  "check and record the bastion's host key" },
+	{ "bastion-line", NULL, cmd_bastion_line, cmd_bastion_line_help,
+	  "print the least-privilege authorized_keys line" },
 	{ "mcp", NULL, mcp_main, mcp_help,
 	  "MCP server for AI agents (mcp start, mcp list-tools)" },
 };
@@ -71,6 +76,8 @@ main(int argc, char **argv)
 
 	/* A peer closing mid-write is an event to handle, not a death. */
 	signal(SIGPIPE, SIG_IGN);
+	if (argc > 0 && strcmp(basename(argv[0]), "scitex-tunnel") == 0)
+		return seed_main(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return TETHER_EXIT_USAGE;

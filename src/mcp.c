@@ -222,9 +222,9 @@ schema_output(int with_tunnels)
 	    "success", "type", "boolean", "stdout", "type", "string",
 	    "stderr", "type", "string", "exit_code", "type", "integer");
 	if (props != NULL && with_tunnels && json_object_set_new(props,
-	    "tunnels", json_pack("{s:[{s:s}, {s:s}], s:s}", "anyOf",
-	    "type", "array", "type", "object", "description",
-	    "the tunnels as tether status --json reports them")) == -1) {
+	    "tunnels", json_pack("{s:s, s:s}", "type", "object",
+	    "description", "what tether status --json prints: "
+	    "{tunnels: [...], count, forwarding}")) == -1) {
 		json_decref(props);
 		return NULL;
 	}
@@ -379,10 +379,10 @@ arg_check(const char *key, json_t *prop, json_t *v, char *msg, size_t size)
 	if (json_is_integer(v) && ((min != NULL &&
 	    json_integer_value(v) < json_integer_value(min)) ||
 	    (max != NULL && json_integer_value(v) > json_integer_value(max)))) {
-		snprintf(msg, size, "argument '%.64s' must be %" JSON_INTEGER_FORMAT
-		    "..%" JSON_INTEGER_FORMAT ", not %" JSON_INTEGER_FORMAT, key,
-		    json_integer_value(min), json_integer_value(max),
-		    json_integer_value(v));
+		snprintf(msg, size, "argument '%.64s' must be from %lld to "
+		    "%lld, not %lld", key, (long long)json_integer_value(min),
+		    (long long)json_integer_value(max),
+		    (long long)json_integer_value(v));
 		return -1;
 	}
 	return 0;
@@ -578,7 +578,8 @@ method_initialize(struct mcp_server *s, const struct mcp_request *req,
 {
 	const char *asked = NULL;
 
-	if (json_unpack(req->params, "{s:s}", "protocolVersion", &asked) == -1) {
+	if (json_unpack(req->params, "{s:s}", "protocolVersion",
+	    &asked) == -1) {
 		rpc_error_set(err, RPC_INVALID_PARAMS,
 		    "initialize: params.protocolVersion must be a string");
 		return NULL;
@@ -789,9 +790,9 @@ message_dispatch(struct mcp_server *s, json_t *msg)
 	char *reply;
 
 	if (!json_is_object(msg)) {
-		return reply_error(NULL, RPC_INVALID_REQUEST, json_is_array(msg) ?
-		    "invalid request: batches are not supported" :
-		    "invalid request: not a JSON object");
+		return reply_error(NULL, RPC_INVALID_REQUEST, "invalid "
+		    "request: %s", json_is_array(msg) ? "batches are not "
+		    "supported" : "not a JSON object");
 	}
 	method = json_object_get(msg, "method");
 	/* A response to a request of ours: we send none, so none is due. */
@@ -839,8 +840,8 @@ mcp_server_handle(struct mcp_server *s, const char *line, size_t len)
 	char *reply;
 
 	if (len > MCP_MESSAGE_MAX) {
-		return reply_error(NULL, RPC_INVALID_REQUEST, "invalid request: "
-		    "message too large (the limit is %d bytes)",
+		return reply_error(NULL, RPC_INVALID_REQUEST, "invalid "
+		    "request: message too large (the limit is %d bytes)",
 		    MCP_MESSAGE_MAX);
 	}
 	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
@@ -889,6 +890,29 @@ mcp_server_free(struct mcp_server *s)
 
 /* ---- `tether mcp list-tools` ----------------------------------------- */
 
+/* Prints text with every line indented, words wrapped before width. */
+static void
+print_wrapped(FILE *out, const char *text, const char *indent, size_t width)
+{
+	size_t col = 0, n;
+
+	while (*text != '\0') {
+		text += strspn(text, " ");
+		n = strcspn(text, " ");
+		if (n == 0)
+			break;
+		if (col > 0 && col + 1 + n > width) {
+			fputc('\n', out);
+			col = 0;
+		}
+		fprintf(out, "%s%.*s", col == 0 ? indent : " ", (int)n, text);
+		col += (col == 0 ? strlen(indent) : 1) + n;
+		text += n;
+	}
+	if (col > 0)
+		fputc('\n', out);
+}
+
 /* Prints text with every line indented. */
 static void
 print_indented(FILE *out, const char *text, const char *indent)
@@ -918,12 +942,12 @@ mcp_print_tools(FILE *out, int verbose)
 		fprintf(out, "  %s\n", json_string_value(json_object_get(tool,
 		    "name")));
 		if (verbose >= 1) {
-			print_indented(out, json_string_value(
-			    json_object_get(tool, "description")), "      ");
+			print_wrapped(out, json_string_value(json_object_get(
+			    tool, "description")), "      ", 78);
 		}
 		if (verbose >= 2) {
-			schema = json_dumps(json_object_get(tool, "inputSchema"),
-			    JSON_INDENT(2));
+			schema = json_dumps(json_object_get(tool,
+			    "inputSchema"), JSON_INDENT(2));
 			if (schema == NULL) {
 				json_decref(list);
 				return -1;
@@ -1054,7 +1078,8 @@ serve_loop(struct mcp_server *s, struct line_reader *rd, char *line,
 		r = write_all(out_fd, reply, strlen(reply));
 		free(reply);
 		if (r == -1 || write_all(out_fd, "\n", 1) == -1) {
-			log_err(lg, "cannot write to stdout: %s", strerror(errno));
+			log_err(lg, "cannot write to stdout: %s",
+			    strerror(errno));
 			return TETHER_EXIT_FAILURE;
 		}
 	}

@@ -1,0 +1,272 @@
+/*
+ * tether trust: show the bastion's host key and record it in known_hosts
+ * after confirmation. tether bastion-line: the least-privilege
+ * authorized_keys line for the bastion.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+
+#include "tether/exit.h"
+#include "cli.h"
+#include "commands.h"
+#include "config.h"
+#include "hostkey.h"
+#include "key.h"
+
+#define TRUST_TIMEOUT_SECONDS 15
+#define BASTION_LINE_PORTS_MAX 16
+
+enum trust_opt {
+	T_BASTION = 1,
+	T_KNOWN_HOSTS,
+	T_YES,
+	T_PORT,
+	T_KEY,
+	T_HELP,
+};
+
+static const struct cli_option trust_options[] = {
+	{ T_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]", "the bastion (required)" },
+	{ T_KNOWN_HOSTS, 0, "known-hosts", "FILE",
+	  "where to record it (default ~/.ssh/known_hosts)" },
+	{ T_YES, 'y', "yes", NULL, "record without asking" },
+	{ T_HELP, 'h', "help", NULL, "show this help" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+static const struct cli_option line_options[] = {
+	{ T_PORT, 'p', "port", "PORT", "the remote port (repeat for several)" },
+	{ T_KEY, 's', "secret-key", "PATH", "the tunnel's private key (or its .pub)" },
+	{ T_KEY, 0, "key", "PATH", "same as --secret-key" },
+	{ T_HELP, 'h', "help", NULL, "show this help" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+void
+cmd_trust_help(void)
+{
+	printf("usage: tether trust -b [USER@]HOST[:PORT] [--known-hosts FILE] "
+	    "[--yes]\n\nConnect to the bastion, show its host key fingerprint "
+	    "and, once you confirm it\n(or with --yes), record it in "
+	    "known_hosts. Nothing else is sent.\n\n");
+	cli_print_options(stdout, trust_options);
+}
+
+void
+cmd_bastion_line_help(void)
+{
+	printf("usage: tether bastion-line -p PORT -s KEY\n\nPrint the "
+	    "authorized_keys line for the bastion that lets this key do\n"
+	    "nothing but listen on PORT (no shell, no other forwarding).\n\n");
+	cli_print_options(stdout, line_options);
+}
+
+/* Reads a yes/no answer from the terminal. */
+static int
+trust_confirm(const char *pattern, const char *key)
+{
+	char answer[16];
+
+	if (!isatty(STDIN_FILENO))
+		return 0;
+	fprintf(stderr, "The bastion %s presents %s.\nDoes this fingerprint "
+	    "match what its admin gave you? (yes/no) ", pattern, key);
+	if (fgets(answer, sizeof answer, stdin) == NULL)
+		return 0;
+	return strcmp(answer, "yes\n") == 0;
+}
+
+static int
+trust_run(const struct tether_config *cfg, int yes)
+{
+	const struct bastion_spec *b = &cfg->bastion;
+	char pattern[SPEC_HOST_MAX + 16], fp[160] = "";
+	long timeout = TRUST_TIMEOUT_SECONDS;
+	struct tether_config strict = *cfg;
+	enum hostkey_status status;
+	ssh_session ssh;
+	struct error err;
+	int zero = 0, rc;
+
+	hostkey_host_pattern(b, pattern, sizeof pattern);
+	ssh = ssh_new();
+	if (ssh == NULL)
+		return TETHER_EXIT_FAILURE;
+	ssh_options_set(ssh, SSH_OPTIONS_PROCESS_CONFIG, &zero);
+	ssh_options_set(ssh, SSH_OPTIONS_HOST, b->host);
+	ssh_options_set(ssh, SSH_OPTIONS_PORT, &b->port);
+	ssh_options_set(ssh, SSH_OPTIONS_KNOWNHOSTS, cfg->known_hosts);
+	ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout);
+	strict.host_key_policy = HOST_KEY_STRICT;
+	if (ssh_connect(ssh) != SSH_OK) {
+		fprintf(stderr, "tether: cannot reach the bastion %s: %s\n",
+		    pattern, ssh_get_error(ssh));
+		ssh_free(ssh);
+		return TETHER_EXIT_FAILURE;
+	}
+	status = hostkey_check(ssh);
+	if (status == HOSTKEY_KNOWN) {
+		printf("The bastion %s is already trusted in %s.\n", pattern,
+		    cfg->known_hosts);
+		rc = TETHER_EXIT_OK;
+	} else if (status != HOSTKEY_UNKNOWN) {
+		/* The strict check words the refusal and its fix. */
+		error_clear(&err);
+		hostkey_verify(ssh, &strict, NULL, &err);
+		fprintf(stderr, "tether: %s\n", err.msg);
+		rc = TETHER_EXIT_HOSTKEY;
+	} else {
+		hostkey_describe_public(ssh, fp, sizeof fp);
+		if (!yes && !trust_confirm(pattern, fp)) {
+			fprintf(stderr, "tether: not recorded: the bastion %s "
+			    "presents %s; rerun with --yes once you have checked "
+			    "it\n", pattern, fp);
+			rc = TETHER_EXIT_HOSTKEY;
+		} else if (ssh_session_update_known_hosts(ssh) != SSH_OK) {
+			fprintf(stderr, "tether: cannot write %s: %s\n",
+			    cfg->known_hosts, ssh_get_error(ssh));
+			rc = TETHER_EXIT_FAILURE;
+		} else {
+			printf("Recorded the bastion %s (%s) in %s.\n", pattern,
+			    fp, cfg->known_hosts);
+			rc = TETHER_EXIT_OK;
+		}
+	}
+	ssh_disconnect(ssh);
+	ssh_free(ssh);
+	return rc;
+}
+
+int
+cmd_trust(int argc, char **argv)
+{
+	struct tether_config *cfg;
+	struct cli_parser p;
+	struct error err;
+	const char *arg;
+	int id, yes = 0, rc = TETHER_EXIT_OK;
+
+	cfg = malloc(sizeof *cfg);
+	if (cfg == NULL)
+		return TETHER_EXIT_FAILURE;
+	config_init_defaults(cfg, getenv("HOME"));
+	error_clear(&err);
+	cli_parser_init(&p, argc, argv);
+	while (rc == TETHER_EXIT_OK &&
+	    (id = cli_next(&p, trust_options, &arg, &err)) != CLI_END) {
+		if (id == CLI_ERROR || id == CLI_OPERAND) {
+			fprintf(stderr, "tether: %s\n", id == CLI_ERROR ? err.msg :
+			    "unexpected argument; see tether trust --help");
+			rc = TETHER_EXIT_USAGE;
+		} else if (id == T_HELP) {
+			cmd_trust_help();
+			free(cfg);
+			return TETHER_EXIT_OK;
+		} else if (id == T_YES) {
+			yes = 1;
+		} else if ((id == T_BASTION && config_set_bastion(cfg, arg, "-b",
+		    &err) == -1) || (id == T_KNOWN_HOSTS && config_set_path(cfg,
+		    cfg->known_hosts, arg, "--known-hosts", &err) == -1)) {
+			fprintf(stderr, "tether: %s\n", err.msg);
+			rc = err.code;
+		}
+	}
+	if (rc == TETHER_EXIT_OK && !cfg->has_bastion) {
+		fprintf(stderr, "tether: trust needs -b [USER@]HOST[:PORT]\n");
+		rc = TETHER_EXIT_USAGE;
+	}
+	if (rc == TETHER_EXIT_OK)
+		rc = trust_run(cfg, yes);
+	free(cfg);
+	return rc;
+}
+
+/* "TYPE BASE64" of the key's public half. */
+static int
+line_public_key(const char *path, char *out, size_t sz)
+{
+	struct error err;
+	ssh_key key = NULL, pub = NULL;
+	char *b64 = NULL;
+	int rc = -1;
+
+	error_clear(&err);
+	if (ssh_pki_import_pubkey_file(path, &pub) != SSH_OK) {
+		if (key_load(path, &key, &err) == -1) {
+			fprintf(stderr, "tether: %s\n", err.msg);
+			return -1;
+		}
+		if (ssh_pki_export_privkey_to_pubkey(key, &pub) != SSH_OK)
+			goto out;
+	}
+	if (ssh_pki_export_pubkey_base64(pub, &b64) != SSH_OK)
+		goto out;
+	snprintf(out, sz, "%s %s", ssh_key_type_to_char(ssh_key_type(pub)), b64);
+	rc = 0;
+out:
+	if (rc == -1)
+		fprintf(stderr, "tether: %s: cannot derive the public key\n", path);
+	ssh_string_free_char(b64);
+	ssh_key_free(pub);
+	ssh_key_free(key);
+	return rc;
+}
+
+static void
+line_print(const int *ports, size_t n, const char *pub)
+{
+	char host[256] = "this-host";
+	size_t i;
+
+	gethostname(host, sizeof host - 1);
+	printf("restrict,port-forwarding");
+	for (i = 0; i < n; i++)
+		printf(",permitlisten=\"localhost:%d\"", ports[i]);
+	printf(" %s tether@%s\n", pub, host);
+}
+
+int
+cmd_bastion_line(int argc, char **argv)
+{
+	int ports[BASTION_LINE_PORTS_MAX], id;
+	char pub[16384];
+	const char *arg, *key = NULL;
+	struct cli_parser p;
+	struct error err;
+	size_t n = 0;
+
+	error_clear(&err);
+	cli_parser_init(&p, argc, argv);
+	while ((id = cli_next(&p, line_options, &arg, &err)) != CLI_END) {
+		if (id == CLI_ERROR || id == CLI_OPERAND) {
+			fprintf(stderr, "tether: %s\n", id == CLI_ERROR ? err.msg :
+			    "unexpected argument; see tether bastion-line --help");
+			return TETHER_EXIT_USAGE;
+		}
+		if (id == T_HELP) {
+			cmd_bastion_line_help();
+			return TETHER_EXIT_OK;
+		}
+		if (id == T_KEY)
+			key = arg;
+		if (id == T_PORT && (n == BASTION_LINE_PORTS_MAX ||
+		    spec_parse_port(arg, 1, &ports[n++]) == -1)) {
+			fprintf(stderr, "tether: -p '%s': give up to %d ports from "
+			    "1 to 65535\n", arg, BASTION_LINE_PORTS_MAX);
+			return TETHER_EXIT_USAGE;
+		}
+	}
+	if (n == 0 || key == NULL) {
+		fprintf(stderr, "tether: bastion-line needs -p PORT and -s KEY\n");
+		return TETHER_EXIT_USAGE;
+	}
+	if (line_public_key(key, pub, sizeof pub) == -1)
+		return TETHER_EXIT_KEY;
+	line_print(ports, n, pub);
+	return TETHER_EXIT_OK;
+}

@@ -1,0 +1,54 @@
+# bash completion for tether (and scitex-tunnel)
+_tether_ports() {
+	local d
+	for d in /etc/tether "${XDG_CONFIG_HOME:-$HOME/.config}/tether"; do
+		[ -d "$d" ] && command ls "$d" 2>/dev/null | sed -n 's/^\([0-9]\{1,5\}\)\.conf$/\1/p'
+	done
+}
+
+_tether() {
+	local cur prev verb i
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD-1]}
+	verb=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-*) ;;
+		*) verb=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+	if [ -z "$verb" ]; then
+		COMPREPLY=($(compgen -W "run setup status remove trust bastion-line mcp setup-tunnel remove-tunnel show-status --help --help-recursive --version" -- "$cur"))
+		return
+	fi
+	case $prev in
+	-s|--key|--secret-key|-c|--config|--known-hosts|--pidfile|--log-file)
+		COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--state-dir)
+		COMPREPLY=($(compgen -d -- "$cur")); return ;;
+	--host-key-policy)
+		COMPREPLY=($(compgen -W "strict accept-new" -- "$cur")); return ;;
+	-p|--port)
+		case $verb in
+		status|remove|remove-tunnel|show-status)
+			COMPREPLY=($(compgen -W "$(_tether_ports)" -- "$cur")) ;;
+		esac
+		return ;;
+	-o|--option)
+		COMPREPLY=($(compgen -W "name= bastion= key= known_hosts= host_key_policy= forward= port= target= keepalive_interval= keepalive_count= backoff_initial= backoff_max= backoff_factor= stable_after= connect_timeout= max_channels= exit_on_forward_failure=" -- "$cur"))
+		compopt -o nospace 2>/dev/null
+		return ;;
+	esac
+	local opts
+	case $verb in
+	run) opts="-p --port -b --bastion -s --key --secret-key -t --target -R --remote -c --config --known-hosts --host-key-policy -n --name -o --option -v --verbose --check -d --daemon --pidfile --log-file --state-dir -h --help" ;;
+	setup|setup-tunnel) opts="-p --port -b --bastion -s --secret-key --key -t --target --known-hosts --host-key-policy --run-as --user -n --dry-run --no-start --wait -h --help" ;;
+	status|show-status) opts="-p --port --json --user --system -h --help" ;;
+	remove|remove-tunnel) opts="-p --port --user -n --dry-run -h --help" ;;
+	trust) opts="-b --bastion --known-hosts -y --yes -h --help" ;;
+	bastion-line) opts="-p --port -s --secret-key --key -h --help" ;;
+	mcp) opts="start list-tools --help" ;;
+	esac
+	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+}
+complete -F _tether tether scitex-tunnel

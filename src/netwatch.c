@@ -18,7 +18,12 @@ netwatch_parse(const void *buf, size_t len)
 	const struct ifinfomsg *ifi;
 	int left = len > (size_t)0x7fffffff ? 0x7fffffff : (int)len;
 
-	for (nh = buf; NLMSG_OK(nh, (unsigned)left); nh = NLMSG_NEXT(nh, left)) {
+	/*
+	 * NLMSG_NEXT steps by the aligned length: after an unpadded last
+	 * message left is -1..-3, which (unsigned)left would make huge.
+	 */
+	for (nh = buf; left >= (int)sizeof *nh && NLMSG_OK(nh, (unsigned)left);
+	    nh = NLMSG_NEXT(nh, left)) {
 		switch (nh->nlmsg_type) {
 		case RTM_NEWROUTE:
 			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof *rt))

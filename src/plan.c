@@ -78,7 +78,7 @@ plan_run(struct plan *p, int may_fail, const char *const *argv)
 	if (s == NULL)
 		return;
 	s->may_fail = may_fail;
-	for (i = 0; argv[i] != NULL && i < PLAN_ARGS_MAX; i++) {
+	for (i = 0; i < PLAN_ARGS_MAX && argv[i] != NULL; i++) {
 		if ((s->argv[i] = strdup(argv[i])) == NULL)
 			p->overflow = 1;
 	}
@@ -149,8 +149,9 @@ plan_do_run(const struct plan_step *s, struct strbuf *log, struct error *err)
 	if (s->may_fail)
 		return 0;
 	strbuf_add(log, out);
-	error_set(err, TETHER_EXIT_FAILURE, "%s %s%s failed (%s %d)%s%.200s",
-	    s->argv[0], s->argv[1] != NULL ? s->argv[1] : "",
+	error_set(err, TETHER_EXIT_FAILURE, "%s%s%s%s failed (%s %d)%s%.200s",
+	    s->argv[0], s->argv[1] != NULL ? " " : "",
+	    s->argv[1] != NULL ? s->argv[1] : "",
 	    s->argv[1] != NULL && s->argv[2] != NULL ? " ..." : "",
 	    rc == -1 ? "could not run or timed out:" : "exit", rc,
 	    out[0] != '\0' ? ": " : "", out);

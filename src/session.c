@@ -973,9 +973,10 @@ session_resolve_target(struct session *s, struct forward *f)
 
 /* Releases a forward a reload dropped: on the bastion too if it was bound. */
 static void
-session_drop_forward(struct session *s, struct forward *f)
+session_drop_forward(struct session *s, const struct forward *f,
+    int in_flight)
 {
-	if (f == s->gr_forward) {
+	if (in_flight) {
 		/* Its answer is still to come: hold it until then. */
 		s->orphan = *f;
 		s->gr_forward = &s->orphan;
@@ -1024,11 +1025,8 @@ session_reconfigure(struct session *s, const struct tether_config *cfg)
 		}
 	}
 	for (j = 0; j < nold; j++) {
-		if (!taken[j]) {
-			if ((ptrdiff_t)j == in_flight)
-				s->gr_forward = &old[j];
-			session_drop_forward(s, &old[j]);
-		}
+		if (!taken[j])
+			session_drop_forward(s, &old[j], (ptrdiff_t)j == in_flight);
 	}
 	s->nforwards = cfg->nforwards;
 	s->cfg = cfg;

@@ -55,15 +55,14 @@ paths_for_mode(enum tether_mode mode, const struct path_env *env,
 	}
 	if (!paths_absolute(env->home))
 		return -1;
-	if (paths_absolute(env->xdg_config_home)) {
-		if (paths_set(p->config_dir, env->xdg_config_home, "/tether") ||
-		    paths_set(p->unit_dir, env->xdg_config_home,
-		    "/systemd/user"))
-			return -1;
-	} else if (paths_set(p->config_dir, env->home, "/.config/tether") ||
-	    paths_set(p->unit_dir, env->home, "/.config/systemd/user")) {
+	/*
+	 * Always ~/.config, even when the shell sets XDG_CONFIG_HOME: the user
+	 * manager (which rarely has it) looks there for units, and the unit
+	 * names %h/.config/tether/%i.conf.
+	 */
+	if (paths_set(p->config_dir, env->home, "/.config/tether") ||
+	    paths_set(p->unit_dir, env->home, "/.config/systemd/user"))
 		return -1;
-	}
 	if (paths_absolute(env->xdg_runtime_dir)) {
 		if (paths_set(p->runtime_dir, env->xdg_runtime_dir, "/tether"))
 			return -1;

@@ -100,6 +100,13 @@ setup_resolve_user(struct setup_ctx *c, struct error *err)
 		    name != NULL ? name : "(current)");
 		return -1;
 	}
+	/* A --user tunnel runs as the caller: never ignore another name. */
+	if (c->opts->mode == TETHER_MODE_USER && name != NULL &&
+	    strcmp(name, c->pw.pw_name) != 0) {
+		error_set(err, TETHER_EXIT_CONFIG, "--run-as '%.64s' is for system "
+		    "mode; a --user tunnel runs as you (%s)", name, c->pw.pw_name);
+		return -1;
+	}
 	if (!spec_user_is_valid(c->pw.pw_name) ||
 	    getgrgid_r(c->pw.pw_gid, &gr, gbuf, sizeof gbuf, &gres) != 0 ||
 	    gres == NULL || !spec_user_is_valid(gr.gr_name)) {

@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# setup / remove in system mode against a recording stand-in `systemctl`
+# (first on PATH: it appends each call to a log and answers `show` from
+# what enable/restart/disable did), as root inside a private mount
+# namespace: /etc is an overlay whose changes live in a tmpfs (so the test
+# user and /etc/tether exist only in here), tmpfs over /etc/tether,
+# /etc/systemd/system and /run (with /run/systemd/system, so tether sees a
+# manager). The host is never touched. Checked:
+#  - as root with no SUDO_USER and no --run-as: refused ("refusing to run
+#    the tunnel as root"), nothing written, systemctl never called;
+#  - the key must belong to the service user (exit 4);
+#  - --dry-run prints every file and command, writes and calls nothing;
+#  - SUDO_USER=<test user>: the config, the drop-in (User=/Group= of that
+#    user), the template unit (no template is installed), exactly
+#    daemon-reload, enable -- tether@P.service, restart --no-block -- ...,
+#    each after the files it needs are in place;
+#  - status merges systemd's view with the state file; setup again is a
+#    no-op; a changed target rewrites the config and restarts;
+#  - remove: exactly disable --now, daemon-reload, reset-failed -- the one
+#    unit; every file of the port gone; again → exit 1.
+#  - --run-as root (insisting) is honoured with a root-owned key.
+# Skips (77) when not root or when the namespace or mounts cannot be made.
+#
+# usage: setup_system_standin.sh TETHER_BINARY TESTS_BUILD_DIR
+if [ -z "${STANDIN_INNER:-}" ]; then
+	name=setup_system_standin
+	[ "$(id -u)" = 0 ] || { echo "[$name] SKIP: needs root (mount namespace, tmpfs, useradd)"; exit 77; }
+	if ! err=$(unshare -m --propagation private true 2>&1); then
+		echo "[$name] SKIP: unshare -m failed: $err"
+		exit 77
+	fi
+	STANDIN_INNER=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
+
+# ---- inside the private mount namespace ----------------------------------
+skip_early() { echo "[setup_system_standin] SKIP: $*"; exit 77; }
+mount -t tmpfs -o mode=755 tmpfs /run || skip_early "cannot mount a tmpfs over /run"
+mkdir -p /run/.etc-upper/u /run/.etc-upper/w
+mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/.etc-upper/u,workdir=/run/.etc-upper/w /etc ||
+    skip_early "cannot mount an overlay over /etc (needed for /etc/tether and a private test user)"
+mkdir -p /etc/tether /etc/systemd/system
+mount -t tmpfs -o mode=755 tmpfs /etc/tether || skip_early "cannot mount a tmpfs over /etc/tether"
+mount -t tmpfs -o mode=755 tmpfs /etc/systemd/system || skip_early "cannot mount a tmpfs over /etc/systemd/system"
+mkdir -p /run/systemd/system
+
+# shellcheck source=SCRIPTDIR/../lib/lab.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
+lab_init "$@"
+lab_find_tool json_get -ljansson
+JSON_GET=$LAB_TOOL
+TETHER=$LAB_TETHER
+TETHER_REAL=$(readlink -f "$TETHER")
+unset TETHER_BASTION TETHER_KEY SCITEX_TUNNEL_BASTION_SERVER \
+    SCITEX_TUNNEL_SECRET_KEY_PATH SUDO_USER XDG_RUNTIME_DIR RUNTIME_DIRECTORY
+
+# A system user of our own; it exists only in this namespace's /etc.
+TUSER=tether-t$$
+useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin "$TUSER" >"$LAB_DIR/useradd.log" 2>&1 ||
+    lab_skip "useradd failed: $(cat "$LAB_DIR/useradd.log")"
+lab_on_exit "userdel '$TUSER' >/dev/null 2>&1"
+TGROUP=$(id -gn "$TUSER")
+TUID=$(id -u "$TUSER")
+[ "$TUID" != 0 ] || lab_fail "the test user has uid 0"
+grep -q "^$TUSER:" /proc/1/root/etc/passwd 2>/dev/null &&
+    lab_fail "the test user leaked into the host's /etc/passwd"
+lab_log "test user $TUSER (uid $TUID, group $TGROUP), private to this namespace"
+
+# The bastion is never contacted: a known_hosts entry for it is enough.
+BPORT=22022
+PORT=$(lab_free_port) || lab_fail "no free port"
+BASTION="tunnel@127.0.0.1:$BPORT"
+KH=$LAB_DIR/known_hosts
+ssh-keygen -q -t ed25519 -N '' -f "$LAB_DIR/fake_host_key" || lab_fail "ssh-keygen"
+printf '[127.0.0.1]:%s %s\n' "$BPORT" "$(cut -d' ' -f1,2 "$LAB_DIR/fake_host_key.pub")" >"$KH"
+chmod 755 "$LAB_DIR"
+SVCKEY=$LAB_DIR/svc_key
+{ cp "$LAB_KEY" "$SVCKEY" && chown "$TUSER:$TGROUP" "$SVCKEY" && chmod 600 "$SVCKEY"; } ||
+    lab_fail "cannot give the test user a key"
+ROOTKEY=$(readlink -f "$LAB_KEY")
+
+UNIT=tether@$PORT.service
+CONF=/etc/tether/$PORT.conf
+DROPIN_DIR=/etc/systemd/system/$UNIT.d
+DROPIN=$DROPIN_DIR/50-tether-user.conf
+TEMPLATE=/etc/systemd/system/tether@.service
+STATE=/run/tether/$PORT.json
+
+# ---- the stand-in systemctl ----------------------------------------------
+STANDIN=$LAB_DIR/standin
+mkdir -p "$STANDIN/bin" "$STANDIN/state"
+export STANDIN_LOG=$STANDIN/calls.log STANDIN_STATE=$STANDIN/state STANDIN_PORT=$PORT
+cat >"$STANDIN/bin/systemctl" <<'SH'
+#!/bin/bash
+# Records each call with which of tether's files exist at that moment
+# ([files CDT]: config, drop-in, template; 1 = present).
+unit="tether@$STANDIN_PORT.service"
+f=
+for p in "/etc/tether/$STANDIN_PORT.conf" "/etc/systemd/system/$unit.d/50-tether-user.conf" \
+    /etc/systemd/system/tether@.service; do
+	[ -e "$p" ] && f+=1 || f+=0
+done
+printf '%s [files %s]\n' "$*" "$f" >>"$STANDIN_LOG"
+case $1 in
+show)
+	ufs=disabled; as=inactive; ss=dead; pid=0; st=
+	[ -e "$STANDIN_STATE/enabled" ] && ufs=enabled
+	if [ -e "$STANDIN_STATE/active" ]; then
+		as=active; ss=running; pid=${STANDIN_MAINPID:-4242}; st="forwarding 1/1 (stand-in)"
+	fi
+	printf 'MainPID=%s\nNRestarts=2\nStatusText=%s\nActiveState=%s\nSubState=%s\nUnitFileState=%s\n' \
+	    "$pid" "$st" "$as" "$ss" "$ufs"
+	;;
+enable) touch "$STANDIN_STATE/enabled" ;;
+restart) touch "$STANDIN_STATE/active" ;;
+disable)
+	rm -f "$STANDIN_STATE/enabled"
+	[ "$2" = --now ] && rm -f "$STANDIN_STATE/active"
+	;;
+daemon-reload|reset-failed) ;;
+*) echo "stand-in systemctl: unexpected call: $*" >&2; exit 1 ;;
+esac
+exit 0
+SH
+chmod 755 "$STANDIN/bin/systemctl"
+export PATH=$STANDIN/bin:$PATH
+[ "$(command -v systemctl)" = "$STANDIN/bin/systemctl" ] || lab_fail "the stand-in is not first on PATH"
+
+# ---- helpers ---------------------------------------------------------------
+N=0
+t() {
+	N=$((N + 1))
+	timeout -k 5 40 "$@" </dev/null >"$LAB_DIR/cmd-$N.out" 2>"$LAB_DIR/cmd-$N.err"
+	RC=$?
+	OUT=$(cat "$LAB_DIR/cmd-$N.out")
+	ERR=$(cat "$LAB_DIR/cmd-$N.err")
+}
+show() { lab_log "  rc=$RC"; printf '%s\n' "$OUT" | sed "s/^/[$LAB_NAME]   out: /"; printf '%s\n' "$ERR" | sed "s/^/[$LAB_NAME]   err: /"; }
+has_line() { grep -qxF -- "$2" <<<"$1"; }
+has() { grep -qF -- "$2" <<<"$1"; }
+# The calls since the log was last cleared, without the `show` queries.
+changes() { grep -v '^show ' "$STANDIN_LOG" 2>/dev/null; }
+calls() { cat "$STANDIN_LOG" 2>/dev/null; }
+clear_calls() { : >"$STANDIN_LOG"; }
+files_now() { find /etc/tether /etc/systemd/system /run/tether -mindepth 1 2>/dev/null | sort; }
+# expect_changes WHAT LINE...: the non-show calls are exactly LINE...
+expect_changes() {
+	local what=$1 want
+	shift
+	want=$(printf '%s\n' "$@")
+	[ "$(changes)" = "$want" ] || lab_fail "$what: systemctl calls were
+$(calls)
+expected (show queries aside)
+$want"
+}
+BASE=(-p "$PORT" -b "$BASTION" --known-hosts "$KH" -t 127.0.0.1:22)
+HAVE_TEMPLATE=
+for d in /usr/local/lib/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+	[ -e "$d/tether@.service" ] && HAVE_TEMPLATE=$d/tether@.service
+done
+[ -z "$HAVE_TEMPLATE" ] || lab_log "note: a template is installed at $HAVE_TEMPLATE: setup will not write one"
+
+# ---- refused: root by default, a key of someone else ---------------------
+clear_calls
+t "$TETHER" setup "${BASE[@]}" -s "$ROOTKEY"
+{ [ "$RC" = 3 ] && has "$ERR" "refusing to run the tunnel as root"; } || { show; lab_fail "setup as root without SUDO_USER/--run-as was not refused"; }
+t env SUDO_USER=root "$TETHER" setup "${BASE[@]}" -s "$ROOTKEY"
+{ [ "$RC" = 3 ] && has "$ERR" "refusing to run the tunnel as root"; } || { show; lab_fail "SUDO_USER=root was taken as a reason to run as root"; }
+[ -z "$(files_now)" ] || lab_fail "refused setups wrote: $(files_now)"
+[ -z "$(calls)" ] || lab_fail "refused setups called systemctl: $(calls)"
+lab_log "ok: as root with no SUDO_USER (or SUDO_USER=root) and no --run-as: refused, exit 3"
+
+t env SUDO_USER="$TUSER" "$TETHER" setup "${BASE[@]}" -s "$ROOTKEY"
+{ [ "$RC" = 4 ] && has "$ERR" "belongs to uid 0, but the tunnel runs as $TUSER"; } || { show; lab_fail "a root-owned key for $TUSER was not refused"; }
+[ -z "$(files_now)$(calls)" ] || lab_fail "the refused setup wrote or called: $(files_now) $(calls)"
+lab_log "ok: the key must belong to the service user (exit 4)"
+
+t env SUDO_USER="$TUSER" "$TETHER" setup "${BASE[@]}" -s "$SVCKEY" --run-as $'x\nExecStartPre=/bin/sh'
+{ [ "$RC" = 3 ] && has "$ERR" "--run-as '"; } || { show; lab_fail "--run-as with a newline was not refused"; }
+[ -z "$(files_now)$(calls)" ] || lab_fail "the refused setup wrote or called: $(files_now) $(calls)"
+
+# ---- --dry-run ----------------------------------------------------------------
+t env SUDO_USER="$TUSER" "$TETHER" setup --dry-run "${BASE[@]}" -s "$SVCKEY"
+[ "$RC" = 0 ] || { show; lab_fail "setup --dry-run: exit $RC"; }
+for line in "would write $CONF (mode 0644):" "would write $DROPIN (mode 0644):" \
+    "User=$TUSER" "would run: systemctl daemon-reload" "would run: systemctl enable -- $UNIT" \
+    "would run: systemctl restart --no-block -- $UNIT"; do
+	has_line "$OUT" "$line" || { show; lab_fail "--dry-run does not print '$line'"; }
+done
+[ -n "$HAVE_TEMPLATE" ] || has_line "$OUT" "would write $TEMPLATE (mode 0644):" || { show; lab_fail "--dry-run does not print the template"; }
+[ -z "$(files_now)" ] || lab_fail "--dry-run wrote: $(files_now)"
+[ -z "$(calls)" ] || lab_fail "--dry-run called systemctl: $(calls)"
+lab_log "ok: --dry-run printed the files and the systemctl calls, did nothing"
+
+# ---- setup with SUDO_USER ----------------------------------------------------
+t env SUDO_USER="$TUSER" "$TETHER" setup "${BASE[@]}" -s "$SVCKEY"
+[ "$RC" = 0 ] || { show; lab_fail "setup (SUDO_USER=$TUSER): exit $RC"; }
+has_line "$OUT" "Tunnel on port $PORT set up successfully." || { show; lab_fail "no success message"; }
+has_line "$OUT" "$UNIT is active: forwarding 1/1 (stand-in)" || { show; lab_fail "setup does not report the unit active with its status"; }
+tf=111
+[ -n "$HAVE_TEMPLATE" ] && tf=110
+expect_changes "setup" "daemon-reload [files $tf]" "enable -- $UNIT [files $tf]" \
+    "restart --no-block -- $UNIT [files $tf]"
+calls | grep '^show ' | grep -qvxF "show --property=ActiveState,SubState,UnitFileState,StatusText,MainPID,NRestarts -- $UNIT [files $tf]" &&
+    lab_fail "an unexpected show query: $(calls | grep '^show ')"
+lab_log "ok: systemctl calls: daemon-reload, enable -- $UNIT, restart --no-block -- $UNIT (files in place first)"
+
+want_conf="# Written by tether setup. Change it with tether setup -p $PORT, or edit it and
+# reload the tunnel (systemctl reload tether@$PORT).
+[tunnel]
+name = $PORT
+bastion = $BASTION
+key = $SVCKEY
+known_hosts = $KH
+host_key_policy = strict
+forward = $PORT:127.0.0.1:22"
+[ "$(cat "$CONF")" = "$want_conf" ] || lab_fail "$CONF differs: $(diff <(echo "$want_conf") "$CONF")"
+want_dropin="# Written by tether setup: the tunnel runs as the key's owner.
+[Service]
+User=$TUSER
+Group=$TGROUP"
+[ "$(cat "$DROPIN")" = "$want_dropin" ] || lab_fail "$DROPIN differs: $(cat "$DROPIN")"
+for f in "$CONF" "$DROPIN"; do
+	[ "$(stat -c '%a %U' "$f")" = "644 root" ] || lab_fail "$f: mode/owner $(stat -c '%a %U' "$f")"
+done
+if [ -z "$HAVE_TEMPLATE" ]; then
+	want_tpl=$(sed "s|@TETHER_BIN@|$TETHER_REAL|g" "$LAB_SRC_DIR/../units/tether@.service.in")
+	[ "$(cat "$TEMPLATE")" = "$want_tpl" ] || lab_fail "$TEMPLATE is not units/tether@.service.in with ExecStart=$TETHER_REAL: $(diff <(echo "$want_tpl") "$TEMPLATE")"
+	grep -q '^User=' "$TEMPLATE" && lab_fail "the template names a User="
+	lab_log "ok: template written with ExecStart=$TETHER_REAL run -c /etc/tether/%i.conf"
+fi
+lab_log "ok: $CONF and the drop-in (User=$TUSER Group=$TGROUP) are exactly as expected"
+
+# ---- status: systemd's view merged with the state file ---------------------
+mkdir -p /run/tether
+cat >"$STATE" <<JSON
+{"name": "$PORT", "pid": $$, "state": "forwarding", "bastion": "$BASTION",
+ "forwards": [{"spec": "$PORT:127.0.0.1:22", "remote_port": $PORT, "bound_port": $PORT, "state": "bound"}],
+ "connected_since": "2026-01-01T00:00:00Z", "reconnects": 0, "last_error": null,
+ "channels": 0, "bytes_to_target": 0, "bytes_from_target": 0, "updated": "2026-01-01T00:00:00Z"}
+JSON
+t "$TETHER" status --system
+[ "$RC" = 0 ] || { show; lab_fail "status --system: exit $RC"; }
+grep -qE "^$PORT +system +systemd +forwarding +$PORT:127.0.0.1:22 " <<<"$OUT" || { show; lab_fail "status --system: no 'PORT system systemd forwarding' row"; }
+t "$TETHER" status --system --json
+printf '%s\n' "$OUT" >"$LAB_DIR/status.json"
+jf() { "$JSON_GET" "$LAB_DIR/status.json" "$1" 2>/dev/null; }
+for kv in "count=1" "tunnels.0.manager=systemd" "tunnels.0.mode=system" "tunnels.0.state=forwarding" \
+    "tunnels.0.systemd.active_state=active" "tunnels.0.systemd.unit_file_state=enabled" \
+    "tunnels.0.systemd.main_pid=4242" "tunnels.0.systemd.restarts=2" \
+    "tunnels.0.systemd.status_text=forwarding 1/1 (stand-in)" "tunnels.0.live.pid=$$"; do
+	[ "$(jf "${kv%%=*}")" = "${kv#*=}" ] || lab_fail "status --json: ${kv%%=*} is '$(jf "${kv%%=*}")', expected '${kv#*=}'"
+done
+lab_log "ok: status shows manager systemd, active/enabled, NRestarts, the STATUS= text and the live state"
+
+# ---- setup again: no change; a changed target: rewrite and restart ---------
+clear_calls
+t env SUDO_USER="$TUSER" "$TETHER" setup "${BASE[@]}" -s "$SVCKEY"
+{ [ "$RC" = 0 ] && has_line "$OUT" "Tunnel on port $PORT is already set up (no change)."; } || { show; lab_fail "second setup is not a no-op"; }
+expect_changes "second setup" # no calls but show
+lab_log "ok: setting up again: 'already set up', only show queries"
+
+clear_calls
+t env SUDO_USER="$TUSER" "$TETHER" setup -p "$PORT" -b "$BASTION" --known-hosts "$KH" -t 127.0.0.1:2022 -s "$SVCKEY"
+[ "$RC" = 0 ] || { show; lab_fail "setup with a changed target: exit $RC"; }
+has_line "$(cat "$CONF")" "forward = $PORT:127.0.0.1:2022" || lab_fail "the changed target is not in $CONF"
+tf=111
+expect_changes "setup with a changed target" "daemon-reload [files $tf]" "enable -- $UNIT [files $tf]" \
+    "restart --no-block -- $UNIT [files $tf]"
+lab_log "ok: a changed target rewrote the config and restarted the unit"
+
+# ---- remove --------------------------------------------------------------------
+clear_calls
+t "$TETHER" remove -p "$PORT"
+{ [ "$RC" = 0 ] && has_line "$OUT" "Tunnel on port $PORT removed."; } || { show; lab_fail "remove: exit $RC"; }
+tf=001
+[ -n "$HAVE_TEMPLATE" ] && tf=000
+ftf=111
+[ -n "$HAVE_TEMPLATE" ] && ftf=110
+expect_changes "remove" "disable --now -- $UNIT [files $ftf]" "daemon-reload [files $tf]" \
+    "reset-failed -- $UNIT [files $tf]"
+for f in "$CONF" "$DROPIN" "$DROPIN_DIR" "$STATE"; do
+	[ -e "$f" ] && lab_fail "remove left $f"
+done
+left=$(files_now | grep -F "$PORT")
+[ -z "$left" ] || lab_fail "remove left files of port $PORT: $left"
+lab_log "ok: remove: disable --now, daemon-reload, reset-failed -- $UNIT only; files gone"
+
+clear_calls
+t "$TETHER" remove -p "$PORT"
+[ "$RC" = 1 ] || { show; lab_fail "second remove: exit $RC, expected 1"; }
+has_line "$ERR" "No tunnel on port $PORT to remove (nothing at $CONF; for a user tunnel add --user)." || { show; lab_fail "second remove: unclear message"; }
+expect_changes "second remove" # only show
+lab_log "ok: removing again: exit 1, clear message, nothing called but show"
+
+# ---- --run-as root, insisting, with a root-owned key --------------------------
+rm -f "$STANDIN_STATE"/*
+PORT2=$(lab_free_port) || lab_fail "no free port"
+clear_calls
+t "$TETHER" setup -p "$PORT2" -b "$BASTION" --known-hosts "$KH" -s "$ROOTKEY" --run-as root --no-start
+[ "$RC" = 0 ] || { show; lab_fail "setup --run-as root --no-start: exit $RC"; }
+has_line "$(cat "/etc/systemd/system/tether@$PORT2.service.d/50-tether-user.conf")" "User=root" ||
+    lab_fail "--run-as root is not in the drop-in"
+changes | grep -q '^restart' && lab_fail "--no-start restarted the unit: $(calls)"
+t "$TETHER" remove -p "$PORT2"
+[ "$RC" = 0 ] || { show; lab_fail "remove -p $PORT2: exit $RC"; }
+lab_log "ok: --run-as root (insisting) is honoured; --no-start enables without starting"
+
+lab_pass "system mode against a stand-in systemctl: files, calls, status, remove"

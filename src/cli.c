@@ -223,6 +223,9 @@ static int
 cli_apply_run_flag(struct tether_config *cfg, int id, const char *arg,
     int *remotes_seen, struct error *err)
 {
+	/* Only options with an argument read arg; give the others "". */
+	if (arg == NULL)
+		arg = "";
 	switch (id) {
 	case RUN_OPT_CHECK:
 	case RUN_OPT_DAEMON:
@@ -320,6 +323,9 @@ cli_parse_run(int argc, char **argv, env_lookup_fn lookup, void *env_ctx,
 		return -1;
 	cli_parser_init(&p, argc, argv);
 	while ((id = cli_next(&p, cli_run_options, &arg, err)) != CLI_END) {
+		/* The scan passed, so this cannot fail; say so if it does. */
+		if (id == CLI_ERROR || id == CLI_OPERAND)
+			return -1;
 		if (cli_apply_run_flag(cfg, id, arg, &remotes_seen, err) == -1 ||
 		    cli_apply_run_mode(req, id, arg, err) == -1)
 			return -1;

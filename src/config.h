@@ -14,7 +14,7 @@
 
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_FORWARDS_MAX 16
-#define CONFIG_FILE_MAX (64 * 1024)
+#define CONFIG_FILE_MAX ((size_t)64 * 1024)
 
 enum host_key_policy {
 	HOST_KEY_STRICT,

@@ -135,7 +135,7 @@ daemon_start(const char *pidfile, const char *logfile, pid_t *pid,
 int
 daemon_stop(const char *pidfile, int timeout_s, struct error *err)
 {
-	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	struct timespec pause = { 0, 50L * 1000 * 1000 };
 	pid_t pid = daemon_running_pid(pidfile);
 	int i;
 

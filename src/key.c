@@ -8,8 +8,9 @@
 
 /* libssh asks for a passphrase only for an encrypted key: note it, refuse. */
 static int
-key_on_passphrase_prompt(const char *prompt, char *buf, size_t len, int echo,
-    int verify, void *arg)
+key_on_passphrase_prompt(const char *prompt,
+    char *buf, /* NOLINT(readability-non-const-parameter): libssh's type */
+    size_t len, int echo, int verify, void *arg)
 {
 	(void)prompt;
 	(void)buf;

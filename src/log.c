@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +33,16 @@ log_fd_is_journal(int fd, const char *journal_stream)
 {
 	unsigned long long dev, ino;
 	struct stat st;
+	char *end;
 
-	if (journal_stream == NULL ||
-	    sscanf(journal_stream, "%llu:%llu", &dev, &ino) != 2)
+	if (journal_stream == NULL)
+		return 0;
+	errno = 0;
+	dev = strtoull(journal_stream, &end, 10);
+	if (errno != 0 || end == journal_stream || *end != ':')
+		return 0;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
 		return 0;
 	if (fstat(fd, &st) == -1)
 		return 0;

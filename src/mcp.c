@@ -841,7 +841,7 @@ mcp_server_handle(struct mcp_server *s, const char *line, size_t len)
 
 	if (len > MCP_MESSAGE_MAX) {
 		return reply_error(NULL, RPC_INVALID_REQUEST, "invalid "
-		    "request: message too large (the limit is %d bytes)",
+		    "request: message too large (the limit is %zu bytes)",
 		    MCP_MESSAGE_MAX);
 	}
 	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,

@@ -17,7 +17,7 @@
 #include "tether/tether.h"
 
 /* The largest message accepted; a longer one is refused with -32600. */
-#define MCP_MESSAGE_MAX (1024 * 1024)
+#define MCP_MESSAGE_MAX ((size_t)1024 * 1024)
 
 /* The operations behind the tools; tests substitute their own. */
 struct mcp_ops {

@@ -181,9 +181,10 @@ int
 service_unit_props(enum tether_mode mode, const char *unit,
     struct unit_props *p)
 {
+	static const char props[] = "--property=ActiveState,SubState,"
+	    "UnitFileState,StatusText,MainPID,NRestarts";
 	char out[SERVICE_OUTPUT_MAX];
-	char *argv[] = { "systemctl", "--user", "show", "--property=ActiveState,"
-	    "SubState,UnitFileState,StatusText,MainPID,NRestarts", "--",
+	char *argv[] = { "systemctl", "--user", "show", (char *)props, "--",
 	    (char *)unit, NULL };
 	char **args = mode == TETHER_MODE_USER ? argv : argv + 1;
 

@@ -51,7 +51,7 @@ struct cancel {
 	int port;
 };
 
-#define CANCELS_MAX (2 * CONFIG_FORWARDS_MAX)
+#define CANCELS_MAX ((size_t)2 * CONFIG_FORWARDS_MAX)
 
 /* A request no sshd can grant, so any answer proves the bastion alive. */
 #define KEEPALIVE_PROBE_HOST "keepalive.tether.invalid"
@@ -598,6 +598,10 @@ session_step_forward(struct session *s)
 	struct forward *f = s->gr_forward;
 	int rc, port = 0;
 
+	if (f == NULL) {
+		s->gr = GR_NONE;
+		return 0;
+	}
 	f->state = FORWARD_REQUESTING;
 	rc = ssh_channel_listen_forward(s->ssh,
 	    config_forward_bind_address(f->spec), f->spec->port, &port);

@@ -26,7 +26,7 @@
 #include "units.h"
 
 #define SETUP_WAIT_DEFAULT 20
-#define SETUP_CONFIG_MAX (16 * 1024)
+#define SETUP_CONFIG_MAX ((size_t)16 * 1024)
 
 /* Everything setup decided before touching the system. */
 struct setup_ctx {
@@ -356,7 +356,7 @@ setup_wait_ready(struct setup_ctx *c, struct api_out *o)
 {
 	int seconds = c->opts->wait_seconds > 0 ? c->opts->wait_seconds :
 	    SETUP_WAIT_DEFAULT;
-	struct timespec pause = { 0, 200 * 1000 * 1000 };
+	struct timespec pause = { 0, 200L * 1000 * 1000 };
 	struct unit_props props;
 	json_t *state;
 	int i;

@@ -14,7 +14,7 @@
 #include "bytebuf.h"
 #include "splice.h"
 
-#define SPLICE_SCRATCH_SIZE (64 * 1024)
+#define SPLICE_SCRATCH_SIZE ((size_t)64 * 1024)
 #define SPLICE_ADDRS_MAX 4
 
 enum splice_state {

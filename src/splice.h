@@ -24,7 +24,7 @@
 
 #include "log.h"
 
-#define SPLICE_BUFFER_SIZE (64 * 1024)
+#define SPLICE_BUFFER_SIZE ((size_t)64 * 1024)
 
 struct splice;
 TAILQ_HEAD(splice_list, splice);

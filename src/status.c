@@ -248,7 +248,7 @@ status_format_bytes(uint64_t n, char *out, size_t sz)
 {
 	if (n >= 1024ULL * 1024 * 1024)
 		snprintf(out, sz, "%.1fG", (double)n / (1024.0 * 1024 * 1024));
-	else if (n >= 1024 * 1024)
+	else if (n >= 1024ULL * 1024)
 		snprintf(out, sz, "%.1fM", (double)n / (1024.0 * 1024));
 	else if (n >= 1024)
 		snprintf(out, sz, "%.1fK", (double)n / 1024.0);

@@ -558,3 +558,256 @@ lab_ssh_through() {
 lab_rss_kb() {
 	awk '/^VmRSS:/ { print $2; found = 1 } END { exit !found }' "/proc/$1/status" 2>/dev/null
 }
+
+# ---- timing, logs, bastion faults, tools, namespaces ---------------------
+# (added for the resilience tests: bastion_restart, bastion_frozen,
+# stale_port, signals, notify, state_file, network_return, journal_prefix)
+
+# lab_us: sets LAB_US to the wall clock in microseconds (no fork).
+lab_us() {
+	LAB_US=${EPOCHREALTIME//[!0-9]/}
+}
+
+# lab_since_us T0: prints the seconds since T0 (microseconds, from lab_us)
+# with two decimals.
+lab_since_us() {
+	local now=${EPOCHREALTIME//[!0-9]/} d
+	d=$((now - $1))
+	printf '%d.%02d\n' $((d / 1000000)) $((d % 1000000 / 10000))
+}
+
+# lab_us_lt T0 LIMIT_MS: whether less than LIMIT_MS ms passed since T0.
+lab_us_lt() {
+	local now=${EPOCHREALTIME//[!0-9]/}
+	[ $((now - $1)) -lt $(($2 * 1000)) ]
+}
+
+# lab_log_count FILE REGEX: prints how many lines of FILE match (0 if none).
+lab_log_count() {
+	local n
+	n=$(grep -cE -- "$2" "$1" 2>/dev/null) || true
+	printf '%s\n' "${n:-0}"
+}
+
+# lab_wait_log_count FILE REGEX N TIMEOUT: until at least N lines of FILE
+# match the extended regex (polled every 50 ms). Returns 1 on timeout.
+lab_wait_log_count() {
+	local file=$1 pattern=$2 want=$3 timeout=${4:-10} end n
+	end=$((${EPOCHREALTIME//[!0-9]/} + timeout * 1000000))
+	while :; do
+		n=$(grep -cE -- "$pattern" "$file" 2>/dev/null) || true
+		[ "${n:-0}" -ge "$want" ] && return 0
+		[ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# lab_fd_count PID: prints the number of open file descriptors of PID.
+lab_fd_count() {
+	local fds
+	fds=("/proc/$1/fd/"*)
+	[ -e "${fds[0]}" ] || return 1
+	printf '%s\n' "${#fds[@]}"
+}
+
+# lab_bastion_sessions: prints the pids of the bastion sshd's per-connection
+# processes (every descendant of the listener BASTION_PID).
+lab_bastion_sessions() {
+	lab__tree "$BASTION_PID" | tail -n +2
+}
+
+# lab_kill_bastion [SIGNAL]: kills the bastion's listener and every session
+# process it has (as a restart or a crash does; default SIGTERM), reaps the
+# listener and waits up to 5 s until the sessions are gone. The listener
+# is stopped first: otherwise a client reconnecting within a millisecond of
+# its session's death can still be accepted, and served by a new session
+# process, before the listener handles the signal.
+lab_kill_bastion() {
+	local sig=${1:-TERM} sessions=() p end
+	kill -STOP "$BASTION_PID" 2>/dev/null
+	while read -r p; do sessions+=("$p"); done < <(lab_bastion_sessions)
+	[ "${#sessions[@]}" = 0 ] || kill -"$sig" "${sessions[@]}" 2>/dev/null
+	kill -"$sig" "$BASTION_PID" 2>/dev/null
+	kill -CONT "$BASTION_PID" 2>/dev/null
+	lab_wait_pid "$BASTION_PID" 5
+	# A connection accepted just before the stop gets its session process
+	# after our list was taken: sweep for sshd sessions of ours that are not
+	# the workstation's.
+	while read -r p; do sessions+=("$p"); done < <(lab__stray_sshd_sessions)
+	[ "${#sessions[@]}" = 0 ] || kill -"$sig" "${sessions[@]}" 2>/dev/null
+	end=$((SECONDS + 5))
+	for p in "${sessions[@]}"; do
+		while lab_alive "$p" && [ "$SECONDS" -lt "$end" ]; do sleep 0.05; done
+		lab_alive "$p" && lab_fail "bastion session process $p survived SIG$sig"
+	done
+	return 0
+}
+
+# lab_restart_bastion: starts the bastion sshd again with its config (same
+# port, same host key), after lab_kill_bastion. Sets BASTION_PID.
+lab_restart_bastion() {
+	local attempt
+	for attempt in 1 2 3 4 5 6 7 8 9 10; do
+		"${LAB_PDEATH[@]}" "$LAB_SSHD" -D -f "$LAB_DIR/bastion/sshd_config" \
+		    -E "$LAB_DIR/bastion-sshd.log" &
+		BASTION_PID=$!
+		lab__own "$BASTION_PID"
+		if lab_wait_tcp "$BASTION_PORT" 10 "$BASTION_PID"; then
+			lab_log "bastion sshd restarted: pid $BASTION_PID on 127.0.0.1:$BASTION_PORT"
+			return 0
+		fi
+		lab_wait_pid "$BASTION_PID" 2
+		lab_log "bastion sshd did not start again on port $BASTION_PORT (attempt $attempt), retrying"
+		sleep 0.2
+	done
+	lab_fail "the bastion sshd could not listen on port $BASTION_PORT again"
+}
+
+# lab_find_tool NAME [CC ARGS...]: sets LAB_TOOL to tests/tools/NAME.c as
+# built by CMake in the tests build dir, else compiles it here with the
+# extra CC ARGS (e.g. libraries).
+lab_find_tool() {
+	local name=$1 cc=${CC:-cc}
+	shift
+	if [ -n "$LAB_BUILD" ] && [ -x "$LAB_BUILD/$name" ]; then
+		LAB_TOOL=$LAB_BUILD/$name
+		return 0
+	fi
+	command -v "$cc" >/dev/null || lab_skip "$name not built and no C compiler"
+	"$cc" -std=c17 -O2 -Wall -Wextra -Werror -o "$LAB_DIR/$name" \
+	    "$LAB_SRC_DIR/tools/$name.c" "$@" ||
+	    lab_fail "could not compile tests/tools/$name.c"
+	LAB_TOOL=$LAB_DIR/$name
+}
+
+# lab_on_exit COMMAND: run COMMAND (a string, eval'd) when the test ends,
+# before the usual cleanup (which then kills every recorded process).
+LAB_EXIT_HOOKS=()
+lab_on_exit() {
+	LAB_EXIT_HOOKS+=("$1")
+	trap lab__exit_with_hooks EXIT
+}
+
+lab__exit_with_hooks() {
+	local rc=$? h
+	for h in "${LAB_EXIT_HOOKS[@]}"; do
+		eval "$h" || true
+	done
+	(exit "$rc")
+	lab__cleanup
+}
+
+# lab_netns_setup: two network namespaces joined by a veth pair, names
+# unique to this run: LAB_NS_WS (the workstation, where tether runs; its
+# end LAB_VETH_WS has 10.231.0.1/30) and LAB_NS_BAS (the bastion; its end
+# LAB_VETH_BAS has 10.231.0.2/30). Deleted when the test ends. Skips (77)
+# when namespaces cannot be made (not root, no CAP_SYS_ADMIN).
+lab_netns_setup() {
+	local id=$$
+	LAB_NS_WS=tether-ws-$id
+	LAB_NS_BAS=tether-bas-$id
+	LAB_VETH_WS=tw$id
+	LAB_VETH_BAS=tb$id
+	LAB_NS_WS_ADDR=10.231.0.1
+	LAB_NS_BAS_ADDR=10.231.0.2
+	command -v ip >/dev/null || lab_skip "ip (iproute2) not found"
+	if ! ip netns add "$LAB_NS_WS" 2>"$LAB_DIR/netns.err"; then
+		lab_skip "ip netns add failed (needs root): $(cat "$LAB_DIR/netns.err")"
+	fi
+	lab_on_exit lab__netns_delete
+	ip netns add "$LAB_NS_BAS" || lab_fail "ip netns add $LAB_NS_BAS failed"
+	ip link add "$LAB_VETH_WS" type veth peer name "$LAB_VETH_BAS" ||
+	    lab_fail "ip link add (veth) failed"
+	{ ip link set "$LAB_VETH_WS" netns "$LAB_NS_WS" &&
+	    ip link set "$LAB_VETH_BAS" netns "$LAB_NS_BAS" &&
+	    ip -n "$LAB_NS_WS" addr add "$LAB_NS_WS_ADDR/30" dev "$LAB_VETH_WS" &&
+	    ip -n "$LAB_NS_BAS" addr add "$LAB_NS_BAS_ADDR/30" dev "$LAB_VETH_BAS" &&
+	    ip -n "$LAB_NS_WS" link set lo up &&
+	    ip -n "$LAB_NS_BAS" link set lo up &&
+	    ip -n "$LAB_NS_WS" link set "$LAB_VETH_WS" up &&
+	    ip -n "$LAB_NS_BAS" link set "$LAB_VETH_BAS" up; } ||
+	    lab_fail "configuring the veth pair in the namespaces failed"
+	lab_log "namespaces $LAB_NS_WS ($LAB_NS_WS_ADDR) and $LAB_NS_BAS ($LAB_NS_BAS_ADDR)"
+}
+
+lab__netns_delete() {
+	local ns
+	for ns in "${LAB_NS_WS:-}" "${LAB_NS_BAS:-}"; do
+		[ -n "$ns" ] || continue
+		ip netns del "$ns" 2>/dev/null
+	done
+	# Normally gone with the namespace; left over if a move failed.
+	[ -n "${LAB_VETH_WS:-}" ] && ip link del "$LAB_VETH_WS" 2>/dev/null
+	return 0
+}
+
+# lab_ns_tcp NS ADDR PORT: whether ADDR:PORT accepts a connection inside NS.
+lab_ns_tcp() {
+	# shellcheck disable=SC2016  # expanded by the inner bash
+	ip netns exec "$1" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$2" "$3" 2>/dev/null
+}
+
+# lab_start_bastion_netns [ALIVE_INTERVAL [ALIVE_COUNT]]: the bastion sshd
+# inside LAB_NS_BAS, listening on LAB_NS_BAS_ADDR (and its loopback, where
+# the forwarded ports are), with ClientAliveInterval/ClientAliveCountMax
+# (default 5 and 3). Sets the same variables as lab_start_bastion.
+lab_start_bastion_netns() {
+	local d=$LAB_DIR/bastion port=2222 end alive=${1:-5} alive_count=${2:-3}
+	mkdir -p "$d"
+	ssh-keygen -q -t ed25519 -N '' -C bastion -f "$d/host_key" ||
+	    lab_fail "ssh-keygen (host key of the bastion) failed"
+	cat >"$d/sshd_config" <<CFG
+Port $port
+ListenAddress $LAB_NS_BAS_ADDR
+HostKey $d/host_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile $LAB_DIR/authorized_keys
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AllowTcpForwarding yes
+GatewayPorts no
+ClientAliveInterval $alive
+ClientAliveCountMax $alive_count
+MaxStartups 100:30:200
+LogLevel VERBOSE
+CFG
+	"${LAB_PDEATH[@]}" ip netns exec "$LAB_NS_BAS" "$LAB_SSHD" -D \
+	    -f "$d/sshd_config" -E "$LAB_DIR/bastion-sshd.log" &
+	BASTION_PID=$!
+	lab__own "$BASTION_PID"
+	end=$((SECONDS + 10))
+	until lab_ns_tcp "$LAB_NS_BAS" "$LAB_NS_BAS_ADDR" "$port"; do
+		{ lab_alive "$BASTION_PID" && [ "$SECONDS" -lt "$end" ]; } ||
+		    lab_fail "the bastion sshd in $LAB_NS_BAS did not start: $(tail -n 5 "$LAB_DIR/bastion-sshd.log" 2>/dev/null)"
+		sleep 0.1
+	done
+	BASTION_PORT=$port
+	BASTION_HOST_PUB=$(cut -d' ' -f1,2 "$d/host_key.pub")
+	BASTION_HOST_KEY=$d/host_key
+	BASTION_LOG=$LAB_DIR/bastion-sshd.log
+	BASTION_KNOWN_HOSTS=$LAB_DIR/known_hosts
+	printf '[%s]:%s %s\n' "$LAB_NS_BAS_ADDR" "$port" "$BASTION_HOST_PUB" >"$BASTION_KNOWN_HOSTS"
+	lab_log "bastion sshd pid $BASTION_PID in $LAB_NS_BAS on $LAB_NS_BAS_ADDR:$port"
+}
+
+# lab__stray_sshd_sessions: pids of this lab's sshd per-connection processes
+# ("sshd: USER...", not a listener) outside the workstation sshd's tree.
+lab__stray_sshd_sessions() {
+	local -A ws=()
+	local p cmd
+	if [ -n "${WS_PID:-}" ] && lab_alive "$WS_PID"; then
+		while read -r p; do ws[$p]=1; done < <(lab__tree "$WS_PID")
+	fi
+	while read -r p; do
+		[ -n "${ws[$p]:-}" ] && continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
+		case $cmd in
+		*'[listener]'*) ;;
+		'sshd: '*) printf '%s\n' "$p" ;;
+		esac
+	done < <(lab__tagged)
+}

@@ -52,6 +52,7 @@ struct cancel {
 };
 
 #define CANCELS_MAX ((size_t)2 * CONFIG_FORWARDS_MAX)
+#define FORWARD_RETRY_MAX 5.0   /* seconds between asks for a held port */
 
 /* A request no sshd can grant, so any answer proves the bastion alive. */
 #define KEEPALIVE_PROBE_HOST "keepalive.tether.invalid"
@@ -157,8 +158,14 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	ev_init(&s->liveness, session_on_liveness_timer);
 	s->io.data = s->deadline.data = s->prepare.data = s;
 	s->forward_retry.data = s->keepalive.data = s->liveness.data = s;
+	/*
+	 * A held port is freed by the bastion's ClientAlive timeout, not by
+	 * us: asking every few seconds costs one request and gets it back
+	 * soon after, however long the reconnect backoff may grow.
+	 */
 	backoff_init(&s->forward_backoff, cfg->backoff_initial,
-	    cfg->backoff_max, cfg->backoff_factor);
+	    cfg->backoff_max < FORWARD_RETRY_MAX ? cfg->backoff_max :
+	    FORWARD_RETRY_MAX, cfg->backoff_factor);
 	if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != sizeof s->rng ||
 	    s->rng == 0)
 		s->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)s;

@@ -122,8 +122,12 @@ supervisor_format_status(struct supervisor *sv, char *out, size_t sz)
 	const char *st = supervisor_state_name(sv);
 
 	if (strcmp(st, "forwarding") != 0) {
+		/* The last error explains a wait; in other states it is old news. */
+		int why = strcmp(st, "waiting-to-retry") == 0 &&
+		    sv->last_error[0] != '\0';
+
 		snprintf(out, sz, "%s %s%s%.200s", st, sv->cfg->bastion.host,
-		    sv->last_error[0] != '\0' ? ": " : "", sv->last_error);
+		    why ? ": " : "", why ? sv->last_error : "");
 		return;
 	}
 	n = session_forwards(sv->session, fw, CONFIG_FORWARDS_MAX);

@@ -48,8 +48,10 @@ int
 api_check_port(int port, struct error *err)
 {
 	if (port < 1 || port > 65535) {
-		error_set(err, TETHER_EXIT_CONFIG, "port %d is not a remote port "
-		    "from 1 to 65535", port);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "port %d is not a remote port "
+		    "from 1 to 65535",
+		    port);
 		return -1;
 	}
 	return 0;
@@ -62,7 +64,8 @@ api_paths(enum tether_mode mode, struct tether_paths *p, struct error *err)
 
 	paths_env_from_process(&env);
 	if (paths_for_mode(mode, &env, p) == -1) {
-		error_set(err, TETHER_EXIT_CONFIG, "user mode needs HOME set to "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "user mode needs HOME set to "
 		    "an absolute path of reasonable length");
 		return -1;
 	}
@@ -75,8 +78,10 @@ api_self_exe(char *out, size_t sz, struct error *err)
 	ssize_t n = readlink("/proc/self/exe", out, sz - 1);
 
 	if (n <= 0 || (size_t)n >= sz - 1) {
-		error_set(err, TETHER_EXIT_FAILURE, "cannot find the tether "
-		    "executable (/proc/self/exe): %s", strerror(errno));
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "cannot find the tether "
+		    "executable (/proc/self/exe): %s",
+		    strerror(errno));
 		return -1;
 	}
 	out[n] = '\0';
@@ -88,11 +93,12 @@ api_find_template(enum tether_mode mode, const struct tether_paths *p,
     char *buf, size_t sz)
 {
 	static const char *system_dirs[] = { "/etc/systemd/system",
-	    "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
-	    "/lib/systemd/system", NULL };
+		"/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
+		"/lib/systemd/system", NULL };
 	static const char *user_dirs[] = { "/etc/systemd/user",
-	    "/usr/local/lib/systemd/user", "/usr/lib/systemd/user", NULL };
-	const char **dirs = mode == TETHER_MODE_SYSTEM ? system_dirs : user_dirs;
+		"/usr/local/lib/systemd/user", "/usr/lib/systemd/user", NULL };
+	const char **dirs = mode == TETHER_MODE_SYSTEM ? system_dirs :
+	                                                 user_dirs;
 	size_t i;
 
 	snprintf(buf, sz, "%s/tether@.service", p->unit_dir);

@@ -47,7 +47,7 @@ rng_next(uint64_t *s)
 {
 	uint64_t x = *s;
 
-	if (x == 0)     /* a fixed point of xorshift: leave it */
+	if (x == 0) /* a fixed point of xorshift: leave it */
 		x = 0x9E3779B97F4A7C15ULL;
 	x ^= x >> 12;
 	x ^= x << 25;

@@ -9,9 +9,9 @@
 
 struct bytebuf {
 	unsigned char *data;
-	size_t off;   /* first unsent byte */
-	size_t len;   /* unsent bytes from off */
-	size_t cap;   /* the bound */
+	size_t off; /* first unsent byte */
+	size_t len; /* unsent bytes from off */
+	size_t cap; /* the bound */
 };
 
 void bytebuf_init(struct bytebuf *, size_t cap);

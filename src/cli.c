@@ -34,12 +34,14 @@ cli_find_long(const struct cli_option *opts, const char *name, size_t len)
 }
 
 static int
-cli_take_arg(struct cli_parser *p, const struct cli_option *o,
-    const char **arg, const char *shown, struct error *err)
+cli_take_arg(struct cli_parser *p, const struct cli_option *o, const char **arg,
+    const char *shown, struct error *err)
 {
 	if (p->index >= p->argc) {
-		error_set(err, TETHER_EXIT_USAGE, "option %s needs an argument "
-		    "(%s)", shown, o->arg);
+		error_set(err, TETHER_EXIT_USAGE,
+		    "option %s needs an argument "
+		    "(%s)",
+		    shown, o->arg);
 		return CLI_ERROR;
 	}
 	*arg = p->argv[p->index++];
@@ -55,8 +57,10 @@ cli_next_short(struct cli_parser *p, const struct cli_option *opts,
 
 	o = cli_find_short(opts, *p->cluster);
 	if (o == NULL) {
-		error_set(err, TETHER_EXIT_USAGE, "unknown option -%c; see "
-		    "--help", *p->cluster);
+		error_set(err, TETHER_EXIT_USAGE,
+		    "unknown option -%c; see "
+		    "--help",
+		    *p->cluster);
 		return CLI_ERROR;
 	}
 	p->cluster++;
@@ -85,14 +89,18 @@ cli_next_long(struct cli_parser *p, const struct cli_option *opts,
 
 	o = cli_find_long(opts, word, len);
 	if (o == NULL) {
-		error_set(err, TETHER_EXIT_USAGE, "unknown option --%.*s; see "
-		    "--help", (int)(len > 64 ? 64 : len), word);
+		error_set(err, TETHER_EXIT_USAGE,
+		    "unknown option --%.*s; see "
+		    "--help",
+		    (int)(len > 64 ? 64 : len), word);
 		return CLI_ERROR;
 	}
 	if (o->arg == NULL) {
 		if (eq != NULL) {
-			error_set(err, TETHER_EXIT_USAGE, "option --%s takes no "
-			    "argument", o->long_name);
+			error_set(err, TETHER_EXIT_USAGE,
+			    "option --%s takes no "
+			    "argument",
+			    o->long_name);
 			return CLI_ERROR;
 		}
 		*arg = NULL;
@@ -106,8 +114,8 @@ cli_next_long(struct cli_parser *p, const struct cli_option *opts,
 }
 
 int
-cli_next(struct cli_parser *p, const struct cli_option *opts,
-    const char **arg, struct error *err)
+cli_next(struct cli_parser *p, const struct cli_option *opts, const char **arg,
+    struct error *err)
 {
 	const char *word;
 
@@ -137,45 +145,48 @@ cli_print_options(FILE *out, const struct cli_option *o)
 
 	for (; o->id != 0; o++) {
 		if (o->short_name != 0)
-			snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name,
-			    o->long_name, o->arg ? " " : "", o->arg ? o->arg : "");
+			snprintf(left, sizeof left, "-%c, --%s%s%s",
+			    o->short_name, o->long_name, o->arg ? " " : "",
+			    o->arg ? o->arg : "");
 		else
-			snprintf(left, sizeof left, "    --%s%s%s", o->long_name,
-			    o->arg ? " " : "", o->arg ? o->arg : "");
+			snprintf(left, sizeof left, "    --%s%s%s",
+			    o->long_name, o->arg ? " " : "",
+			    o->arg ? o->arg : "");
 		fprintf(out, "  %-34s %s\n", left, o->help);
 	}
 }
 
 const struct cli_option cli_run_options[] = {
 	{ RUN_OPT_PORT, 'p', "port", "PORT",
-	  "remote port on the bastion (forwards to --target)" },
+	    "remote port on the bastion (forwards to --target)" },
 	{ RUN_OPT_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
-	  "the bastion to connect to" },
+	    "the bastion to connect to" },
 	{ RUN_OPT_KEY, 's', "key", "PATH", "private key (default: ssh-agent)" },
 	{ RUN_OPT_KEY, 0, "secret-key", "PATH", "same as --key (seed's name)" },
 	{ RUN_OPT_TARGET, 't', "target", "HOST:PORT",
-	  "local target of -p (default localhost:22)" },
+	    "local target of -p (default localhost:22)" },
 	{ RUN_OPT_REMOTE, 'R', "remote", "[BIND:]PORT:HOST:HOSTPORT",
-	  "a remote forward; repeat for several" },
-	{ RUN_OPT_CONFIG, 'c', "config", "FILE", "INI file with a [tunnel] section" },
+	    "a remote forward; repeat for several" },
+	{ RUN_OPT_CONFIG, 'c', "config", "FILE",
+	    "INI file with a [tunnel] section" },
 	{ RUN_OPT_KNOWN_HOSTS, 0, "known-hosts", "FILE",
-	  "known_hosts file (default ~/.ssh/known_hosts)" },
+	    "known_hosts file (default ~/.ssh/known_hosts)" },
 	{ RUN_OPT_POLICY, 0, "host-key-policy", "strict|accept-new",
-	  "unknown bastion keys: refuse (default) or record" },
+	    "unknown bastion keys: refuse (default) or record" },
 	{ RUN_OPT_NAME, 'n', "name", "NAME", "the tunnel's name in logs" },
 	{ RUN_OPT_OPTION, 'o', "option", "KEY=VALUE",
-	  "set any [tunnel] key, e.g. -o keepalive_interval=10" },
+	    "set any [tunnel] key, e.g. -o keepalive_interval=10" },
 	{ RUN_OPT_VERBOSE, 'v', "verbose", NULL, "log debug detail" },
 	{ RUN_OPT_CHECK, 0, "check", NULL,
-	  "check the configuration and key, then exit" },
+	    "check the configuration and key, then exit" },
 	{ RUN_OPT_DAEMON, 'd', "daemon", NULL,
-	  "run in the background (pidfile with a lock, log file)" },
+	    "run in the background (pidfile with a lock, log file)" },
 	{ RUN_OPT_PIDFILE, 0, "pidfile", "FILE",
-	  "with --daemon (default RUNTIME_DIR/NAME.pid)" },
+	    "with --daemon (default RUNTIME_DIR/NAME.pid)" },
 	{ RUN_OPT_LOGFILE, 0, "log-file", "FILE",
-	  "with --daemon (default RUNTIME_DIR/NAME.log)" },
+	    "with --daemon (default RUNTIME_DIR/NAME.log)" },
 	{ RUN_OPT_STATE_DIR, 0, "state-dir", "DIR",
-	  "where the live state file goes (default RUNTIME_DIR)" },
+	    "where the live state file goes (default RUNTIME_DIR)" },
 	{ RUN_OPT_HELP, 'h', "help", NULL, "show this help" },
 	{ 0, 0, NULL, NULL, NULL },
 };
@@ -183,11 +194,13 @@ const struct cli_option cli_run_options[] = {
 void
 cli_print_run_help(FILE *out)
 {
-	fprintf(out, "usage: tether run [options]\n\n"
+	fprintf(out,
+	    "usage: tether run [options]\n\n"
 	    "Keep a reverse SSH tunnel to a bastion open in the foreground.\n"
 	    "Precedence: flags > environment > config file > defaults.\n\n");
 	cli_print_options(out, cli_run_options);
-	fprintf(out, "\nEnvironment: TETHER_BASTION, TETHER_KEY, TETHER_DEBUG "
+	fprintf(out,
+	    "\nEnvironment: TETHER_BASTION, TETHER_KEY, TETHER_DEBUG "
 	    "(and SCITEX_TUNNEL_BASTION_SERVER,\n"
 	    "SCITEX_TUNNEL_SECRET_KEY_PATH, SCITEX_TUNNEL_DEBUG_MODE), "
 	    "SSH_AUTH_SOCK.\n");
@@ -207,8 +220,10 @@ cli_scan_run(int argc, char **argv, const char **config_path, int *help,
 		if (id == CLI_ERROR)
 			return -1;
 		if (id == CLI_OPERAND) {
-			error_set(err, TETHER_EXIT_USAGE, "unexpected argument "
-			    "'%s'; see tether run --help", arg);
+			error_set(err, TETHER_EXIT_USAGE,
+			    "unexpected argument "
+			    "'%s'; see tether run --help",
+			    arg);
 			return -1;
 		}
 		if (id == RUN_OPT_CONFIG)
@@ -231,14 +246,16 @@ cli_apply_run_flag(struct tether_config *cfg, int id, const char *arg,
 	case RUN_OPT_DAEMON:
 	case RUN_OPT_PIDFILE:
 	case RUN_OPT_LOGFILE:
-		return 0;   /* how to run, not what: see cli_apply_run_mode */
+		return 0; /* how to run, not what: see cli_apply_run_mode */
 	case RUN_OPT_STATE_DIR:
 		return config_set_path(cfg, cfg->state_dir, arg, "--state-dir",
 		    err);
 	case RUN_OPT_PORT:
 		if (spec_parse_port(arg, 0, &cfg->port) == -1) {
-			error_set(err, TETHER_EXIT_USAGE, "-p '%s': the remote "
-			    "port must be a number from 0 to 65535", arg);
+			error_set(err, TETHER_EXIT_USAGE,
+			    "-p '%s': the remote "
+			    "port must be a number from 0 to 65535",
+			    arg);
 			return -1;
 		}
 		return 0;
@@ -295,8 +312,8 @@ cli_apply_run_mode(struct run_request *req, int id, const char *arg,
 	case RUN_OPT_PIDFILE:
 	case RUN_OPT_LOGFILE:
 		dst = id == RUN_OPT_PIDFILE ? req->pidfile : req->logfile;
-		return config_set_path(&req->cfg, dst, arg, id == RUN_OPT_PIDFILE ?
-		    "--pidfile" : "--log-file", err);
+		return config_set_path(&req->cfg, dst, arg,
+		    id == RUN_OPT_PIDFILE ? "--pidfile" : "--log-file", err);
 	default:
 		return 0;
 	}
@@ -317,7 +334,8 @@ cli_parse_run(int argc, char **argv, env_lookup_fn lookup, void *env_ctx,
 	if (req->help)
 		return 0;
 	config_init_defaults(cfg, lookup("HOME", env_ctx));
-	if (config_path != NULL && config_load_file(cfg, config_path, err) == -1)
+	if (config_path != NULL &&
+	    config_load_file(cfg, config_path, err) == -1)
 		return -1;
 	if (config_apply_env(cfg, lookup, env_ctx, err) == -1)
 		return -1;
@@ -326,7 +344,8 @@ cli_parse_run(int argc, char **argv, env_lookup_fn lookup, void *env_ctx,
 		/* The scan passed, so this cannot fail; say so if it does. */
 		if (id == CLI_ERROR || id == CLI_OPERAND)
 			return -1;
-		if (cli_apply_run_flag(cfg, id, arg, &remotes_seen, err) == -1 ||
+		if (cli_apply_run_flag(cfg, id, arg, &remotes_seen, err) ==
+		        -1 ||
 		    cli_apply_run_mode(req, id, arg, err) == -1)
 			return -1;
 	}

@@ -18,18 +18,18 @@ enum {
 
 struct cli_option {
 	int id;
-	char short_name;        /* 0 = long only */
+	char short_name; /* 0 = long only */
 	const char *long_name;
-	const char *arg;        /* NULL = takes no argument */
+	const char *arg; /* NULL = takes no argument */
 	const char *help;
 };
 
 struct cli_parser {
 	int argc;
 	char **argv;
-	int index;              /* next argv element */
-	const char *cluster;    /* rest of a "-vvp22" cluster */
-	int only_operands;      /* after "--" */
+	int index;           /* next argv element */
+	const char *cluster; /* rest of a "-vvp22" cluster */
+	int only_operands;   /* after "--" */
 };
 
 void cli_parser_init(struct cli_parser *, int argc, char **argv);
@@ -63,11 +63,11 @@ extern const struct cli_option cli_run_options[];
 
 struct run_request {
 	struct tether_config cfg;
-	int help;               /* --help was asked: print and exit 0 */
-	int check;              /* --check: validate, load the key, exit */
-	int daemon;             /* --daemon: detach with a pidfile */
-	char pidfile[CONFIG_PATH_MAX];  /* "" = default */
-	char logfile[CONFIG_PATH_MAX];  /* "" = default */
+	int help;   /* --help was asked: print and exit 0 */
+	int check;  /* --check: validate, load the key, exit */
+	int daemon; /* --daemon: detach with a pidfile */
+	char pidfile[CONFIG_PATH_MAX]; /* "" = default */
+	char logfile[CONFIG_PATH_MAX]; /* "" = default */
 };
 
 /*

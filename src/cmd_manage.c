@@ -27,23 +27,28 @@ enum manage_opt {
 };
 
 static const struct cli_option setup_options[] = {
-	{ M_PORT, 'p', "port", "PORT", "remote port on the bastion (required)" },
+	{ M_PORT, 'p', "port", "PORT",
+	    "remote port on the bastion (required)" },
 	{ M_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
-	  "the bastion (or $TETHER_BASTION / $SCITEX_TUNNEL_BASTION_SERVER)" },
+	    "the bastion (or $TETHER_BASTION / $SCITEX_TUNNEL_BASTION_SERVER)" },
 	{ M_KEY, 's', "secret-key", "PATH",
-	  "private key (or $TETHER_KEY / $SCITEX_TUNNEL_SECRET_KEY_PATH)" },
+	    "private key (or $TETHER_KEY / $SCITEX_TUNNEL_SECRET_KEY_PATH)" },
 	{ M_KEY, 0, "key", "PATH", "same as --secret-key" },
-	{ M_TARGET, 't', "target", "HOST:PORT", "local target (default localhost:22)" },
+	{ M_TARGET, 't', "target", "HOST:PORT",
+	    "local target (default localhost:22)" },
 	{ M_KNOWN_HOSTS, 0, "known-hosts", "FILE",
-	  "default: the service user's ~/.ssh/known_hosts" },
-	{ M_POLICY, 0, "host-key-policy", "strict|accept-new", "default strict" },
+	    "default: the service user's ~/.ssh/known_hosts" },
+	{ M_POLICY, 0, "host-key-policy", "strict|accept-new",
+	    "default strict" },
 	{ M_RUN_AS, 0, "run-as", "USER",
-	  "system mode: the service user (default: the sudo caller)" },
+	    "system mode: the service user (default: the sudo caller)" },
 	{ M_USER, 0, "user", NULL,
-	  "no sudo: systemctl --user, or a daemon where there is no systemd" },
-	{ M_DRY_RUN, 'n', "dry-run", NULL, "print every file and command, change nothing" },
+	    "no sudo: systemctl --user, or a daemon where there is no systemd" },
+	{ M_DRY_RUN, 'n', "dry-run", NULL,
+	    "print every file and command, change nothing" },
 	{ M_NO_START, 0, "no-start", NULL, "install and enable, do not start" },
-	{ M_WAIT, 0, "wait", "SECONDS", "how long to wait for the tunnel (default 20)" },
+	{ M_WAIT, 0, "wait", "SECONDS",
+	    "how long to wait for the tunnel (default 20)" },
 	{ M_HELP, 'h', "help", NULL, "show this help" },
 	{ 0, 0, NULL, NULL, NULL },
 };
@@ -68,7 +73,8 @@ static const struct cli_option remove_options[] = {
 void
 cmd_setup_help(void)
 {
-	printf("usage: tether setup -p PORT -b USER@HOST -s KEY [options]\n\n"
+	printf(
+	    "usage: tether setup -p PORT -b USER@HOST -s KEY [options]\n\n"
 	    "Install a tunnel as tether@PORT.service (or, with --user, a user "
 	    "service or a\nbackground daemon), start it and wait until it "
 	    "forwards.\n\n");
@@ -78,7 +84,8 @@ cmd_setup_help(void)
 void
 cmd_status_help(void)
 {
-	printf("usage: tether status [-p PORT] [--json] [--user|--system]\n\n"
+	printf(
+	    "usage: tether status [-p PORT] [--json] [--user|--system]\n\n"
 	    "Every tunnel on this machine. Exit 0 only when each listed tunnel "
 	    "forwards.\n\n");
 	cli_print_options(stdout, status_options);
@@ -87,7 +94,8 @@ cmd_status_help(void)
 void
 cmd_remove_help(void)
 {
-	printf("usage: tether remove -p PORT [--user] [--dry-run]\n\n"
+	printf(
+	    "usage: tether remove -p PORT [--user] [--dry-run]\n\n"
 	    "Stop, disable and delete a tunnel and everything setup wrote for "
 	    "it.\n\n");
 	cli_print_options(stdout, remove_options);
@@ -97,8 +105,10 @@ static int
 manage_port(const char *arg, int *port)
 {
 	if (spec_parse_port(arg, 1, port) == -1) {
-		fprintf(stderr, "tether: -p '%s': the port must be a number from "
-		    "1 to 65535\n", arg);
+		fprintf(stderr,
+		    "tether: -p '%s': the port must be a number from "
+		    "1 to 65535\n",
+		    arg);
 		return -1;
 	}
 	return 0;
@@ -136,8 +146,10 @@ manage_parse(int argc, char **argv, const struct cli_option *opts,
 			return TETHER_EXIT_USAGE;
 		}
 		if (id == CLI_OPERAND) {
-			fprintf(stderr, "tether: unexpected argument '%s'; see "
-			    "--help\n", arg);
+			fprintf(stderr,
+			    "tether: unexpected argument '%s'; see "
+			    "--help\n",
+			    arg);
 			return TETHER_EXIT_USAGE;
 		}
 		if (apply(id, arg, ctx) == -1)
@@ -191,8 +203,10 @@ setup_apply(int id, const char *arg, void *ctx)
 		a->o.wait_seconds = (int)strtol(arg, &end, 10);
 		if (*end != '\0' || a->o.wait_seconds < 1 ||
 		    a->o.wait_seconds > 3600) {
-			fprintf(stderr, "tether: --wait '%s': give 1 to 3600 "
-			    "seconds\n", arg);
+			fprintf(stderr,
+			    "tether: --wait '%s': give 1 to 3600 "
+			    "seconds\n",
+			    arg);
 			return -1;
 		}
 		return 0;
@@ -213,14 +227,16 @@ cmd_setup(int argc, char **argv)
 
 	memset(&a, 0, sizeof a);
 	a.o.mode = TETHER_MODE_SYSTEM;
-	if ((rc = manage_parse(argc, argv, setup_options, setup_apply, &a)) != 0)
+	if ((rc = manage_parse(argc, argv, setup_options, setup_apply, &a)) !=
+	    0)
 		return rc;
 	if (a.help) {
 		cmd_setup_help();
 		return TETHER_EXIT_OK;
 	}
 	if (a.o.port == 0) {
-		fprintf(stderr, "tether: setup needs -p PORT, the remote port "
+		fprintf(stderr,
+		    "tether: setup needs -p PORT, the remote port "
 		    "on the bastion\n");
 		return TETHER_EXIT_USAGE;
 	}
@@ -248,7 +264,8 @@ status_apply(int id, const char *arg, void *ctx)
 	case M_USER:
 	case M_SYSTEM:
 		a->o.all_modes = 0;
-		a->o.mode = id == M_USER ? TETHER_MODE_USER : TETHER_MODE_SYSTEM;
+		a->o.mode = id == M_USER ? TETHER_MODE_USER :
+		                           TETHER_MODE_SYSTEM;
 		return 0;
 	case M_HELP:
 		a->help = 1;
@@ -267,8 +284,8 @@ cmd_status(int argc, char **argv)
 
 	memset(&a, 0, sizeof a);
 	a.o.all_modes = 1;
-	if ((rc = manage_parse(argc, argv, status_options, status_apply,
-	    &a)) != 0)
+	if ((rc = manage_parse(argc, argv, status_options, status_apply, &a)) !=
+	    0)
 		return rc;
 	if (a.help) {
 		cmd_status_help();
@@ -316,8 +333,8 @@ cmd_remove(int argc, char **argv)
 
 	memset(&a, 0, sizeof a);
 	a.o.mode = TETHER_MODE_SYSTEM;
-	if ((rc = manage_parse(argc, argv, remove_options, remove_apply,
-	    &a)) != 0)
+	if ((rc = manage_parse(argc, argv, remove_options, remove_apply, &a)) !=
+	    0)
 		return rc;
 	if (a.help) {
 		cmd_remove_help();

@@ -42,7 +42,7 @@ reload_run_config(struct tether_config *out, struct error *err, void *ctx)
 		return -1;
 	}
 	if (cli_parse_run(args->argc, args->argv, cmd_env_lookup, NULL, req,
-	    err) == -1) {
+	        err) == -1) {
 		free(req);
 		return -1;
 	}
@@ -59,24 +59,26 @@ run_check(const struct tether_config *cfg)
 	ssh_key key = NULL;
 
 	error_clear(&err);
-	if (cfg->key_path[0] != '\0' && key_load(cfg->key_path, &key,
-	    &err) == -1) {
+	if (cfg->key_path[0] != '\0' &&
+	    key_load(cfg->key_path, &key, &err) == -1) {
 		fprintf(stderr, "tether: %s\n", err.msg);
 		return err.code;
 	}
 	ssh_key_free(key);
 	if (cfg->host_key_policy == HOST_KEY_STRICT &&
 	    access(cfg->known_hosts, R_OK) == -1) {
-		fprintf(stderr, "tether: known_hosts %s cannot be read, and the "
+		fprintf(stderr,
+		    "tether: known_hosts %s cannot be read, and the "
 		    "host key policy is strict: add the bastion's key to it "
 		    "(tether trust, or ssh-keyscan after checking the "
-		    "fingerprint)\n", cfg->known_hosts);
+		    "fingerprint)\n",
+		    cfg->known_hosts);
 		return TETHER_EXIT_HOSTKEY;
 	}
 	printf("tether: %s: configuration OK (bastion %s:%d, %zu forward(s), "
-	    "%s)\n", cfg->name, cfg->bastion.host, cfg->bastion.port,
-	    cfg->nforwards, cfg->key_path[0] != '\0' ? cfg->key_path :
-	    "ssh-agent");
+	       "%s)\n",
+	    cfg->name, cfg->bastion.host, cfg->bastion.port, cfg->nforwards,
+	    cfg->key_path[0] != '\0' ? cfg->key_path : "ssh-agent");
 	return TETHER_EXIT_OK;
 }
 
@@ -87,8 +89,10 @@ run_make_parent(const char *path, struct error *err)
 
 	snprintf(dir, sizeof dir, "%s", path);
 	if (mkdir_parents(dirname(dir), 0755) == -1) {
-		error_set(err, TETHER_EXIT_CONFIG, "cannot create the directory "
-		    "of %s: %s", path, strerror(errno));
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "cannot create the directory "
+		    "of %s: %s",
+		    path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -104,11 +108,12 @@ run_daemon_paths(struct run_request *req, struct error *err)
 	paths_env_from_process(&env);
 	if (req->cfg.state_dir[0] != '\0')
 		snprintf(dir, sizeof dir, "%.900s", req->cfg.state_dir);
-	else if (paths_run_runtime_dir(&env, geteuid() == 0, dir,
-	    sizeof dir) == -1)
+	else if (paths_run_runtime_dir(&env, geteuid() == 0, dir, sizeof dir) ==
+	    -1)
 		dir[0] = '\0';
 	if (dir[0] == '\0' || mkdir_parents(dir, 0755) == -1) {
-		error_set(err, TETHER_EXIT_CONFIG, "no directory for the pidfile; "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "no directory for the pidfile; "
 		    "give --pidfile and --log-file");
 		return -1;
 	}
@@ -142,9 +147,10 @@ run_in_background(struct run_request *req)
 		return err.code;
 	}
 	if (rc == 1) {
-		printf("tether: %s runs in the background as pid %ld (log %s)\n",
+		printf(
+		    "tether: %s runs in the background as pid %ld (log %s)\n",
 		    req->cfg.name, (long)pid, req->logfile);
-		return -1;   /* the caller exits 0 */
+		return -1; /* the caller exits 0 */
 	}
 	return 0;
 }

@@ -31,9 +31,10 @@ enum trust_opt {
 };
 
 static const struct cli_option trust_options[] = {
-	{ T_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]", "the bastion (required)" },
+	{ T_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
+	    "the bastion (required)" },
 	{ T_KNOWN_HOSTS, 0, "known-hosts", "FILE",
-	  "where to record it (default ~/.ssh/known_hosts)" },
+	    "where to record it (default ~/.ssh/known_hosts)" },
 	{ T_YES, 'y', "yes", NULL, "record without asking" },
 	{ T_HELP, 'h', "help", NULL, "show this help" },
 	{ 0, 0, NULL, NULL, NULL },
@@ -41,7 +42,8 @@ static const struct cli_option trust_options[] = {
 
 static const struct cli_option line_options[] = {
 	{ T_PORT, 'p', "port", "PORT", "the remote port (repeat for several)" },
-	{ T_KEY, 's', "secret-key", "PATH", "the tunnel's private key (or its .pub)" },
+	{ T_KEY, 's', "secret-key", "PATH",
+	    "the tunnel's private key (or its .pub)" },
 	{ T_KEY, 0, "key", "PATH", "same as --secret-key" },
 	{ T_HELP, 'h', "help", NULL, "show this help" },
 	{ 0, 0, NULL, NULL, NULL },
@@ -50,7 +52,8 @@ static const struct cli_option line_options[] = {
 void
 cmd_trust_help(void)
 {
-	printf("usage: tether trust -b [USER@]HOST[:PORT] [--known-hosts FILE] "
+	printf(
+	    "usage: tether trust -b [USER@]HOST[:PORT] [--known-hosts FILE] "
 	    "[--yes]\n\nConnect to the bastion, show its host key fingerprint "
 	    "and, once you confirm it\n(or with --yes), record it in "
 	    "known_hosts. Nothing else is sent.\n\n");
@@ -60,7 +63,8 @@ cmd_trust_help(void)
 void
 cmd_bastion_line_help(void)
 {
-	printf("usage: tether bastion-line -p PORT -s KEY\n\nPrint the "
+	printf(
+	    "usage: tether bastion-line -p PORT -s KEY\n\nPrint the "
 	    "authorized_keys line for the bastion that lets this key do\n"
 	    "nothing but listen on PORT (no shell, no other forwarding).\n\n");
 	cli_print_options(stdout, line_options);
@@ -74,8 +78,10 @@ trust_confirm(const char *pattern, const char *key)
 
 	if (!isatty(STDIN_FILENO))
 		return 0;
-	fprintf(stderr, "The bastion %s presents %s.\nDoes this fingerprint "
-	    "match what its admin gave you? (yes/no) ", pattern, key);
+	fprintf(stderr,
+	    "The bastion %s presents %s.\nDoes this fingerprint "
+	    "match what its admin gave you? (yes/no) ",
+	    pattern, key);
 	if (fgets(answer, sizeof answer, stdin) == NULL)
 		return 0;
 	return strcmp(answer, "yes\n") == 0;
@@ -123,9 +129,11 @@ trust_run(const struct tether_config *cfg, int yes)
 	} else {
 		hostkey_describe_public(ssh, fp, sizeof fp);
 		if (!yes && !trust_confirm(pattern, fp)) {
-			fprintf(stderr, "tether: not recorded: the bastion %s "
+			fprintf(stderr,
+			    "tether: not recorded: the bastion %s "
 			    "presents %s; rerun with --yes once you have checked "
-			    "it\n", pattern, fp);
+			    "it\n",
+			    pattern, fp);
 			rc = TETHER_EXIT_HOSTKEY;
 		} else if (ssh_session_update_known_hosts(ssh) != SSH_OK) {
 			fprintf(stderr, "tether: cannot write %s: %s\n",
@@ -160,8 +168,10 @@ cmd_trust(int argc, char **argv)
 	while (rc == TETHER_EXIT_OK &&
 	    (id = cli_next(&p, trust_options, &arg, &err)) != CLI_END) {
 		if (id == CLI_ERROR || id == CLI_OPERAND) {
-			fprintf(stderr, "tether: %s\n", id == CLI_ERROR ? err.msg :
-			    "unexpected argument; see tether trust --help");
+			fprintf(stderr, "tether: %s\n",
+			    id == CLI_ERROR ?
+			        err.msg :
+			        "unexpected argument; see tether trust --help");
 			rc = TETHER_EXIT_USAGE;
 		} else if (id == T_HELP) {
 			cmd_trust_help();
@@ -169,9 +179,12 @@ cmd_trust(int argc, char **argv)
 			return TETHER_EXIT_OK;
 		} else if (id == T_YES) {
 			yes = 1;
-		} else if ((id == T_BASTION && config_set_bastion(cfg, arg, "-b",
-		    &err) == -1) || (id == T_KNOWN_HOSTS && config_set_path(cfg,
-		    cfg->known_hosts, arg, "--known-hosts", &err) == -1)) {
+		} else if ((id == T_BASTION &&
+		               config_set_bastion(cfg, arg, "-b", &err) ==
+		                   -1) ||
+		    (id == T_KNOWN_HOSTS &&
+		        config_set_path(cfg, cfg->known_hosts, arg,
+		            "--known-hosts", &err) == -1)) {
 			fprintf(stderr, "tether: %s\n", err.msg);
 			rc = err.code;
 		}
@@ -206,11 +219,13 @@ line_public_key(const char *path, char *out, size_t sz)
 	}
 	if (ssh_pki_export_pubkey_base64(pub, &b64) != SSH_OK)
 		goto out;
-	snprintf(out, sz, "%s %s", ssh_key_type_to_char(ssh_key_type(pub)), b64);
+	snprintf(out, sz, "%s %s", ssh_key_type_to_char(ssh_key_type(pub)),
+	    b64);
 	rc = 0;
 out:
 	if (rc == -1)
-		fprintf(stderr, "tether: %s: cannot derive the public key\n", path);
+		fprintf(stderr, "tether: %s: cannot derive the public key\n",
+		    path);
 	ssh_string_free_char(b64);
 	ssh_key_free(pub);
 	ssh_key_free(key);
@@ -244,8 +259,10 @@ cmd_bastion_line(int argc, char **argv)
 	cli_parser_init(&p, argc, argv);
 	while ((id = cli_next(&p, line_options, &arg, &err)) != CLI_END) {
 		if (id == CLI_ERROR || id == CLI_OPERAND) {
-			fprintf(stderr, "tether: %s\n", id == CLI_ERROR ? err.msg :
-			    "unexpected argument; see tether bastion-line --help");
+			fprintf(stderr, "tether: %s\n",
+			    id == CLI_ERROR ?
+			        err.msg :
+			        "unexpected argument; see tether bastion-line --help");
 			return TETHER_EXIT_USAGE;
 		}
 		if (id == T_HELP) {
@@ -254,15 +271,19 @@ cmd_bastion_line(int argc, char **argv)
 		}
 		if (id == T_KEY)
 			key = arg;
-		if (id == T_PORT && (n == BASTION_LINE_PORTS_MAX ||
-		    spec_parse_port(arg, 1, &ports[n++]) == -1)) {
-			fprintf(stderr, "tether: -p '%s': give up to %d ports from "
-			    "1 to 65535\n", arg, BASTION_LINE_PORTS_MAX);
+		if (id == T_PORT &&
+		    (n == BASTION_LINE_PORTS_MAX ||
+		        spec_parse_port(arg, 1, &ports[n++]) == -1)) {
+			fprintf(stderr,
+			    "tether: -p '%s': give up to %d ports from "
+			    "1 to 65535\n",
+			    arg, BASTION_LINE_PORTS_MAX);
 			return TETHER_EXIT_USAGE;
 		}
 	}
 	if (n == 0 || key == NULL) {
-		fprintf(stderr, "tether: bastion-line needs -p PORT and -s KEY\n");
+		fprintf(stderr,
+		    "tether: bastion-line needs -p PORT and -s KEY\n");
 		return TETHER_EXIT_USAGE;
 	}
 	if (line_public_key(key, pub, sizeof pub) == -1)

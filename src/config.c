@@ -16,11 +16,11 @@
 struct ini_ctx {
 	struct tether_config *cfg;
 	const char *origin;
-	struct error first;   /* the first bad key, without its line number */
-	int first_line;       /* the line of first */
-	int file_forwards;    /* forward= seen in this file */
-	const char *next;     /* the text not yet handed to inih */
-	int line;             /* the line inih is parsing */
+	struct error first; /* the first bad key, without its line number */
+	int first_line;     /* the line of first */
+	int file_forwards;  /* forward= seen in this file */
+	const char *next;   /* the text not yet handed to inih */
+	int line;           /* the line inih is parsing */
 };
 
 void
@@ -41,8 +41,9 @@ config_init_defaults(struct tether_config *cfg, const char *home)
 	cfg->connect_timeout = 15;
 	cfg->max_channels = 256;
 	/* A HOME too long for the path leaves it unset, not truncated. */
-	if (cfg->home[0] != '\0' && config_expand_path("~/.ssh/known_hosts",
-	    cfg->home, cfg->known_hosts, sizeof cfg->known_hosts) == -1)
+	if (cfg->home[0] != '\0' &&
+	    config_expand_path("~/.ssh/known_hosts", cfg->home,
+	        cfg->known_hosts, sizeof cfg->known_hosts) == -1)
 		cfg->known_hosts[0] = '\0';
 }
 
@@ -83,8 +84,8 @@ parse_seconds(const char *s, double min, double max, double *out)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
-	    v < min || v > max)
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < min ||
+	    v > max)
 		return -1;
 	*out = v;
 	return 0;
@@ -130,11 +131,13 @@ config_set_path(struct tether_config *cfg, char *dst, const char *value,
     const char *origin, struct error *err)
 {
 	if (value[0] == '\0') {
-		error_set(err, TETHER_EXIT_CONFIG, "%s: the path is empty", origin);
+		error_set(err, TETHER_EXIT_CONFIG, "%s: the path is empty",
+		    origin);
 		return -1;
 	}
 	if (config_expand_path(value, cfg->home, dst, CONFIG_PATH_MAX) == -1) {
-		error_set(err, TETHER_EXIT_CONFIG, "%s: path '%.64s' is longer "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s: path '%.64s' is longer "
 		    "than %d bytes or starts with '~' and HOME is unset",
 		    origin, value, CONFIG_PATH_MAX - 1);
 		return -1;
@@ -151,8 +154,10 @@ config_set_policy(struct tether_config *cfg, const char *value,
 	} else if (strcmp(value, "accept-new") == 0) {
 		cfg->host_key_policy = HOST_KEY_ACCEPT_NEW;
 	} else {
-		error_set(err, TETHER_EXIT_CONFIG, "%s: host key policy '%s' is "
-		    "neither 'strict' nor 'accept-new'", origin, value);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s: host key policy '%s' is "
+		    "neither 'strict' nor 'accept-new'",
+		    origin, value);
 		return -1;
 	}
 	return 0;
@@ -165,13 +170,15 @@ config_add_forward(struct tether_config *cfg, const char *value,
 	struct error e;
 
 	if (cfg->nforwards == CONFIG_FORWARDS_MAX) {
-		error_set(err, TETHER_EXIT_CONFIG, "%s: more than %d forwards; "
-		    "split them over several tunnels", origin,
-		    CONFIG_FORWARDS_MAX);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s: more than %d forwards; "
+		    "split them over several tunnels",
+		    origin, CONFIG_FORWARDS_MAX);
 		return -1;
 	}
 	error_clear(&e);
-	if (spec_parse_forward(value, &cfg->forwards[cfg->nforwards], &e) == -1) {
+	if (spec_parse_forward(value, &cfg->forwards[cfg->nforwards], &e) ==
+	    -1) {
 		error_set(err, e.code, "%s: %s", origin, e.msg);
 		return -1;
 	}
@@ -189,15 +196,16 @@ config_set_name(struct tether_config *cfg, const char *value,
 		goto bad;
 	for (p = value; *p != '\0'; p++) {
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("._-", *p) != NULL))
+		        (*p >= '0' && *p <= '9') || strchr("._-", *p) != NULL))
 			goto bad;
 	}
 	snprintf(cfg->name, sizeof cfg->name, "%s", value);
 	return 0;
 bad:
-	error_set(err, TETHER_EXIT_CONFIG, "%s: name '%s' must be 1 to %d "
-	    "letters, digits, '.', '_' or '-'", origin, value,
-	    (int)sizeof cfg->name - 1);
+	error_set(err, TETHER_EXIT_CONFIG,
+	    "%s: name '%s' must be 1 to %d "
+	    "letters, digits, '.', '_' or '-'",
+	    origin, value, (int)sizeof cfg->name - 1);
 	return -1;
 }
 
@@ -211,10 +219,13 @@ struct number_key {
 };
 
 #define NUMBER_KEY(k, isint, lo, hi, unit) \
-	{ #k, isint, lo, hi, offsetof(struct tether_config, k), unit }
+	{ \
+#k, isint, lo, hi, offsetof(struct tether_config, k), unit \
+	}
 
 static const struct number_key number_keys[] = {
-	NUMBER_KEY(keepalive_interval, 1, 0, 86400, "a whole number of seconds (0 = off)"),
+	NUMBER_KEY(keepalive_interval, 1, 0, 86400,
+	    "a whole number of seconds (0 = off)"),
 	NUMBER_KEY(keepalive_count, 1, 1, 100, "a whole number"),
 	NUMBER_KEY(backoff_initial, 0, 0.1, 3600, "a number of seconds"),
 	NUMBER_KEY(backoff_max, 0, 0.1, 86400, "a number of seconds"),
@@ -226,8 +237,8 @@ static const struct number_key number_keys[] = {
 
 /* Returns 0 when set, -1 when the value is bad, 1 if key is not numeric. */
 static int
-config_set_number(struct tether_config *cfg, const char *key,
-    const char *value, struct error *err)
+config_set_number(struct tether_config *cfg, const char *key, const char *value,
+    struct error *err)
 {
 	const struct number_key *nk;
 	char *field;
@@ -246,9 +257,10 @@ config_set_number(struct tether_config *cfg, const char *key,
 			rc = parse_seconds(value, nk->min, nk->max,
 			    (double *)(void *)field);
 		if (rc == -1)
-			error_set(err, TETHER_EXIT_CONFIG, "key '%s': '%s' is "
-			    "not %s from %g to %g", key, value, nk->unit,
-			    nk->min, nk->max);
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "key '%s': '%s' is "
+			    "not %s from %g to %g",
+			    key, value, nk->unit, nk->min, nk->max);
 		return rc;
 	}
 	return 1;
@@ -289,7 +301,7 @@ config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
 
 		error_clear(&te);
 		if (spec_parse_target(value, cfg->target_host,
-		    &cfg->target_port, &te) == 0)
+		        &cfg->target_port, &te) == 0)
 			return 0;
 		error_set(e, te.code, "%s: %s", what, te.msg);
 		return -1;
@@ -297,15 +309,23 @@ config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
 	if ((rc = config_set_number(cfg, key, value, e)) != 1)
 		return rc;
 	if (strcmp(key, "exit_on_forward_failure") == 0)
-		return parse_bool(value, &cfg->exit_on_forward_failure) == 0
-		    ? 0 : (error_set(e, TETHER_EXIT_CONFIG, "%s: '%s' is not "
-		    "yes or no", what, value), -1);
-	error_set(e, TETHER_EXIT_CONFIG, "unknown key '%s' (see "
-	    "tether.conf.example for the keys of [tunnel])", key);
+		return parse_bool(value, &cfg->exit_on_forward_failure) == 0 ?
+		    0 :
+		    (error_set(e, TETHER_EXIT_CONFIG,
+		         "%s: '%s' is not "
+		         "yes or no",
+		         what, value),
+		        -1);
+	error_set(e, TETHER_EXIT_CONFIG,
+	    "unknown key '%s' (see "
+	    "tether.conf.example for the keys of [tunnel])",
+	    key);
 	return -1;
 range:
-	error_set(e, TETHER_EXIT_CONFIG, "%s: '%s' is not a port from 0 to "
-	    "65535", what, value);
+	error_set(e, TETHER_EXIT_CONFIG,
+	    "%s: '%s' is not a port from 0 to "
+	    "65535",
+	    what, value);
 	return -1;
 }
 
@@ -317,10 +337,13 @@ config_on_ini_pair(void *user, const char *section, const char *key,
 
 	if (strcmp(section, "tunnel") != 0) {
 		if (section[0] == '\0')
-			error_set(&ctx->first, TETHER_EXIT_CONFIG, "key '%s' is "
-			    "outside any section; put it under [tunnel]", key);
+			error_set(&ctx->first, TETHER_EXIT_CONFIG,
+			    "key '%s' is "
+			    "outside any section; put it under [tunnel]",
+			    key);
 		else
-			error_set(&ctx->first, TETHER_EXIT_CONFIG, "unknown "
+			error_set(&ctx->first, TETHER_EXIT_CONFIG,
+			    "unknown "
 			    "section [%s]; the only section is [tunnel]",
 			    section);
 	} else if (config_set_key(ctx, key, value) == 0) {
@@ -388,9 +411,10 @@ config_load_string(struct tether_config *cfg, const char *text,
 
 	line = config_find_long_line(text);
 	if (line != 0) {
-		error_set(err, TETHER_EXIT_CONFIG, "%s:%ld: line is longer than "
-		    "%d characters; shorten the value", origin, line,
-		    INI_MAX_LINE - 3);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s:%ld: line is longer than "
+		    "%d characters; shorten the value",
+		    origin, line, INI_MAX_LINE - 3);
 		return -1;
 	}
 	memset(&ctx, 0, sizeof ctx);
@@ -398,25 +422,29 @@ config_load_string(struct tether_config *cfg, const char *text,
 	ctx.origin = origin;
 	error_clear(&ctx.first);
 	ctx.next = text;
-	rc = ini_parse_stream(config_ini_reader, &ctx, config_on_ini_pair, &ctx);
+	rc = ini_parse_stream(config_ini_reader, &ctx, config_on_ini_pair,
+	    &ctx);
 	if (rc == 0)
 		return 0;
 	if (rc < 0) {
-		error_set(err, TETHER_EXIT_CONFIG, "%s: out of memory reading "
-		    "it", origin);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s: out of memory reading "
+		    "it",
+		    origin);
 	} else if (error_is_set(&ctx.first) && ctx.first_line == rc) {
 		error_set(err, ctx.first.code, "%s:%d: %s", origin, rc,
 		    ctx.first.msg);
 	} else {
-		error_set(err, TETHER_EXIT_CONFIG, "%s:%d: expected 'key = "
-		    "value' or [tunnel]", origin, rc);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s:%d: expected 'key = "
+		    "value' or [tunnel]",
+		    origin, rc);
 	}
 	return -1;
 }
 
 int
-config_load_file(struct tether_config *cfg, const char *path,
-    struct error *err)
+config_load_file(struct tether_config *cfg, const char *path, struct error *err)
 {
 	char *text;
 	ssize_t n;
@@ -444,9 +472,10 @@ config_load_file(struct tether_config *cfg, const char *path,
 	close(fd);
 	if (n == -1 || len > CONFIG_FILE_MAX || memchr(text, '\0', len)) {
 		error_set(err, TETHER_EXIT_CONFIG, "config %s: %s", path,
-		    n == -1 ? strerror(errno) : len > CONFIG_FILE_MAX ?
-		    "larger than 64 KiB; is this the right file?" :
-		    "holds a NUL byte; is this a text file?");
+		    n == -1 ? strerror(errno) :
+		        len > CONFIG_FILE_MAX ?
+		              "larger than 64 KiB; is this the right file?" :
+		              "holds a NUL byte; is this a text file?");
 		free(text);
 		return -1;
 	}
@@ -462,11 +491,11 @@ config_apply_env(struct tether_config *cfg, env_lookup_fn lookup, void *lctx,
 {
 	/* TETHER_* first: the newer name wins over the seed's. */
 	static const char *bastion_vars[] = { "TETHER_BASTION",
-	    "SCITEX_TUNNEL_BASTION_SERVER" };
+		"SCITEX_TUNNEL_BASTION_SERVER" };
 	static const char *key_vars[] = { "TETHER_KEY",
-	    "SCITEX_TUNNEL_SECRET_KEY_PATH" };
+		"SCITEX_TUNNEL_SECRET_KEY_PATH" };
 	static const char *debug_vars[] = { "TETHER_DEBUG",
-	    "SCITEX_TUNNEL_DEBUG_MODE" };
+		"SCITEX_TUNNEL_DEBUG_MODE" };
 	char origin[64];
 	const char *v;
 	size_t i;
@@ -484,7 +513,7 @@ config_apply_env(struct tether_config *cfg, env_lookup_fn lookup, void *lctx,
 		if ((v = lookup(key_vars[i], lctx)) != NULL && *v != '\0') {
 			snprintf(origin, sizeof origin, "$%s", key_vars[i]);
 			if (config_set_path(cfg, cfg->key_path, v, origin,
-			    err) == -1)
+			        err) == -1)
 				return -1;
 			break;
 		}
@@ -492,7 +521,8 @@ config_apply_env(struct tether_config *cfg, env_lookup_fn lookup, void *lctx,
 	for (i = 0; i < 2; i++) {
 		if ((v = lookup(debug_vars[i], lctx)) != NULL && *v != '\0') {
 			if (parse_bool(v, &on) == -1) {
-				error_set(err, TETHER_EXIT_CONFIG, "$%s: '%s' is "
+				error_set(err, TETHER_EXIT_CONFIG,
+				    "$%s: '%s' is "
 				    "not 1/0, yes/no or true/false",
 				    debug_vars[i], v);
 				return -1;
@@ -525,9 +555,11 @@ config_check_forwards(const struct tether_config *cfg, struct error *err)
 		for (j = i + 1; j < cfg->nforwards; j++) {
 			if (cfg->forwards[i].port != 0 &&
 			    cfg->forwards[i].port == cfg->forwards[j].port) {
-				error_set(err, TETHER_EXIT_CONFIG, "remote port "
+				error_set(err, TETHER_EXIT_CONFIG,
+				    "remote port "
 				    "%d is forwarded twice; each forward needs "
-				    "its own remote port", cfg->forwards[i].port);
+				    "its own remote port",
+				    cfg->forwards[i].port);
 				return -1;
 			}
 		}
@@ -542,8 +574,10 @@ config_finish(struct tether_config *cfg, struct error *err)
 
 	if (cfg->port >= 0) {
 		if (cfg->nforwards == CONFIG_FORWARDS_MAX) {
-			error_set(err, TETHER_EXIT_CONFIG, "more than %d "
-			    "forwards", CONFIG_FORWARDS_MAX);
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "more than %d "
+			    "forwards",
+			    CONFIG_FORWARDS_MAX);
 			return -1;
 		}
 		f = &cfg->forwards[cfg->nforwards++];
@@ -554,14 +588,16 @@ config_finish(struct tether_config *cfg, struct error *err)
 		cfg->port = -1;
 	}
 	if (!cfg->has_bastion) {
-		error_set(err, TETHER_EXIT_CONFIG, "bastion_server is required. "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "bastion_server is required. "
 		    "Provide it as an argument (-b user@host) or set "
 		    "TETHER_BASTION (or SCITEX_TUNNEL_BASTION_SERVER) "
 		    "environment variable.");
 		return -1;
 	}
 	if (cfg->nforwards == 0) {
-		error_set(err, TETHER_EXIT_CONFIG, "no forward: give -p PORT "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "no forward: give -p PORT "
 		    "(with -t HOST:PORT, default localhost:22) or -R "
 		    "[bind:]PORT:HOST:HOSTPORT");
 		return -1;
@@ -569,17 +605,20 @@ config_finish(struct tether_config *cfg, struct error *err)
 	if (config_check_forwards(cfg, err) == -1)
 		return -1;
 	if (cfg->key_path[0] == '\0' && !cfg->agent_available) {
-		error_set(err, TETHER_EXIT_KEY, "no key: give -s PATH (or set "
+		error_set(err, TETHER_EXIT_KEY,
+		    "no key: give -s PATH (or set "
 		    "TETHER_KEY), or run an ssh-agent and set SSH_AUTH_SOCK");
 		return -1;
 	}
 	if (cfg->known_hosts[0] == '\0') {
-		error_set(err, TETHER_EXIT_CONFIG, "no known_hosts file: HOME is "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "no known_hosts file: HOME is "
 		    "unset; give --known-hosts PATH");
 		return -1;
 	}
 	if (cfg->backoff_max < cfg->backoff_initial) {
-		error_set(err, TETHER_EXIT_CONFIG, "backoff_max (%g s) is below "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "backoff_max (%g s) is below "
 		    "backoff_initial (%g s); raise backoff_max",
 		    cfg->backoff_max, cfg->backoff_initial);
 		return -1;
@@ -604,7 +643,8 @@ config_set_option(struct tether_config *cfg, const char *assignment,
 	while (klen > 0 && assignment[klen - 1] == ' ')
 		klen--;
 	if (eq == NULL || klen == 0 || klen >= sizeof key) {
-		error_set(err, TETHER_EXIT_CONFIG, "-o '%s': expected KEY=VALUE "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "-o '%s': expected KEY=VALUE "
 		    "with a key of [tunnel], e.g. -o keepalive_interval=10",
 		    assignment);
 		return -1;

@@ -22,10 +22,10 @@ enum host_key_policy {
 };
 
 struct tether_config {
-	char name[LOG_NAME_MAX];          /* "" = derived from the first port */
+	char name[LOG_NAME_MAX]; /* "" = derived from the first port */
 	struct bastion_spec bastion;
 	int has_bastion;
-	char key_path[CONFIG_PATH_MAX];   /* "" = use ssh-agent */
+	char key_path[CONFIG_PATH_MAX]; /* "" = use ssh-agent */
 	char known_hosts[CONFIG_PATH_MAX];
 	enum host_key_policy host_key_policy;
 
@@ -37,20 +37,20 @@ struct tether_config {
 	char target_host[SPEC_HOST_MAX];
 	int target_port;
 
-	int keepalive_interval;           /* seconds, 0 = off */
+	int keepalive_interval; /* seconds, 0 = off */
 	int keepalive_count;
-	double backoff_initial;           /* seconds */
+	double backoff_initial; /* seconds */
 	double backoff_max;
 	double backoff_factor;
-	int stable_after;                 /* seconds up before backoff resets */
-	int connect_timeout;              /* seconds for TCP + handshake + auth */
+	int stable_after;    /* seconds up before backoff resets */
+	int connect_timeout; /* seconds for TCP + handshake + auth */
 	int max_channels;
 	int exit_on_forward_failure;
 	int verbose;
 
-	int agent_available;              /* SSH_AUTH_SOCK was set */
-	char state_dir[CONFIG_PATH_MAX];  /* --state-dir; "" = the default */
-	char home[CONFIG_PATH_MAX];       /* for '~' */
+	int agent_available;             /* SSH_AUTH_SOCK was set */
+	char state_dir[CONFIG_PATH_MAX]; /* --state-dir; "" = the default */
+	char home[CONFIG_PATH_MAX];      /* for '~' */
 };
 
 typedef const char *(*env_lookup_fn)(const char *name, void *ctx);
@@ -70,8 +70,8 @@ int config_set_path(struct tether_config *, char *dst, const char *value,
     const char *origin, struct error *);
 int config_set_policy(struct tether_config *, const char *, const char *origin,
     struct error *);
-int config_add_forward(struct tether_config *, const char *,
-    const char *origin, struct error *);
+int config_add_forward(struct tether_config *, const char *, const char *origin,
+    struct error *);
 
 /*
  * Folds the shorthand port into the forward list, fills the name, checks

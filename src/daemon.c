@@ -63,7 +63,8 @@ daemon_become(int pid_fd, int log_fd, int report_fd)
 	close(null_fd);
 	close(log_fd);
 	n = snprintf(buf, sizeof buf, "%ld\n", (long)self);
-	if (ftruncate(pid_fd, 0) == -1 || pwrite(pid_fd, buf, (size_t)n, 0) != n)
+	if (ftruncate(pid_fd, 0) == -1 ||
+	    pwrite(pid_fd, buf, (size_t)n, 0) != n)
 		_exit(1);
 	/* The lock lives as long as this descriptor: keep it, unseen. */
 	if (write(report_fd, &self, sizeof self) != sizeof self)
@@ -86,9 +87,10 @@ daemon_start(const char *pidfile, const char *logfile, pid_t *pid,
 		return -1;
 	}
 	if (flock(pid_fd, LOCK_EX | LOCK_NB) == -1) {
-		error_set(err, TETHER_EXIT_FAILURE, "this tunnel already runs "
-		    "(pid %ld holds %s); stop it first", (long)daemon_read_pid(
-		    pid_fd), pidfile);
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "this tunnel already runs "
+		    "(pid %ld holds %s); stop it first",
+		    (long)daemon_read_pid(pid_fd), pidfile);
 		close(pid_fd);
 		return -1;
 	}
@@ -115,7 +117,8 @@ daemon_start(const char *pidfile, const char *logfile, pid_t *pid,
 	close(report[1]);
 	close(log_fd);
 	if (child == -1) {
-		error_set(err, TETHER_EXIT_FAILURE, "fork: %s", strerror(errno));
+		error_set(err, TETHER_EXIT_FAILURE, "fork: %s",
+		    strerror(errno));
 		close(report[0]);
 		close(pid_fd);
 		return -1;
@@ -125,8 +128,10 @@ daemon_start(const char *pidfile, const char *logfile, pid_t *pid,
 	close(report[0]);
 	close(pid_fd);
 	if (n != sizeof *pid) {
-		error_set(err, TETHER_EXIT_FAILURE, "the background process did "
-		    "not start; see %s", logfile);
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "the background process did "
+		    "not start; see %s",
+		    logfile);
 		return -1;
 	}
 	return 1;

@@ -7,8 +7,8 @@
 #define ERROR_MSG_MAX 512
 
 struct error {
-	int code;                 /* an enum tether_exit value, 0 = no error */
-	char msg[ERROR_MSG_MAX];  /* one line, no trailing newline */
+	int code;                /* an enum tether_exit value, 0 = no error */
+	char msg[ERROR_MSG_MAX]; /* one line, no trailing newline */
 };
 
 void error_clear(struct error *);

@@ -76,8 +76,8 @@ file_write_atomic(const char *path, const char *text, mode_t mode,
 	if (close(fd) == -1 || rename(tmp, path) == -1) {
 		saved = errno;
 		unlink(tmp);
-		error_set(err, TETHER_EXIT_FAILURE, "cannot replace %s: %s", path,
-		    strerror(saved));
+		error_set(err, TETHER_EXIT_FAILURE, "cannot replace %s: %s",
+		    path, strerror(saved));
 		return -1;
 	}
 	return 0;

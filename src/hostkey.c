@@ -24,7 +24,7 @@ hostkey_describe_public(ssh_session ssh, char *out, size_t sz)
 	if (ssh_get_server_publickey(ssh, &key) != SSH_OK)
 		return -1;
 	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
-	    &hlen) != SSH_OK) {
+	        &hlen) != SSH_OK) {
 		ssh_key_free(key);
 		return -1;
 	}
@@ -64,8 +64,10 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 	char key[160], pattern[SPEC_HOST_MAX + 16];
 
 	if (hostkey_describe_public(ssh, key, sizeof key) == -1) {
-		error_set(err, TETHER_EXIT_HOSTKEY, "bastion %s:%d presented no "
-		    "usable host key: %s", b->host, b->port, ssh_get_error(ssh));
+		error_set(err, TETHER_EXIT_HOSTKEY,
+		    "bastion %s:%d presented no "
+		    "usable host key: %s",
+		    b->host, b->port, ssh_get_error(ssh));
 		return -1;
 	}
 	hostkey_host_pattern(b, pattern, sizeof pattern);
@@ -74,25 +76,31 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 		log_debug(log, "bastion host key %s matches %s", key, kh);
 		return 0;
 	case HOSTKEY_CHANGED:
-		error_set(err, TETHER_EXIT_HOSTKEY, "bastion %s host key "
+		error_set(err, TETHER_EXIT_HOSTKEY,
+		    "bastion %s host key "
 		    "changed: it now presents %s, which %s does not hold; "
 		    "someone may be intercepting the connection. If the bastion "
 		    "was really re-keyed, remove the old key with: ssh-keygen "
-		    "-f %s -R '%s'", pattern, key, kh, kh, pattern);
+		    "-f %s -R '%s'",
+		    pattern, key, kh, kh, pattern);
 		return -1;
 	case HOSTKEY_UNKNOWN:
 		if (cfg->host_key_policy == HOST_KEY_ACCEPT_NEW) {
 			if (ssh_session_update_known_hosts(ssh) != SSH_OK) {
-				error_set(err, TETHER_EXIT_HOSTKEY, "cannot record "
-				    "bastion %s key in %s: %s", pattern, kh,
-				    ssh_get_error(ssh));
+				error_set(err, TETHER_EXIT_HOSTKEY,
+				    "cannot record "
+				    "bastion %s key in %s: %s",
+				    pattern, kh, ssh_get_error(ssh));
 				return -1;
 			}
-			log_notice(log, "recorded new bastion host key %s for %s "
-			    "in %s", key, pattern, kh);
+			log_notice(log,
+			    "recorded new bastion host key %s for %s "
+			    "in %s",
+			    key, pattern, kh);
 			return 0;
 		}
-		error_set(err, TETHER_EXIT_HOSTKEY, "bastion %s is not in %s "
+		error_set(err, TETHER_EXIT_HOSTKEY,
+		    "bastion %s is not in %s "
 		    "(it presents %s). Check that fingerprint with the "
 		    "bastion's admin, then add it with: ssh-keyscan -p %d %s "
 		    ">> %s (or run once with --host-key-policy accept-new)",
@@ -100,8 +108,10 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 		return -1;
 	case HOSTKEY_ERROR:
 	default:
-		error_set(err, TETHER_EXIT_HOSTKEY, "cannot check bastion %s "
-		    "against %s: %s", pattern, kh, ssh_get_error(ssh));
+		error_set(err, TETHER_EXIT_HOSTKEY,
+		    "cannot check bastion %s "
+		    "against %s: %s",
+		    pattern, kh, ssh_get_error(ssh));
 		return -1;
 	}
 }

@@ -10,8 +10,8 @@
 
 enum hostkey_status {
 	HOSTKEY_KNOWN,
-	HOSTKEY_UNKNOWN,   /* not in known_hosts (or no known_hosts file) */
-	HOSTKEY_CHANGED,   /* known_hosts holds another key for the bastion */
+	HOSTKEY_UNKNOWN, /* not in known_hosts (or no known_hosts file) */
+	HOSTKEY_CHANGED, /* known_hosts holds another key for the bastion */
 	HOSTKEY_ERROR,
 };
 

@@ -28,33 +28,41 @@ key_load(const char *path, ssh_key *key, struct error *err)
 	int asked = 0;
 
 	if (stat(path, &st) == -1) {
-		error_set(err, TETHER_EXIT_KEY, "key %s: %s; give the private "
-		    "key's path with -s", path, strerror(errno));
+		error_set(err, TETHER_EXIT_KEY,
+		    "key %s: %s; give the private "
+		    "key's path with -s",
+		    path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		error_set(err, TETHER_EXIT_KEY, "key %s is not a regular file; "
-		    "give the private key's path with -s", path);
+		error_set(err, TETHER_EXIT_KEY,
+		    "key %s is not a regular file; "
+		    "give the private key's path with -s",
+		    path);
 		return -1;
 	}
 	if ((st.st_mode & 077) != 0) {
-		error_set(err, TETHER_EXIT_KEY, "key %s: permissions %04o are "
+		error_set(err, TETHER_EXIT_KEY,
+		    "key %s: permissions %04o are "
 		    "too open, others could read it; run: chmod 600 %s",
 		    path, (unsigned)(st.st_mode & 07777), path);
 		return -1;
 	}
 	if (ssh_pki_import_privkey_file(path, NULL, key_on_passphrase_prompt,
-	    &asked, key) == SSH_OK)
+	        &asked, key) == SSH_OK)
 		return 0;
 	if (asked) {
-		error_set(err, TETHER_EXIT_KEY, "key %s is protected by a "
+		error_set(err, TETHER_EXIT_KEY,
+		    "key %s is protected by a "
 		    "passphrase and tether runs unattended: load it into "
 		    "ssh-agent and omit -s, or use a key without a passphrase",
 		    path);
 	} else {
-		error_set(err, TETHER_EXIT_KEY, "key %s is not a private key "
+		error_set(err, TETHER_EXIT_KEY,
+		    "key %s is not a private key "
 		    "tether can read (OpenSSH, PEM or PKCS#8 ed25519, ecdsa or "
-		    "rsa); is it the .pub file?", path);
+		    "rsa); is it the .pub file?",
+		    path);
 	}
 	return -1;
 }

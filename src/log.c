@@ -77,8 +77,8 @@ log_msg(const struct logger *lg, int level, const char *fmt, ...)
 	log_scrub(msg);
 
 	if (lg->journal) {
-		n = snprintf(line, sizeof line, "<%d>%s: %s\n", level,
-		    lg->name, msg);
+		n = snprintf(line, sizeof line, "<%d>%s: %s\n", level, lg->name,
+		    msg);
 	} else {
 		now = time(NULL);
 		localtime_r(&now, &tm);

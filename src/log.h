@@ -22,11 +22,11 @@ void log_set_name(struct logger *, const char *name);
 void log_msg(const struct logger *, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define log_err(lg, ...)    log_msg((lg), LOG_ERR, __VA_ARGS__)
-#define log_warn(lg, ...)   log_msg((lg), LOG_WARNING, __VA_ARGS__)
+#define log_err(lg, ...) log_msg((lg), LOG_ERR, __VA_ARGS__)
+#define log_warn(lg, ...) log_msg((lg), LOG_WARNING, __VA_ARGS__)
 #define log_notice(lg, ...) log_msg((lg), LOG_NOTICE, __VA_ARGS__)
-#define log_info(lg, ...)   log_msg((lg), LOG_INFO, __VA_ARGS__)
-#define log_debug(lg, ...)  log_msg((lg), LOG_DEBUG, __VA_ARGS__)
+#define log_info(lg, ...) log_msg((lg), LOG_INFO, __VA_ARGS__)
+#define log_debug(lg, ...) log_msg((lg), LOG_DEBUG, __VA_ARGS__)
 
 /* Whether the stream behind fd is the one named by JOURNAL_STREAM. */
 int log_fd_is_journal(int fd, const char *journal_stream);

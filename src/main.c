@@ -18,7 +18,7 @@ mcp_help(void)
 
 struct verb {
 	const char *name;
-	const char *alias;     /* the seed's later name, or NULL */
+	const char *alias; /* the seed's later name, or NULL */
 	int (*run)(int, char **);
 	void (*help)(void);
 	const char *summary;
@@ -26,19 +26,19 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "run", NULL, cmd_run, cmd_run_help,
-	  "keep a reverse tunnel up (foreground, --daemon, --check)" },
+	    "keep a reverse tunnel up (foreground, --daemon, --check)" },
 	{ "setup", "setup-tunnel", cmd_setup, cmd_setup_help,
-	  "install a tunnel as a service (system, --user, or a daemon)" },
+	    "install a tunnel as a service (system, --user, or a daemon)" },
 	{ "status", "show-status", cmd_status, cmd_status_help,
-	  "show every tunnel on this machine" },
+	    "show every tunnel on this machine" },
 	{ "remove", "remove-tunnel", cmd_remove, cmd_remove_help,
-	  "stop and uninstall a tunnel" },
+	    "stop and uninstall a tunnel" },
 	{ "trust", NULL, cmd_trust, cmd_trust_help,
-	  "check and record the bastion's host key" },
+	    "check and record the bastion's host key" },
 	{ "bastion-line", NULL, cmd_bastion_line, cmd_bastion_line_help,
-	  "print the least-privilege authorized_keys line" },
+	    "print the least-privilege authorized_keys line" },
 	{ "mcp", NULL, mcp_main, mcp_help,
-	  "MCP server for AI agents (mcp start, mcp list-tools)" },
+	    "MCP server for AI agents (mcp start, mcp list-tools)" },
 };
 
 #define NVERBS (sizeof verbs / sizeof verbs[0])
@@ -51,7 +51,8 @@ usage(FILE *out)
 	fprintf(out, "usage: tether <verb> [options]\n\nverbs:\n");
 	for (i = 0; i < NVERBS; i++)
 		fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
-	fprintf(out, "\ntether <verb> --help shows a verb's options; "
+	fprintf(out,
+	    "\ntether <verb> --help shows a verb's options; "
 	    "--help-recursive shows them all;\ntether --version its version.\n");
 }
 
@@ -97,8 +98,9 @@ main(int argc, char **argv)
 		return TETHER_EXIT_OK;
 	}
 	for (i = 0; i < NVERBS; i++) {
-		if (strcmp(verb, verbs[i].name) == 0 || (verbs[i].alias != NULL &&
-		    strcmp(verb, verbs[i].alias) == 0))
+		if (strcmp(verb, verbs[i].name) == 0 ||
+		    (verbs[i].alias != NULL &&
+		        strcmp(verb, verbs[i].alias) == 0))
 			return verbs[i].run(argc - 2, argv + 2);
 	}
 	fprintf(stderr, "tether: unknown verb '%s'; see tether --help\n", verb);

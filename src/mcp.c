@@ -47,25 +47,24 @@ enum {
 	RPC_INTERNAL_ERROR = -32603,
 };
 
-static const char *const legacy_versions[] = {
-	"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", NULL
-};
+static const char *const legacy_versions[] = { "2024-11-05", "2025-03-26",
+	"2025-06-18", "2025-11-25", NULL };
 
 struct mcp_server {
 	struct mcp_ops ops;
-	json_t *tools;          /* the tools/list array, built once */
-	int legacy;             /* an initialize came: handshake semantics */
+	json_t *tools; /* the tools/list array, built once */
+	int legacy;    /* an initialize came: handshake semantics */
 };
 
 struct mcp_request {
-	json_t *id;             /* borrowed */
+	json_t *id; /* borrowed */
 	const char *method;
-	json_t *params;         /* borrowed; an empty object when absent */
-	int modern;             /* served under 2026-07-28 */
+	json_t *params; /* borrowed; an empty object when absent */
+	int modern;     /* served under 2026-07-28 */
 };
 
 struct rpc_error {
-	int code;               /* 0 = out of memory */
+	int code; /* 0 = out of memory */
 	char msg[MCP_MSG_MAX];
 };
 
@@ -192,8 +191,8 @@ schema_prop(const char *type, const char *description)
 static json_t *
 schema_port(const char *description)
 {
-	return json_pack("{s:s, s:i, s:i, s:s}", "type", "integer",
-	    "minimum", 1, "maximum", 65535, "description", description);
+	return json_pack("{s:s, s:i, s:i, s:s}", "type", "integer", "minimum",
+	    1, "maximum", 65535, "description", description);
 }
 
 /* Steals properties. required: NULL or one name. */
@@ -202,11 +201,11 @@ schema_object(json_t *properties, const char *required)
 {
 	json_t *schema;
 
-	schema = json_pack("{s:s, s:o, s:b}", "type", "object",
-	    "properties", properties, "additionalProperties", 0);
+	schema = json_pack("{s:s, s:o, s:b}", "type", "object", "properties",
+	    properties, "additionalProperties", 0);
 	if (schema != NULL && required != NULL &&
 	    json_object_set_new(schema, "required",
-	    json_pack("[s]", required)) == -1) {
+	        json_pack("[s]", required)) == -1) {
 		json_decref(schema);
 		return NULL;
 	}
@@ -218,13 +217,14 @@ schema_output(int with_tunnels)
 {
 	json_t *props;
 
-	props = json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}",
-	    "success", "type", "boolean", "stdout", "type", "string",
-	    "stderr", "type", "string", "exit_code", "type", "integer");
-	if (props != NULL && with_tunnels && json_object_set_new(props,
-	    "tunnels", json_pack("{s:s, s:s}", "type", "object",
-	    "description", "what tether status --json prints: "
-	    "{tunnels: [...], count, forwarding}")) == -1) {
+	props = json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}", "success",
+	    "type", "boolean", "stdout", "type", "string", "stderr", "type",
+	    "string", "exit_code", "type", "integer");
+	if (props != NULL && with_tunnels &&
+	    json_object_set_new(props, "tunnels",
+	        json_pack("{s:s, s:s}", "type", "object", "description",
+	            "what tether status --json prints: "
+	            "{tunnels: [...], count, forwarding}")) == -1) {
 		json_decref(props);
 		return NULL;
 	}
@@ -251,18 +251,26 @@ setup_define(void)
 {
 	json_t *props;
 
-	props = json_pack("{s:o, s:o, s:o, s:o, s:o}",
-	    "port", schema_port("remote port on the bastion that leads back "
-	    "here"),
-	    "bastion_server", schema_prop("string", "the bastion, "
-	    "[user@]host[:port]; default $TETHER_BASTION or "
-	    "$SCITEX_TUNNEL_BASTION_SERVER"),
-	    "secret_key_path", schema_prop("string", "private key for the "
-	    "bastion; default $TETHER_KEY or $SCITEX_TUNNEL_SECRET_KEY_PATH"),
-	    "target", schema_prop("string", "HOST:PORT the tunnel leads to, "
-	    "seen from this machine; default localhost:22"),
-	    "user_mode", schema_prop("boolean", "a per-user service instead "
-	    "of a system one; default false"));
+	props = json_pack("{s:o, s:o, s:o, s:o, s:o}", "port",
+	    schema_port("remote port on the bastion that leads back "
+	                "here"),
+	    "bastion_server",
+	    schema_prop("string",
+	        "the bastion, "
+	        "[user@]host[:port]; default $TETHER_BASTION or "
+	        "$SCITEX_TUNNEL_BASTION_SERVER"),
+	    "secret_key_path",
+	    schema_prop("string",
+	        "private key for the "
+	        "bastion; default $TETHER_KEY or $SCITEX_TUNNEL_SECRET_KEY_PATH"),
+	    "target",
+	    schema_prop("string",
+	        "HOST:PORT the tunnel leads to, "
+	        "seen from this machine; default localhost:22"),
+	    "user_mode",
+	    schema_prop("boolean",
+	        "a per-user service instead "
+	        "of a system one; default false"));
 	return tool_entry("tunnel_setup", "Set up a reverse SSH tunnel",
 	    "Install, enable and start a tether service that keeps the port "
 	    "on the bastion forwarded to this machine's SSH server (or to "
@@ -272,7 +280,8 @@ setup_define(void)
 	    "SCITEX_TUNNEL_SECRET_KEY_PATH).",
 	    schema_object(props, "port"),
 	    json_pack("{s:b, s:b, s:b, s:b}", "readOnlyHint", 0,
-	    "destructiveHint", 0, "idempotentHint", 1, "openWorldHint", 1), 0);
+	        "destructiveHint", 0, "idempotentHint", 1, "openWorldHint", 1),
+	    0);
 }
 
 static json_t *
@@ -280,10 +289,11 @@ status_define(void)
 {
 	json_t *props;
 
-	props = json_pack("{s:o, s:o}",
-	    "port", schema_port("only the tunnel on this remote port"),
-	    "json", schema_prop("boolean", "stdout holds the JSON document "
-	    "instead of text"));
+	props = json_pack("{s:o, s:o}", "port",
+	    schema_port("only the tunnel on this remote port"), "json",
+	    schema_prop("boolean",
+	        "stdout holds the JSON document "
+	        "instead of text"));
 	return tool_entry("tunnel_status", "Show tunnel status",
 	    "Show tether's tunnels (every one, or the one on port) in system "
 	    "and user mode, and whether each is up. structuredContent.tunnels "
@@ -297,16 +307,18 @@ remove_define(void)
 {
 	json_t *props;
 
-	props = json_pack("{s:o, s:o}",
-	    "port", schema_port("remote port of the tunnel to remove"),
-	    "user_mode", schema_prop("boolean", "remove a per-user tunnel "
-	    "instead of a system one; default false"));
+	props = json_pack("{s:o, s:o}", "port",
+	    schema_port("remote port of the tunnel to remove"), "user_mode",
+	    schema_prop("boolean",
+	        "remove a per-user tunnel "
+	        "instead of a system one; default false"));
 	return tool_entry("tunnel_remove", "Remove a tunnel",
 	    "Stop, disable and delete the tether service of the tunnel on "
 	    "port.",
 	    schema_object(props, "port"),
 	    json_pack("{s:b, s:b, s:b, s:b}", "readOnlyHint", 0,
-	    "destructiveHint", 1, "idempotentHint", 1, "openWorldHint", 0), 0);
+	        "destructiveHint", 1, "idempotentHint", 1, "openWorldHint", 0),
+	    0);
 }
 
 /* ---- tool results ------------------------------------------------------ */
@@ -319,15 +331,15 @@ tool_result(int success, int exit_code, const char *out, const char *err,
 	json_t *sc, *result;
 	char *text;
 
-	sc = json_pack("{s:b, s:o, s:o, s:i}", "success", success,
-	    "stdout", text_string(out), "stderr", text_string(err),
-	    "exit_code", exit_code);
+	sc = json_pack("{s:b, s:o, s:o, s:i}", "success", success, "stdout",
+	    text_string(out), "stderr", text_string(err), "exit_code",
+	    exit_code);
 	if (sc == NULL) {
 		json_decref(tunnels);
 		return NULL;
 	}
-	if (tunnels != NULL && json_object_set_new(sc, "tunnels",
-	    tunnels) == -1) {
+	if (tunnels != NULL &&
+	    json_object_set_new(sc, "tunnels", tunnels) == -1) {
 		json_decref(sc);
 		return NULL;
 	}
@@ -336,9 +348,8 @@ tool_result(int success, int exit_code, const char *out, const char *err,
 		return NULL;
 	}
 	/* The text block is for clients that ignore structuredContent. */
-	result = json_pack("{s:[{s:s, s:s}], s:o, s:b}", "content",
-	    "type", "text", "text", text, "structuredContent", sc,
-	    "isError", !success);
+	result = json_pack("{s:[{s:s, s:s}], s:o, s:b}", "content", "type",
+	    "text", "text", text, "structuredContent", sc, "isError", !success);
 	free(text);
 	return result;
 }
@@ -376,11 +387,14 @@ arg_check(const char *key, json_t *prop, json_t *v, char *msg, size_t size)
 		    key, type[0] == 'i' ? "an" : "a", type, json_type_word(v));
 		return -1;
 	}
-	if (json_is_integer(v) && ((min != NULL &&
-	    json_integer_value(v) < json_integer_value(min)) ||
-	    (max != NULL && json_integer_value(v) > json_integer_value(max)))) {
-		snprintf(msg, size, "argument '%.64s' must be from %lld to "
-		    "%lld, not %lld", key, (long long)json_integer_value(min),
+	if (json_is_integer(v) &&
+	    ((min != NULL && json_integer_value(v) < json_integer_value(min)) ||
+	        (max != NULL &&
+	            json_integer_value(v) > json_integer_value(max)))) {
+		snprintf(msg, size,
+		    "argument '%.64s' must be from %lld to "
+		    "%lld, not %lld",
+		    key, (long long)json_integer_value(min),
 		    (long long)json_integer_value(max),
 		    (long long)json_integer_value(v));
 		return -1;
@@ -401,7 +415,8 @@ args_check(json_t *schema, json_t *args, char *msg, size_t size)
 	json_t *v, *prop;
 	size_t i;
 
-	json_object_foreach(args, key, v) {
+	json_object_foreach(args, key, v)
+	{
 		if ((prop = json_object_get(props, key)) == NULL) {
 			snprintf(msg, size, "unknown argument '%.64s'", key);
 			return -1;
@@ -409,7 +424,8 @@ args_check(json_t *schema, json_t *args, char *msg, size_t size)
 		if (arg_check(key, prop, v, msg, size) == -1)
 			return -1;
 	}
-	json_array_foreach(required, i, v) {
+	json_array_foreach(required, i, v)
+	{
 		if (json_object_get(args, json_string_value(v)) == NULL) {
 			snprintf(msg, size, "missing argument '%s'",
 			    json_string_value(v));
@@ -438,8 +454,10 @@ tool_finish(const struct mcp_server *s, struct tether_result *res,
 	if (with_tunnels && res->json != NULL) {
 		tunnels = json_loads(res->json, JSON_REJECT_DUPLICATES, &jerr);
 		if (tunnels == NULL) {
-			rpc_error_set(err, RPC_INTERNAL_ERROR, "tether_status "
-			    "returned malformed JSON: %s", jerr.text);
+			rpc_error_set(err, RPC_INTERNAL_ERROR,
+			    "tether_status "
+			    "returned malformed JSON: %s",
+			    jerr.text);
 			s->ops.result_free(res);
 			return NULL;
 		}
@@ -462,10 +480,11 @@ setup_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 	json_int_t port;
 	int user_mode = 0;
 
-	if (json_unpack_ex(args, &jerr, JSON_STRICT, "{s:I, s?:s, s?:s, s?:s, "
-	    "s?:b}", "port", &port, "bastion_server", &bastion,
-	    "secret_key_path", &key, "target", &target, "user_mode",
-	    &user_mode) == -1)
+	if (json_unpack_ex(args, &jerr, JSON_STRICT,
+	        "{s:I, s?:s, s?:s, s?:s, "
+	        "s?:b}",
+	        "port", &port, "bastion_server", &bastion, "secret_key_path",
+	        &key, "target", &target, "user_mode", &user_mode) == -1)
 		return tool_invalid("tunnel_setup", jerr.text);
 	memset(&opts, 0, sizeof opts);
 	opts.port = (int)port;
@@ -487,8 +506,8 @@ status_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 	json_int_t port = 0;
 	int json_stdout = 0;
 
-	if (json_unpack_ex(args, &jerr, JSON_STRICT, "{s?:I, s?:b}",
-	    "port", &port, "json", &json_stdout) == -1)
+	if (json_unpack_ex(args, &jerr, JSON_STRICT, "{s?:I, s?:b}", "port",
+	        &port, "json", &json_stdout) == -1)
 		return tool_invalid("tunnel_status", jerr.text);
 	memset(&opts, 0, sizeof opts);
 	opts.port = (int)port;
@@ -508,8 +527,8 @@ remove_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 	json_int_t port;
 	int user_mode = 0;
 
-	if (json_unpack_ex(args, &jerr, JSON_STRICT, "{s:I, s?:b}",
-	    "port", &port, "user_mode", &user_mode) == -1)
+	if (json_unpack_ex(args, &jerr, JSON_STRICT, "{s:I, s?:b}", "port",
+	        &port, "user_mode", &user_mode) == -1)
 		return tool_invalid("tunnel_remove", jerr.text);
 	memset(&opts, 0, sizeof opts);
 	opts.port = (int)port;
@@ -522,8 +541,8 @@ remove_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 struct tool {
 	const char *name;
 	json_t *(*define)(void);
-	json_t *(*call)(const struct mcp_server *, json_t *args,
-	    struct rpc_error *);
+	json_t *(
+	    *call)(const struct mcp_server *, json_t *args, struct rpc_error *);
 };
 
 /* tools/list order; index i here is index i of mcp_server.tools. */
@@ -578,8 +597,8 @@ method_initialize(struct mcp_server *s, const struct mcp_request *req,
 {
 	const char *asked = NULL;
 
-	if (json_unpack(req->params, "{s:s}", "protocolVersion",
-	    &asked) == -1) {
+	if (json_unpack(req->params, "{s:s}", "protocolVersion", &asked) ==
+	    -1) {
 		rpc_error_set(err, RPC_INVALID_PARAMS,
 		    "initialize: params.protocolVersion must be a string");
 		return NULL;
@@ -615,8 +634,8 @@ method_tools_list(struct mcp_server *s, const struct mcp_request *req,
     struct rpc_error *err)
 {
 	if (req->modern) {
-		return json_pack("{s:O, s:i, s:s}", "tools", s->tools,
-		    "ttlMs", MCP_LIST_TTL_MS, "cacheScope", "public");
+		return json_pack("{s:O, s:i, s:s}", "tools", s->tools, "ttlMs",
+		    MCP_LIST_TTL_MS, "cacheScope", "public");
 	}
 	return json_pack("{s:O}", "tools", s->tools);
 }
@@ -632,9 +651,10 @@ method_tools_call(struct mcp_server *s, const struct mcp_request *req,
 	size_t i;
 
 	if (json_unpack_ex(req->params, &jerr, 0, "{s:s, s?:o}", "name", &name,
-	    "arguments", &args) == -1 || (args != NULL &&
-	    !json_is_object(args))) {
-		rpc_error_set(err, RPC_INVALID_PARAMS, "tools/call: params "
+	        "arguments", &args) == -1 ||
+	    (args != NULL && !json_is_object(args))) {
+		rpc_error_set(err, RPC_INVALID_PARAMS,
+		    "tools/call: params "
 		    "must hold a string name and an object arguments");
 		return NULL;
 	}
@@ -701,17 +721,17 @@ reply_error(json_t *id, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	return reply_encode(json_pack("{s:s, s:o, s:{s:i, s:o}}",
-	    "jsonrpc", "2.0", "id", id != NULL ? json_incref(id) : json_null(),
-	    "error", "code", code, "message", text_string(msg)));
+	return reply_encode(json_pack("{s:s, s:o, s:{s:i, s:o}}", "jsonrpc",
+	    "2.0", "id", id != NULL ? json_incref(id) : json_null(), "error",
+	    "code", code, "message", text_string(msg)));
 }
 
 /* Steals result. */
 static char *
 reply_result(json_t *id, json_t *result)
 {
-	return reply_encode(json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0",
-	    "id", id, "result", result));
+	return reply_encode(json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id",
+	    id, "result", result));
 }
 
 static int
@@ -734,12 +754,13 @@ request_version(const struct mcp_server *s, struct mcp_request *req,
 		return 0;
 	meta = json_object_get(req->params, "_meta");
 	v = json_is_object(meta) ? json_object_get(meta, MCP_META_VERSION) :
-	    NULL;
+	                           NULL;
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v) ||
 	    strcmp(json_string_value(v), MCP_MODERN_VERSION) != 0) {
-		rpc_error_set(err, RPC_INVALID_PARAMS, "unsupported protocol "
+		rpc_error_set(err, RPC_INVALID_PARAMS,
+		    "unsupported protocol "
 		    "version in _meta; supported: " MCP_MODERN_VERSION
 		    ", or an initialize handshake");
 		return -1;
@@ -773,8 +794,9 @@ request_run(struct mcp_server *s, struct mcp_request *req)
 			    "out of memory");
 		return reply_error(req->id, err.code, "%s", err.msg);
 	}
-	if (req->modern && json_object_set_new(result, "resultType",
-	    json_string("complete")) == -1) {
+	if (req->modern &&
+	    json_object_set_new(result, "resultType",
+	        json_string("complete")) == -1) {
 		json_decref(result);
 		return reply_error(req->id, RPC_INTERNAL_ERROR,
 		    "out of memory");
@@ -790,14 +812,18 @@ message_dispatch(struct mcp_server *s, json_t *msg)
 	char *reply;
 
 	if (!json_is_object(msg)) {
-		return reply_error(NULL, RPC_INVALID_REQUEST, "invalid "
-		    "request: %s", json_is_array(msg) ? "batches are not "
-		    "supported" : "not a JSON object");
+		return reply_error(NULL, RPC_INVALID_REQUEST,
+		    "invalid "
+		    "request: %s",
+		    json_is_array(msg) ? "batches are not "
+		                         "supported" :
+		                         "not a JSON object");
 	}
 	method = json_object_get(msg, "method");
 	/* A response to a request of ours: we send none, so none is due. */
-	if (method == NULL && (json_object_get(msg, "result") != NULL ||
-	    json_object_get(msg, "error") != NULL))
+	if (method == NULL &&
+	    (json_object_get(msg, "result") != NULL ||
+	        json_object_get(msg, "error") != NULL))
 		return NULL;
 	memset(&req, 0, sizeof req);
 	req.id = json_object_get(msg, "id");
@@ -840,15 +866,18 @@ mcp_server_handle(struct mcp_server *s, const char *line, size_t len)
 	char *reply;
 
 	if (len > MCP_MESSAGE_MAX) {
-		return reply_error(NULL, RPC_INVALID_REQUEST, "invalid "
+		return reply_error(NULL, RPC_INVALID_REQUEST,
+		    "invalid "
 		    "request: message too large (the limit is %zu bytes)",
 		    MCP_MESSAGE_MAX);
 	}
 	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
 	    &jerr);
 	if (msg == NULL) {
-		return reply_error(NULL, RPC_PARSE_ERROR, "parse error at "
-		    "byte %d: %s", jerr.position, jerr.text);
+		return reply_error(NULL, RPC_PARSE_ERROR,
+		    "parse error at "
+		    "byte %d: %s",
+		    jerr.position, jerr.text);
 	}
 	reply = message_dispatch(s, msg);
 	json_decref(msg);
@@ -864,9 +893,8 @@ result_free_default(struct tether_result *res)
 struct mcp_server *
 mcp_server_new(const struct mcp_ops *ops)
 {
-	static const struct mcp_ops api = {
-		tether_setup, tether_status, tether_remove, result_free_default
-	};
+	static const struct mcp_ops api = { tether_setup, tether_status,
+		tether_remove, result_free_default };
 	struct mcp_server *s;
 
 	if ((s = calloc(1, sizeof *s)) == NULL)
@@ -938,16 +966,20 @@ mcp_print_tools(FILE *out, int verbose)
 	if ((list = tools_build()) == NULL)
 		return -1;
 	fprintf(out, "tether MCP tools:\n\n");
-	json_array_foreach(list, i, tool) {
-		fprintf(out, "  %s\n", json_string_value(json_object_get(tool,
-		    "name")));
+	json_array_foreach(list, i, tool)
+	{
+		fprintf(out, "  %s\n",
+		    json_string_value(json_object_get(tool, "name")));
 		if (verbose >= 1) {
-			print_wrapped(out, json_string_value(json_object_get(
-			    tool, "description")), "      ", 78);
+			print_wrapped(out,
+			    json_string_value(
+			        json_object_get(tool, "description")),
+			    "      ", 78);
 		}
 		if (verbose >= 2) {
 			schema = json_dumps(json_object_get(tool,
-			    "inputSchema"), JSON_INDENT(2));
+			                        "inputSchema"),
+			    JSON_INDENT(2));
 			if (schema == NULL) {
 				json_decref(list);
 				return -1;
@@ -955,8 +987,8 @@ mcp_print_tools(FILE *out, int verbose)
 			print_indented(out, schema, "      ");
 			free(schema);
 		}
-		if (verbose >= 1 && tool != json_array_get(list,
-		    json_array_size(list) - 1))
+		if (verbose >= 1 &&
+		    tool != json_array_get(list, json_array_size(list) - 1))
 			fputc('\n', out);
 	}
 	json_decref(list);
@@ -1046,7 +1078,7 @@ stdio_take(int *in_fd, int *out_fd)
 		goto fail;
 	if (dup2(null_fd, STDIN_FILENO) == -1 ||
 	    (dup2(STDERR_FILENO, STDOUT_FILENO) == -1 &&
-	    dup2(null_fd, STDOUT_FILENO) == -1)) {
+	        dup2(null_fd, STDOUT_FILENO) == -1)) {
 		close(null_fd);
 		goto fail;
 	}
@@ -1061,8 +1093,8 @@ fail:
 }
 
 static int
-serve_loop(struct mcp_server *s, struct line_reader *rd, char *line,
-    int out_fd, const struct logger *lg)
+serve_loop(struct mcp_server *s, struct line_reader *rd, char *line, int out_fd,
+    const struct logger *lg)
 {
 	size_t len;
 	char *reply;
@@ -1140,7 +1172,8 @@ static const struct cli_option list_options[] = {
 static void
 mcp_usage(FILE *out)
 {
-	fprintf(out, "usage: tether mcp start\n"
+	fprintf(out,
+	    "usage: tether mcp start\n"
 	    "       tether mcp list-tools [-v|-vv]\n\n"
 	    "  start       serve the Model Context Protocol on stdin and "
 	    "stdout\n"
@@ -1150,8 +1183,8 @@ mcp_usage(FILE *out)
 
 /* Parses a subcommand's options; -1 = stop with *rc. */
 static int
-mcp_options(int argc, char **argv, const struct cli_option *opts,
-    int *verbose, int *rc)
+mcp_options(int argc, char **argv, const struct cli_option *opts, int *verbose,
+    int *rc)
 {
 	struct cli_parser p;
 	struct error err;
@@ -1169,8 +1202,10 @@ mcp_options(int argc, char **argv, const struct cli_option *opts,
 			return -1;
 		} else {
 			if (id == CLI_OPERAND)
-				fprintf(stderr, "tether mcp: unexpected "
-				    "argument '%s'\n", arg);
+				fprintf(stderr,
+				    "tether mcp: unexpected "
+				    "argument '%s'\n",
+				    arg);
 			else
 				fprintf(stderr, "tether mcp: %s\n", err.msg);
 			mcp_usage(stderr);
@@ -1197,13 +1232,13 @@ mcp_main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "start") == 0) {
 		if (mcp_options(argc - 1, argv + 1, start_options, &verbose,
-		    &rc) == -1)
+		        &rc) == -1)
 			return rc;
 		return mcp_serve();
 	}
 	if (strcmp(argv[0], "list-tools") == 0) {
 		if (mcp_options(argc - 1, argv + 1, list_options, &verbose,
-		    &rc) == -1)
+		        &rc) == -1)
 			return rc;
 		if (mcp_print_tools(stdout, verbose) == -1 ||
 		    fflush(stdout) == EOF) {

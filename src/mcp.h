@@ -22,8 +22,10 @@
 /* The operations behind the tools; tests substitute their own. */
 struct mcp_ops {
 	int (*setup)(const struct tether_setup_opts *, struct tether_result *);
-	int (*status)(const struct tether_status_opts *, struct tether_result *);
-	int (*remove)(const struct tether_remove_opts *, struct tether_result *);
+	int (
+	    *status)(const struct tether_status_opts *, struct tether_result *);
+	int (
+	    *remove)(const struct tether_remove_opts *, struct tether_result *);
 	void (*result_free)(struct tether_result *);
 };
 

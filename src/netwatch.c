@@ -23,17 +23,19 @@ netwatch_parse(const void *buf, size_t len)
 	 * message left is -1..-3, which (unsigned)left would make huge.
 	 */
 	for (nh = buf; left >= (int)sizeof *nh && NLMSG_OK(nh, (unsigned)left);
-	    nh = NLMSG_NEXT(nh, left)) {
+	     nh = NLMSG_NEXT(nh, left)) {
 		switch (nh->nlmsg_type) {
 		case RTM_NEWROUTE:
 			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof *rt))
 				break;
 			rt = NLMSG_DATA(nh);
-			if (rt->rtm_dst_len == 0 && rt->rtm_table == RT_TABLE_MAIN)
+			if (rt->rtm_dst_len == 0 &&
+			    rt->rtm_table == RT_TABLE_MAIN)
 				return "a default route appeared";
 			break;
 		case RTM_NEWADDR:
-			if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
+			if (nh->nlmsg_len >=
+			    NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
 				return "an address appeared";
 			break;
 		case RTM_NEWLINK:
@@ -41,7 +43,8 @@ netwatch_parse(const void *buf, size_t len)
 				break;
 			ifi = NLMSG_DATA(nh);
 			if ((ifi->ifi_flags & (IFF_UP | IFF_RUNNING)) ==
-			    (IFF_UP | IFF_RUNNING) && !(ifi->ifi_flags & IFF_LOOPBACK))
+			        (IFF_UP | IFF_RUNNING) &&
+			    !(ifi->ifi_flags & IFF_LOOPBACK))
 				return "a link came up";
 			break;
 		default:
@@ -71,7 +74,7 @@ netwatch_on_readable(struct ev_loop *loop, ev_io *w, int revents)
 			why = found;
 	}
 	if (n == -1 && errno == ENOBUFS)
-		why = "route events overflowed";   /* something surely changed */
+		why = "route events overflowed"; /* something surely changed */
 	if (why != NULL)
 		nw->on_network_up(nw, why, nw->arg);
 }
@@ -91,8 +94,10 @@ netwatch_init(struct netwatch *nw, struct ev_loop *loop,
 	nw->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    NETLINK_ROUTE);
 	if (nw->fd == -1) {
-		log_debug(log, "no netlink (%s): network changes will not cut "
-		    "reconnect waits short", strerror(errno));
+		log_debug(log,
+		    "no netlink (%s): network changes will not cut "
+		    "reconnect waits short",
+		    strerror(errno));
 		return -1;
 	}
 	memset(&sa, 0, sizeof sa);

@@ -38,7 +38,7 @@ notify_init(struct notifier *n, const char *path, const char *wd_usec,
 	n->addr.sun_family = AF_UNIX;
 	memcpy(n->addr.sun_path, path, len);
 	if (path[0] == '@')
-		n->addr.sun_path[0] = '\0';   /* an abstract socket */
+		n->addr.sun_path[0] = '\0'; /* an abstract socket */
 	n->addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	/* The watchdog is ours only if WATCHDOG_PID is unset or names us. */
@@ -78,7 +78,7 @@ notify_send(const struct notifier *n, const char *fmt, ...)
 	if ((size_t)len >= sizeof msg)
 		len = sizeof msg - 1;
 	if (sendto(n->fd, msg, (size_t)len, MSG_NOSIGNAL,
-	    (const struct sockaddr *)&n->addr, n->addr_len) == -1)
+	        (const struct sockaddr *)&n->addr, n->addr_len) == -1)
 		return -1;
 	return 0;
 }

@@ -11,10 +11,10 @@
 #include <stdint.h>
 
 struct notifier {
-	int fd;                      /* -1 = not under a service manager */
+	int fd; /* -1 = not under a service manager */
 	struct sockaddr_un addr;
 	socklen_t addr_len;
-	uint64_t watchdog_usec;      /* 0 = no watchdog for us */
+	uint64_t watchdog_usec; /* 0 = no watchdog for us */
 };
 
 /* From NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID (values may be NULL). */

@@ -67,7 +67,7 @@ paths_for_mode(enum tether_mode mode, const struct path_env *env,
 		if (paths_set(p->runtime_dir, env->xdg_runtime_dir, "/tether"))
 			return -1;
 	} else if (paths_set(p->runtime_dir, env->home,
-	    "/.local/state/tether")) {
+	               "/.local/state/tether")) {
 		return -1;
 	}
 	return paths_set(p->log_dir, env->home, "/.local/state/tether");

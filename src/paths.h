@@ -14,15 +14,15 @@ struct path_env {
 	const char *home;
 	const char *xdg_config_home;
 	const char *xdg_runtime_dir;
-	const char *runtime_directory;  /* set by systemd for the service */
+	const char *runtime_directory; /* set by systemd for the service */
 };
 
 struct tether_paths {
 	enum tether_mode mode;
 	char config_dir[CONFIG_PATH_MAX];
-	char unit_dir[CONFIG_PATH_MAX];     /* where setup writes units */
-	char runtime_dir[CONFIG_PATH_MAX];  /* state files, pid files */
-	char log_dir[CONFIG_PATH_MAX];      /* daemon mode's log files */
+	char unit_dir[CONFIG_PATH_MAX];    /* where setup writes units */
+	char runtime_dir[CONFIG_PATH_MAX]; /* state files, pid files */
+	char log_dir[CONFIG_PATH_MAX];     /* daemon mode's log files */
 };
 
 int paths_for_mode(enum tether_mode, const struct path_env *,

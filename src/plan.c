@@ -43,15 +43,15 @@ plan_add(struct plan *p, enum plan_kind kind, const char *path)
 	s = &p->steps[p->n++];
 	memset(s, 0, sizeof *s);
 	s->kind = kind;
-	if (path != NULL && (size_t)snprintf(s->path, sizeof s->path, "%s",
-	    path) >= sizeof s->path)
+	if (path != NULL &&
+	    (size_t)snprintf(s->path, sizeof s->path, "%s", path) >=
+	        sizeof s->path)
 		p->overflow = 1;
 	return s;
 }
 
 void
-plan_write(struct plan *p, const char *path, const char *content,
-    mode_t mode)
+plan_write(struct plan *p, const char *path, const char *content, mode_t mode)
 {
 	struct plan_step *s = plan_add(p, PLAN_WRITE, path);
 
@@ -130,8 +130,10 @@ plan_do_write(const struct plan_step *s, struct error *err)
 
 	snprintf(dir, sizeof dir, "%s", s->path);
 	if (mkdir_parents(dirname(dir), 0755) == -1) {
-		error_set(err, TETHER_EXIT_FAILURE, "cannot create the directory "
-		    "of %s: %s", s->path, strerror(errno));
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "cannot create the directory "
+		    "of %s: %s",
+		    s->path, strerror(errno));
 		return -1;
 	}
 	return file_write_atomic(s->path, s->content, s->mode, err);
@@ -165,7 +167,8 @@ plan_execute(const struct plan *p, struct strbuf *log, struct error *err)
 	size_t i;
 
 	if (p->overflow) {
-		error_set(err, TETHER_EXIT_FAILURE, "internal: the plan did not "
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "internal: the plan did not "
 		    "fit; nothing was done");
 		return -1;
 	}
@@ -176,8 +179,8 @@ plan_execute(const struct plan *p, struct strbuf *log, struct error *err)
 		/* Gone already is fine; a directory others use stays. */
 		if (s->kind == PLAN_REMOVE && remove(s->path) == -1 &&
 		    errno != ENOENT && errno != ENOTEMPTY) {
-			error_set(err, TETHER_EXIT_FAILURE, "cannot remove %s: %s",
-			    s->path, strerror(errno));
+			error_set(err, TETHER_EXIT_FAILURE,
+			    "cannot remove %s: %s", s->path, strerror(errno));
 			return -1;
 		}
 		if (s->kind == PLAN_RUN && plan_do_run(s, log, err) == -1)

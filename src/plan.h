@@ -24,16 +24,16 @@ enum plan_kind {
 struct plan_step {
 	enum plan_kind kind;
 	char path[CONFIG_PATH_MAX];
-	char *content;                  /* PLAN_WRITE, owned */
+	char *content; /* PLAN_WRITE, owned */
 	mode_t mode;
-	char *argv[PLAN_ARGS_MAX + 1];  /* PLAN_RUN, owned, NULL-terminated */
-	int may_fail;                   /* PLAN_RUN: a failure is only noted */
+	char *argv[PLAN_ARGS_MAX + 1]; /* PLAN_RUN, owned, NULL-terminated */
+	int may_fail;                  /* PLAN_RUN: a failure is only noted */
 };
 
 struct plan {
 	struct plan_step steps[PLAN_STEPS_MAX];
 	size_t n;
-	int overflow;                   /* more steps than fit: refuse to run */
+	int overflow; /* more steps than fit: refuse to run */
 };
 
 void plan_init(struct plan *);

@@ -35,15 +35,17 @@ remove_paths(struct remove_ctx *c, struct error *err)
 		return -1;
 	api_unit_name(port, c->unit, sizeof c->unit);
 	if (paths_join_port(c->conf, sizeof c->conf, c->paths.config_dir, port,
-	    ".conf") == -1 || paths_join_port(c->pid, sizeof c->pid,
-	    c->paths.runtime_dir, port, ".pid") == -1 ||
+	        ".conf") == -1 ||
+	    paths_join_port(c->pid, sizeof c->pid, c->paths.runtime_dir, port,
+	        ".pid") == -1 ||
 	    paths_join_port(c->log, sizeof c->log, c->paths.log_dir, port,
-	    ".log") == -1 || paths_join_port(c->state, sizeof c->state,
-	    c->paths.runtime_dir, port, ".json") == -1 ||
+	        ".log") == -1 ||
+	    paths_join_port(c->state, sizeof c->state, c->paths.runtime_dir,
+	        port, ".json") == -1 ||
 	    (size_t)snprintf(c->dropin_dir, sizeof c->dropin_dir, "%s/%s.d",
-	    c->paths.unit_dir, c->unit) >= sizeof c->dropin_dir ||
+	        c->paths.unit_dir, c->unit) >= sizeof c->dropin_dir ||
 	    (size_t)snprintf(c->dropin, sizeof c->dropin,
-	    "%s/50-tether-user.conf", c->dropin_dir) >= sizeof c->dropin) {
+	        "%s/50-tether-user.conf", c->dropin_dir) >= sizeof c->dropin) {
 		error_set(err, TETHER_EXIT_CONFIG, "paths too long under %s",
 		    c->paths.config_dir);
 		return -1;
@@ -95,10 +97,11 @@ remove_anything_there(struct remove_ctx *c, int use_systemd)
 	if (file_exists(c->conf) || file_exists(c->dropin) ||
 	    daemon_running_pid(c->pid) > 0 || file_exists(c->pid))
 		return 1;
-	return use_systemd && service_unit_props(c->opts->mode, c->unit,
-	    &props) == 0 && (strcmp(props.unit_file_state, "enabled") == 0 ||
-	    (props.active_state[0] != '\0' &&
-	    strcmp(props.active_state, "inactive") != 0));
+	return use_systemd &&
+	    service_unit_props(c->opts->mode, c->unit, &props) == 0 &&
+	    (strcmp(props.unit_file_state, "enabled") == 0 ||
+	        (props.active_state[0] != '\0' &&
+	            strcmp(props.active_state, "inactive") != 0));
 }
 
 static int
@@ -112,10 +115,13 @@ remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 	if (remove_paths(c, err) == -1)
 		return -1;
 	if (!remove_anything_there(c, use_systemd)) {
-		error_set(err, TETHER_EXIT_FAILURE, "No tunnel on port %d to "
-		    "remove (nothing at %s%s).", c->opts->port, c->conf,
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "No tunnel on port %d to "
+		    "remove (nothing at %s%s).",
+		    c->opts->port, c->conf,
 		    c->opts->mode == TETHER_MODE_SYSTEM ? "; for a user tunnel "
-		    "add --user" : "");
+		                                          "add --user" :
+		                                          "");
 		return -1;
 	}
 	plan_init(&plan);
@@ -165,5 +171,6 @@ tether_remove(const struct tether_remove_opts *opts, struct tether_result *r)
 	if (rc == 0)
 		return api_finish(&o, r, TETHER_EXIT_OK);
 	strbuf_addf(&o.err, "%s\n", err.msg);
-	return api_finish(&o, r, err.code != 0 ? err.code : TETHER_EXIT_FAILURE);
+	return api_finish(&o, r,
+	    err.code != 0 ? err.code : TETHER_EXIT_FAILURE);
 }

@@ -26,14 +26,16 @@ static const struct seed_verb seed_verbs[] = {
 static void
 seed_usage(FILE *out)
 {
-	fprintf(out, "usage: scitex-tunnel [-h] [-V] [--help-recursive] "
+	fprintf(out,
+	    "usage: scitex-tunnel [-h] [-V] [--help-recursive] "
 	    "<command> ...\n\ncommands:\n"
 	    "  setup (setup-tunnel)    -p PORT -b USER@HOST -s KEY\n"
 	    "  remove (remove-tunnel)  -p PORT\n"
 	    "  status (show-status)    [-p PORT]\n"
 	    "  mcp                     start | list-tools\n\n"
 	    "This is tether %s answering to the scitex-tunnel name; see "
-	    "tether --help.\n", TETHER_VERSION);
+	    "tether --help.\n",
+	    TETHER_VERSION);
 }
 
 /* The seed knows two outcomes for a change: it worked, or it did not. */
@@ -78,15 +80,18 @@ seed_main(int argc, char **argv)
 	for (i = 0; i < sizeof seed_verbs / sizeof seed_verbs[0]; i++) {
 		if (strcmp(argv[1], seed_verbs[i].name) == 0 ||
 		    (seed_verbs[i].alias != NULL &&
-		    strcmp(argv[1], seed_verbs[i].alias) == 0)) {
+		        strcmp(argv[1], seed_verbs[i].alias) == 0)) {
 			int rc = seed_verbs[i].run(argc - 2, argv + 2);
 
 			return seed_verbs[i].run == cmd_status ||
-			    seed_verbs[i].run == mcp_main ? rc :
+			        seed_verbs[i].run == mcp_main ?
+			    rc :
 			    seed_exit_code(rc);
 		}
 	}
-	fprintf(stderr, "scitex-tunnel: unknown command '%s'; see "
-	    "scitex-tunnel --help\n", argv[1]);
+	fprintf(stderr,
+	    "scitex-tunnel: unknown command '%s'; see "
+	    "scitex-tunnel --help\n",
+	    argv[1]);
 	return TETHER_EXIT_USAGE;
 }

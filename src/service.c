@@ -94,7 +94,7 @@ service_exec(char *const argv[], char *out, size_t outsz, int timeout_s)
 	}
 	close(pipefd[1]);
 	timed_out = service_collect(pipefd[0], out, outsz,
-	    service_now() + timeout_s) == -1;
+	                service_now() + timeout_s) == -1;
 	close(pipefd[0]);
 	if (timed_out)
 		kill(pid, SIGKILL);
@@ -151,8 +151,8 @@ service_parse_props(const char *text, struct unit_props *p)
 			klen = (size_t)(eq - line);
 			vlen -= klen + 1;
 			eq++;
-#define PROP_IS(name) (klen == sizeof(name) - 1 && \
-	    strncmp(line, name, klen) == 0)
+#define PROP_IS(name) \
+	(klen == sizeof(name) - 1 && strncmp(line, name, klen) == 0)
 			if (PROP_IS("ActiveState"))
 				service_copy_value(p->active_state,
 				    sizeof p->active_state, eq, vlen);
@@ -181,11 +181,12 @@ int
 service_unit_props(enum tether_mode mode, const char *unit,
     struct unit_props *p)
 {
-	static const char props[] = "--property=ActiveState,SubState,"
+	static const char props[] =
+	    "--property=ActiveState,SubState,"
 	    "UnitFileState,StatusText,MainPID,NRestarts";
 	char out[SERVICE_OUTPUT_MAX];
 	char *argv[] = { "systemctl", "--user", "show", (char *)props, "--",
-	    (char *)unit, NULL };
+		(char *)unit, NULL };
 	char **args = mode == TETHER_MODE_USER ? argv : argv + 1;
 
 	if (mode != TETHER_MODE_USER)

@@ -23,17 +23,16 @@ int service_exec(char *const argv[], char *out, size_t outsz, int timeout_s);
 int service_systemd_running(enum tether_mode);
 
 struct unit_props {
-	char active_state[32];   /* active, activating, failed, inactive, ... */
+	char active_state[32]; /* active, activating, failed, inactive, ... */
 	char sub_state[32];
-	char unit_file_state[32];/* enabled, disabled, ... */
+	char unit_file_state[32]; /* enabled, disabled, ... */
 	long main_pid;
 	unsigned long restarts;
-	char status_text[512];   /* tether's STATUS= line */
+	char status_text[512]; /* tether's STATUS= line */
 };
 
 /* `systemctl [--user] show` of one unit; -1 if systemctl failed. */
-int service_unit_props(enum tether_mode, const char *unit,
-    struct unit_props *);
+int service_unit_props(enum tether_mode, const char *unit, struct unit_props *);
 /* Pure: parses systemctl show's KEY=VALUE lines. */
 void service_parse_props(const char *text, struct unit_props *);
 

@@ -30,10 +30,10 @@ enum forward_state {
 
 struct forward {
 	const struct forward_spec *spec;
-	struct addrinfo *target;     /* resolved when the session starts */
+	struct addrinfo *target; /* resolved when the session starts */
 	enum forward_state state;
 	int bound_port;
-	unsigned refusals;           /* in a row, this session */
+	unsigned refusals; /* in a row, this session */
 	char label[2 * SPEC_HOST_MAX + 32];
 };
 
@@ -52,7 +52,7 @@ struct cancel {
 };
 
 #define CANCELS_MAX ((size_t)2 * CONFIG_FORWARDS_MAX)
-#define FORWARD_RETRY_MAX 5.0   /* seconds between asks for a held port */
+#define FORWARD_RETRY_MAX 5.0 /* seconds between asks for a held port */
 
 /* A request no sshd can grant, so any answer proves the bastion alive. */
 #define KEEPALIVE_PROBE_HOST "keepalive.tether.invalid"
@@ -65,34 +65,34 @@ struct session {
 	void *arg;
 
 	enum session_state state;
-	int reported;                /* on_closed was called */
+	int reported; /* on_closed was called */
 	struct error err;
 
 	ssh_session ssh;
-	ssh_event event;             /* makes libssh read without blocking */
+	ssh_event event; /* makes libssh read without blocking */
 	ssh_key key;
-	ev_io io;                    /* the bastion socket */
-	ev_timer deadline;           /* bounds connect, auth and requests */
-	ev_prepare prepare;          /* reconciles interest before sleeping */
+	ev_io io;           /* the bastion socket */
+	ev_timer deadline;  /* bounds connect, auth and requests */
+	ev_prepare prepare; /* reconciles interest before sleeping */
 
 	struct splice_set splices;
 	struct forward forwards[CONFIG_FORWARDS_MAX];
 	size_t nforwards;
 
 	enum global_request gr;
-	struct forward *gr_forward;  /* with GR_FORWARD */
-	struct forward orphan;       /* in flight when a reload dropped it */
+	struct forward *gr_forward; /* with GR_FORWARD */
+	struct forward orphan;      /* in flight when a reload dropped it */
 	struct cancel cancels[CANCELS_MAX];
 	size_t ncancels;
-	ev_timer forward_retry;      /* refused forwards are asked again */
+	ev_timer forward_retry; /* refused forwards are asked again */
 	struct backoff forward_backoff;
 	uint64_t rng;
 
 	struct ssh_counter_struct rx; /* what arrived from the bastion */
 	uint64_t rx_packets_seen;
 	ev_tstamp last_alive;
-	ev_timer keepalive;          /* a probe every keepalive_interval */
-	ev_timer liveness;           /* silence for interval x count: dead */
+	ev_timer keepalive; /* a probe every keepalive_interval */
+	ev_timer liveness;  /* silence for interval x count: dead */
 };
 
 static void session_on_io(struct ev_loop *, ev_io *, int);
@@ -165,7 +165,8 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	 */
 	backoff_init(&s->forward_backoff, cfg->backoff_initial,
 	    cfg->backoff_max < FORWARD_RETRY_MAX ? cfg->backoff_max :
-	    FORWARD_RETRY_MAX, cfg->backoff_factor);
+	                                           FORWARD_RETRY_MAX,
+	    cfg->backoff_factor);
 	if (getrandom(&s->rng, sizeof s->rng, GRND_NONBLOCK) != sizeof s->rng ||
 	    s->rng == 0)
 		s->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)s;
@@ -261,7 +262,8 @@ session_forwards(const struct session *s, struct session_forward_info *out,
 		out[i].label = s->forwards[i].label;
 		out[i].state = forward_state_name(s->forwards[i].state);
 		out[i].bound_port = s->forwards[i].state == FORWARD_BOUND ?
-		    s->forwards[i].bound_port : 0;
+		    s->forwards[i].bound_port :
+		    0;
 	}
 	return s->nforwards;
 }
@@ -301,8 +303,7 @@ session_changed(struct session *s)
 }
 
 /* Ends the session; the owner hears of it once the loop is about to sleep. */
-static void
-session_fail(struct session *s, int code, const char *fmt, ...)
+static void session_fail(struct session *s, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -361,14 +362,16 @@ session_configure(struct session *s, struct error *err)
 	if (ssh_options_set(s->ssh, SSH_OPTIONS_PROCESS_CONFIG, &zero) < 0 ||
 	    ssh_options_set(s->ssh, SSH_OPTIONS_HOST, cfg->bastion.host) < 0 ||
 	    ssh_options_set(s->ssh, SSH_OPTIONS_PORT, &cfg->bastion.port) < 0 ||
-	    ssh_options_set(s->ssh, SSH_OPTIONS_KNOWNHOSTS,
-	    cfg->known_hosts) < 0 ||
+	    ssh_options_set(s->ssh, SSH_OPTIONS_KNOWNHOSTS, cfg->known_hosts) <
+	        0 ||
 	    ssh_options_set(s->ssh, SSH_OPTIONS_NODELAY, &one) < 0 ||
 	    ssh_options_set(s->ssh, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
 	    (cfg->bastion.user[0] != '\0' &&
-	    ssh_options_set(s->ssh, SSH_OPTIONS_USER, cfg->bastion.user) < 0)) {
+	        ssh_options_set(s->ssh, SSH_OPTIONS_USER, cfg->bastion.user) <
+	            0)) {
 		error_set(err, TETHER_EXIT_CONFIG, "bastion %s:%d: %s",
-		    cfg->bastion.host, cfg->bastion.port, ssh_get_error(s->ssh));
+		    cfg->bastion.host, cfg->bastion.port,
+		    ssh_get_error(s->ssh));
 		return -1;
 	}
 	ssh_set_blocking(s->ssh, 0);
@@ -384,8 +387,8 @@ session_start(struct session *s, struct error *err)
 	if (s->state != SESSION_CLOSED)
 		return 0;
 	error_clear(&s->err);
-	if (cfg->key_path[0] != '\0' && key_load(cfg->key_path, &s->key,
-	    err) == -1)
+	if (cfg->key_path[0] != '\0' &&
+	    key_load(cfg->key_path, &s->key, err) == -1)
 		return -1;
 	if (session_configure(s, err) == -1) {
 		session_teardown(s);
@@ -397,8 +400,10 @@ session_start(struct session *s, struct error *err)
 	    cfg->bastion.port);
 	rc = ssh_connect(s->ssh);
 	if (rc == SSH_ERROR) {
-		error_set(err, TETHER_EXIT_FAILURE, "cannot connect to the "
-		    "bastion %s:%d: %s", cfg->bastion.host, cfg->bastion.port,
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "cannot connect to the "
+		    "bastion %s:%d: %s",
+		    cfg->bastion.host, cfg->bastion.port,
 		    ssh_get_error(s->ssh));
 		session_teardown(s);
 		return -1;
@@ -467,32 +472,41 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 		return 1;
 	type = ssh_message_subtype(msg);
 	if (type != SSH_CHANNEL_FORWARDED_TCPIP) {
-		log_warn(s->log, "refused a %s channel the bastion tried to "
-		    "open", channel_type_name(type));
+		log_warn(s->log,
+		    "refused a %s channel the bastion tried to "
+		    "open",
+		    channel_type_name(type));
 		return 1;
 	}
 	port = ssh_message_channel_request_open_destination_port(msg);
 	f = session_find_forward(s, port);
 	if (f == NULL) {
-		log_warn(s->log, "refused a connection for remote port %d, "
-		    "which this tunnel does not forward", port);
+		log_warn(s->log,
+		    "refused a connection for remote port %d, "
+		    "which this tunnel does not forward",
+		    port);
 		return 1;
 	}
 	if (s->splices.count >= (size_t)s->cfg->max_channels) {
-		log_warn(s->log, "refused a connection on remote port %d: "
-		    "%zu connections open, the limit (max_channels)", port,
-		    s->splices.count);
+		log_warn(s->log,
+		    "refused a connection on remote port %d: "
+		    "%zu connections open, the limit (max_channels)",
+		    port, s->splices.count);
 		return 1;
 	}
 	if (f->target == NULL) {
-		log_warn(s->log, "refused a connection on remote port %d: its "
-		    "target %s did not resolve", port, f->spec->host);
+		log_warn(s->log,
+		    "refused a connection on remote port %d: its "
+		    "target %s did not resolve",
+		    port, f->spec->host);
 		return 1;
 	}
 	channel = ssh_message_channel_request_open_reply_accept(msg);
 	if (channel == NULL) {
-		log_err(s->log, "cannot accept a connection on remote port %d: "
-		    "%s", port, ssh_get_error(s->ssh));
+		log_err(s->log,
+		    "cannot accept a connection on remote port %d: "
+		    "%s",
+		    port, ssh_get_error(s->ssh));
 		return 1;
 	}
 	snprintf(label, sizeof label, "%.64s:%d->%d",
@@ -517,8 +531,10 @@ session_on_forward_bound(struct session *s, struct forward *f, int bound)
 
 	f->state = FORWARD_BOUND;
 	f->bound_port = spec->port != 0 ? spec->port : bound;
-	log_info(s->log, "remote port %d bound on the bastion, forwarding to "
-	    "%s:%d%s", f->bound_port, spec->host, spec->host_port,
+	log_info(s->log,
+	    "remote port %d bound on the bastion, forwarding to "
+	    "%s:%d%s",
+	    f->bound_port, spec->host, spec->host_port,
 	    f->refusals > 0 ? " (the port was freed)" : "");
 	f->refusals = 0;
 	session_changed(s);
@@ -537,14 +553,16 @@ session_on_forward_refused(struct session *s, struct forward *f)
 
 	f->state = FORWARD_REFUSED;
 	if (s->cfg->exit_on_forward_failure) {
-		session_fail(s, TETHER_EXIT_FORWARD, "bastion refused remote "
+		session_fail(s, TETHER_EXIT_FORWARD,
+		    "bastion refused remote "
 		    "port %d (forward %s) and exit_on_forward_failure is set",
 		    f->spec->port, f->label);
 		return;
 	}
 	session_changed(s);
 	if (f->refusals++ == 0)
-		log_warn(s->log, "bastion refused remote port %d (forward %s): "
+		log_warn(s->log,
+		    "bastion refused remote port %d (forward %s): "
 		    "in use, maybe by our own previous session, or not "
 		    "permitted (AllowTcpForwarding, permitlisten); retrying",
 		    f->spec->port, f->label);
@@ -591,7 +609,7 @@ session_queue_cancel(struct session *s, const struct forward *f)
 	struct cancel *c;
 
 	if (s->ncancels == CANCELS_MAX)
-		return;   /* the bastion frees it when the session ends */
+		return; /* the bastion frees it when the session ends */
 	c = &s->cancels[s->ncancels++];
 	snprintf(c->bind, sizeof c->bind, "%s",
 	    config_forward_bind_address(f->spec));
@@ -618,7 +636,8 @@ session_step_forward(struct session *s)
 	s->gr_forward = NULL;
 	if (f == &s->orphan) {
 		if (rc == SSH_OK) {
-			f->bound_port = f->spec->port != 0 ? f->spec->port : port;
+			f->bound_port = f->spec->port != 0 ? f->spec->port :
+			                                     port;
 			session_queue_cancel(s, f);
 		}
 		return 0;
@@ -683,10 +702,11 @@ session_update_state(struct session *s)
 		return;
 	ev_timer_stop(s->loop, &s->deadline);
 	if (bound > 0)
-		log_info(s->log, "tunnel up: %zu of %zu forward(s) bound", bound,
-		    s->nforwards);
+		log_info(s->log, "tunnel up: %zu of %zu forward(s) bound",
+		    bound, s->nforwards);
 	else
-		log_warn(s->log, "connected, but no forward is bound yet; "
+		log_warn(s->log,
+		    "connected, but no forward is bound yet; "
 		    "retrying them");
 	session_set_state(s, SESSION_FORWARDING);
 }
@@ -722,8 +742,8 @@ session_advance_global_requests(struct session *s)
 		return;
 	/* Only now may a forward that was retried move the state on. */
 	session_update_state(s);
-	if (session_next_pending_forward(s) == NULL && s->state ==
-	    SESSION_FORWARDING) {
+	if (session_next_pending_forward(s) == NULL &&
+	    s->state == SESSION_FORWARDING) {
 		for (size_t i = 0; i < s->nforwards; i++) {
 			if (s->forwards[i].state == FORWARD_REFUSED)
 				return;
@@ -740,7 +760,7 @@ session_on_keepalive_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (s->gr != GR_NONE)
-		return;   /* an answer to what is in flight proves life too */
+		return; /* an answer to what is in flight proves life too */
 	s->gr = GR_KEEPALIVE;
 	log_debug(s->log, "keepalive sent");
 	session_advance_global_requests(s);
@@ -760,7 +780,8 @@ session_on_liveness_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_start(loop, w);
 		return;
 	}
-	session_fail(s, TETHER_EXIT_FAILURE, "bastion %s:%d did not answer for "
+	session_fail(s, TETHER_EXIT_FAILURE,
+	    "bastion %s:%d did not answer for "
 	    "%.0f s (keepalive_interval %d s x keepalive_count %d)",
 	    s->cfg->bastion.host, s->cfg->bastion.port, silent,
 	    s->cfg->keepalive_interval, s->cfg->keepalive_count);
@@ -796,13 +817,18 @@ session_tune_socket(struct session *s, int fd)
 	count = cfg->keepalive_count;
 	timeout_ms = (unsigned int)idle * (unsigned int)count * 1000u;
 	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) ==
+	        -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle) ==
+	        -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) ==
+	        -1 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms,
-	    sizeof timeout_ms) == -1)
-		log_debug(s->log, "cannot set TCP keepalive on the bastion "
-		    "socket: %s", strerror(errno));
+	        sizeof timeout_ms) == -1)
+		log_debug(s->log,
+		    "cannot set TCP keepalive on the bastion "
+		    "socket: %s",
+		    strerror(errno));
 }
 
 static void
@@ -810,11 +836,11 @@ session_on_authenticated(struct session *s)
 {
 	log_info(s->log, "authenticated to the bastion as %s",
 	    s->cfg->bastion.user[0] != '\0' ? s->cfg->bastion.user :
-	    "the current user");
+	                                      "the current user");
 	ssh_set_message_callback(s->ssh, session_on_message, s);
 	s->event = ssh_event_new();
-	if (s->event == NULL || ssh_event_add_session(s->event, s->ssh) !=
-	    SSH_OK) {
+	if (s->event == NULL ||
+	    ssh_event_add_session(s->event, s->ssh) != SSH_OK) {
 		session_fail(s, TETHER_EXIT_FAILURE, "out of memory");
 		return;
 	}
@@ -840,8 +866,10 @@ session_step_connect(struct session *s)
 	if (rc == SSH_AGAIN)
 		return;
 	if (rc != SSH_OK) {
-		session_fail(s, TETHER_EXIT_FAILURE, "cannot connect to the "
-		    "bastion %s:%d: %s", b->host, b->port, ssh_get_error(s->ssh));
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "cannot connect to the "
+		    "bastion %s:%d: %s",
+		    b->host, b->port, ssh_get_error(s->ssh));
 		return;
 	}
 	error_clear(&err);
@@ -870,16 +898,20 @@ session_step_auth(struct session *s)
 		return;
 	}
 	if (rc == SSH_AUTH_ERROR) {
-		session_fail(s, TETHER_EXIT_FAILURE, "authentication to the "
-		    "bastion failed: %s", ssh_get_error(s->ssh));
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "authentication to the "
+		    "bastion failed: %s",
+		    ssh_get_error(s->ssh));
 		return;
 	}
-	session_fail(s, TETHER_EXIT_AUTH, "bastion %s:%d refused %s for user "
+	session_fail(s, TETHER_EXIT_AUTH,
+	    "bastion %s:%d refused %s for user "
 	    "%s; add the public key to that user's authorized_keys on the "
-	    "bastion", cfg->bastion.host, cfg->bastion.port,
+	    "bastion",
+	    cfg->bastion.host, cfg->bastion.port,
 	    s->key != NULL ? cfg->key_path : "every ssh-agent key",
 	    cfg->bastion.user[0] != '\0' ? cfg->bastion.user :
-	    "(current user)");
+	                                   "(current user)");
 }
 
 /* Lets libssh read and dispatch what arrived, then moves requests on. */
@@ -895,8 +927,10 @@ session_pump(struct session *s)
 	if (s->state != SESSION_CLOSED && !ssh_is_connected(s->ssh)) {
 		const char *why = ssh_get_error(s->ssh);
 
-		session_fail(s, TETHER_EXIT_FAILURE, "lost the bastion %s:%d: "
-		    "%s", s->cfg->bastion.host, s->cfg->bastion.port,
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "lost the bastion %s:%d: "
+		    "%s",
+		    s->cfg->bastion.host, s->cfg->bastion.port,
 		    why != NULL && why[0] != '\0' ? why : "connection closed");
 	}
 }
@@ -924,10 +958,11 @@ session_on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	session_fail(s, TETHER_EXIT_FAILURE, "bastion %s:%d: %s took longer "
-	    "than %d s (connect_timeout)", s->cfg->bastion.host,
-	    s->cfg->bastion.port, session_state_name(s->state),
-	    s->cfg->connect_timeout);
+	session_fail(s, TETHER_EXIT_FAILURE,
+	    "bastion %s:%d: %s took longer "
+	    "than %d s (connect_timeout)",
+	    s->cfg->bastion.host, s->cfg->bastion.port,
+	    session_state_name(s->state), s->cfg->connect_timeout);
 }
 
 static void
@@ -976,16 +1011,16 @@ session_resolve_target(struct session *s, struct forward *f)
 	rc = getaddrinfo(f->spec->host, port, &hints, &f->target);
 	if (rc != 0) {
 		f->target = NULL;
-		log_warn(s->log, "forward %s: cannot resolve target %s: %s; its "
-		    "connections will be refused", f->label, f->spec->host,
-		    gai_strerror(rc));
+		log_warn(s->log,
+		    "forward %s: cannot resolve target %s: %s; its "
+		    "connections will be refused",
+		    f->label, f->spec->host, gai_strerror(rc));
 	}
 }
 
 /* Releases a forward a reload dropped: on the bastion too if it was bound. */
 static void
-session_drop_forward(struct session *s, const struct forward *f,
-    int in_flight)
+session_drop_forward(struct session *s, const struct forward *f, int in_flight)
 {
 	if (in_flight) {
 		/* Its answer is still to come: hold it until then. */
@@ -1008,14 +1043,16 @@ session_reconfigure(struct session *s, const struct tether_config *cfg)
 	size_t i, j, nold = s->nforwards;
 	/* Which old forward is in flight, by index: the array is rewritten. */
 	ptrdiff_t in_flight = s->gr_forward != NULL &&
-	    s->gr_forward != &s->orphan ? s->gr_forward - s->forwards : -1;
+	        s->gr_forward != &s->orphan ?
+	    s->gr_forward - s->forwards :
+	    -1;
 
 	memcpy(old, s->forwards, sizeof old);
 	for (i = 0; i < cfg->nforwards; i++) {
 		f = &s->forwards[i];
 		for (j = 0; j < nold; j++) {
-			if (!taken[j] && forward_spec_equal(old[j].spec,
-			    &cfg->forwards[i]))
+			if (!taken[j] &&
+			    forward_spec_equal(old[j].spec, &cfg->forwards[i]))
 				break;
 		}
 		if (j < nold) {
@@ -1037,7 +1074,8 @@ session_reconfigure(struct session *s, const struct tether_config *cfg)
 	}
 	for (j = 0; j < nold; j++) {
 		if (!taken[j])
-			session_drop_forward(s, &old[j], (ptrdiff_t)j == in_flight);
+			session_drop_forward(s, &old[j],
+			    (ptrdiff_t)j == in_flight);
 	}
 	s->nforwards = cfg->nforwards;
 	s->cfg = cfg;

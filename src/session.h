@@ -16,10 +16,10 @@
 #include "log.h"
 
 enum session_state {
-	SESSION_CONNECTING,     /* TCP, banner, key exchange */
+	SESSION_CONNECTING, /* TCP, banner, key exchange */
 	SESSION_AUTHENTICATING,
-	SESSION_REQUESTING,     /* asking for the forwards */
-	SESSION_FORWARDING,     /* every forward asked for; serving channels */
+	SESSION_REQUESTING, /* asking for the forwards */
+	SESSION_FORWARDING, /* every forward asked for; serving channels */
 	SESSION_CLOSED,
 };
 
@@ -53,8 +53,8 @@ size_t session_channel_count(const struct session *);
 
 struct session_forward_info {
 	const struct forward_spec *spec;
-	const char *label;      /* "[bind:]PORT:HOST:HOSTPORT" */
-	const char *state;      /* pending, requesting, bound, refused */
+	const char *label; /* "[bind:]PORT:HOST:HOSTPORT" */
+	const char *state; /* pending, requesting, bound, refused */
 	int bound_port;
 };
 

@@ -33,7 +33,7 @@ struct setup_ctx {
 	const struct tether_setup_opts *opts;
 	struct setup_values values;
 	struct tether_paths paths;
-	struct passwd pw;            /* the service user */
+	struct passwd pw; /* the service user */
 	char pw_buf[4096];
 	char group[64];
 	int use_systemd;
@@ -80,20 +80,24 @@ setup_resolve_user(struct setup_ctx *c, struct error *err)
 		    strcmp(name, "root") == 0)
 			name = NULL;
 		if (name == NULL && geteuid() == 0) {
-			error_set(err, TETHER_EXIT_CONFIG, "refusing to run the "
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "refusing to run the "
 			    "tunnel as root: run setup with sudo as the key's "
 			    "owner, or give --run-as USER (--run-as root to "
 			    "insist)");
 			return -1;
 		}
 		if (name != NULL && !spec_user_is_valid(name)) {
-			error_set(err, TETHER_EXIT_CONFIG, "--run-as '%.64s' is "
-			    "not a valid user name", name);
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "--run-as '%.64s' is "
+			    "not a valid user name",
+			    name);
 			return -1;
 		}
 		rc = name != NULL ? getpwnam_r(name, &c->pw, c->pw_buf,
-		    sizeof c->pw_buf, &res) : getpwuid_r(geteuid(), &c->pw,
-		    c->pw_buf, sizeof c->pw_buf, &res);
+		                        sizeof c->pw_buf, &res) :
+		                    getpwuid_r(geteuid(), &c->pw, c->pw_buf,
+		                        sizeof c->pw_buf, &res);
 	}
 	if (rc != 0 || res == NULL) {
 		error_set(err, TETHER_EXIT_CONFIG, "user %s does not exist",
@@ -103,15 +107,19 @@ setup_resolve_user(struct setup_ctx *c, struct error *err)
 	/* A --user tunnel runs as the caller: never ignore another name. */
 	if (c->opts->mode == TETHER_MODE_USER && name != NULL &&
 	    strcmp(name, c->pw.pw_name) != 0) {
-		error_set(err, TETHER_EXIT_CONFIG, "--run-as '%.64s' is for system "
-		    "mode; a --user tunnel runs as you (%s)", name, c->pw.pw_name);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "--run-as '%.64s' is for system "
+		    "mode; a --user tunnel runs as you (%s)",
+		    name, c->pw.pw_name);
 		return -1;
 	}
 	if (!spec_user_is_valid(c->pw.pw_name) ||
 	    getgrgid_r(c->pw.pw_gid, &gr, gbuf, sizeof gbuf, &gres) != 0 ||
 	    gres == NULL || !spec_user_is_valid(gr.gr_name)) {
-		error_set(err, TETHER_EXIT_CONFIG, "user %s or its group has a "
-		    "name tether will not write into a unit", c->pw.pw_name);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "user %s or its group has a "
+		    "name tether will not write into a unit",
+		    c->pw.pw_name);
 		return -1;
 	}
 	snprintf(c->group, sizeof c->group, "%s", gr.gr_name);
@@ -139,10 +147,11 @@ setup_check_key(struct setup_ctx *c, const char *given, struct error *err)
 		return -1;
 	ssh_key_free(key);
 	if (stat(c->values.key_path, &st) == 0 && st.st_uid != c->pw.pw_uid) {
-		error_set(err, TETHER_EXIT_KEY, "key %s belongs to uid %ld, but "
+		error_set(err, TETHER_EXIT_KEY,
+		    "key %s belongs to uid %ld, but "
 		    "the tunnel runs as %s, who could not read it; chown it or "
-		    "use --run-as", c->values.key_path, (long)st.st_uid,
-		    c->pw.pw_name);
+		    "use --run-as",
+		    c->values.key_path, (long)st.st_uid, c->pw.pw_name);
 		return -1;
 	}
 	return 0;
@@ -156,8 +165,8 @@ setup_check_known_hosts(struct setup_ctx *c, struct error *err)
 	ssh_session ssh;
 	int zero = 0, known;
 
-	if (units_check_path(c->values.known_hosts, "known_hosts path",
-	    err) == -1)
+	if (units_check_path(c->values.known_hosts, "known_hosts path", err) ==
+	    -1)
 		return -1;
 	if (c->values.policy != HOST_KEY_STRICT)
 		return 0;
@@ -173,7 +182,8 @@ setup_check_known_hosts(struct setup_ctx *c, struct error *err)
 	known = ssh_session_has_known_hosts_entry(ssh) == SSH_KNOWN_HOSTS_OK;
 	ssh_free(ssh);
 	if (!known) {
-		error_set(err, TETHER_EXIT_HOSTKEY, "%s has no key for the "
+		error_set(err, TETHER_EXIT_HOSTKEY,
+		    "%s has no key for the "
 		    "bastion %s port %d, and host keys are checked strictly: "
 		    "check its fingerprint, then add it (ssh-keyscan -p %d %s >> "
 		    "%s), or pass --host-key-policy accept-new",
@@ -196,7 +206,8 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	bastion = setup_fallback(o->bastion, "TETHER_BASTION",
 	    "SCITEX_TUNNEL_BASTION_SERVER");
 	if (bastion == NULL) {
-		error_set(err, TETHER_EXIT_CONFIG, "bastion_server is required. "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "bastion_server is required. "
 		    "Provide it as an argument or set "
 		    "SCITEX_TUNNEL_BASTION_SERVER environment variable.");
 		return -1;
@@ -204,7 +215,8 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	key = setup_fallback(o->key_path, "TETHER_KEY",
 	    "SCITEX_TUNNEL_SECRET_KEY_PATH");
 	if (key == NULL) {
-		error_set(err, TETHER_EXIT_KEY, "secret_key_path is required. "
+		error_set(err, TETHER_EXIT_KEY,
+		    "secret_key_path is required. "
 		    "Provide it as an argument or set "
 		    "SCITEX_TUNNEL_SECRET_KEY_PATH environment variable.");
 		return -1;
@@ -212,11 +224,12 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	c->values.port = o->port;
 	if (spec_parse_bastion(bastion, &c->values.bastion, err) == -1 ||
 	    spec_parse_target(o->target != NULL ? o->target : "localhost:22",
-	    c->values.target_host, &c->values.target_port, err) == -1)
+	        c->values.target_host, &c->values.target_port, err) == -1)
 		return -1;
 	config_init_defaults(&scratch, NULL);
-	if (o->host_key_policy != NULL && config_set_policy(&scratch,
-	    o->host_key_policy, "--host-key-policy", err) == -1)
+	if (o->host_key_policy != NULL &&
+	    config_set_policy(&scratch, o->host_key_policy, "--host-key-policy",
+	        err) == -1)
 		return -1;
 	c->values.policy = scratch.host_key_policy;
 	if (setup_resolve_user(c, err) == -1 ||
@@ -231,7 +244,9 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	} else {
 		/* User mode follows $HOME as the config does; system, passwd. */
 		const char *home = o->mode == TETHER_MODE_USER &&
-		    getenv("HOME") != NULL ? getenv("HOME") : c->pw.pw_dir;
+		        getenv("HOME") != NULL ?
+		    getenv("HOME") :
+		    c->pw.pw_dir;
 
 		snprintf(c->values.known_hosts, sizeof c->values.known_hosts,
 		    "%.900s/.ssh/known_hosts", home);
@@ -250,23 +265,24 @@ setup_prepare(struct setup_ctx *c, struct error *err)
 		return -1;
 	c->use_systemd = service_systemd_running(o->mode);
 	if (o->mode == TETHER_MODE_SYSTEM && !c->use_systemd) {
-		error_set(err, TETHER_EXIT_CONFIG, "no systemd manager runs "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "no systemd manager runs "
 		    "here (/run/systemd/system is missing): use setup --user, "
 		    "which falls back to a background daemon");
 		return -1;
 	}
 	api_unit_name(port, c->unit, sizeof c->unit);
 	if (paths_join_port(c->conf_path, sizeof c->conf_path,
-	    c->paths.config_dir, port, ".conf") == -1 ||
+	        c->paths.config_dir, port, ".conf") == -1 ||
 	    paths_join_port(c->pid_path, sizeof c->pid_path,
-	    c->paths.runtime_dir, port, ".pid") == -1 ||
+	        c->paths.runtime_dir, port, ".pid") == -1 ||
 	    paths_join_port(c->log_path, sizeof c->log_path, c->paths.log_dir,
-	    port, ".log") == -1 ||
+	        port, ".log") == -1 ||
 	    paths_join_port(c->state_path, sizeof c->state_path,
-	    c->paths.runtime_dir, port, ".json") == -1 ||
+	        c->paths.runtime_dir, port, ".json") == -1 ||
 	    (size_t)snprintf(c->dropin_path, sizeof c->dropin_path,
-	    "%s/%s.d/50-tether-user.conf", c->paths.unit_dir, c->unit) >=
-	    sizeof c->dropin_path) {
+	        "%s/%s.d/50-tether-user.conf", c->paths.unit_dir,
+	        c->unit) >= sizeof c->dropin_path) {
 		error_set(err, TETHER_EXIT_CONFIG, "paths too long under %s",
 		    c->paths.config_dir);
 		return -1;
@@ -342,8 +358,8 @@ static void
 setup_plan_daemon(struct setup_ctx *c, struct plan *p)
 {
 	const char *argv[] = { c->exe, "run", "--daemon", "-c", c->conf_path,
-	    "--pidfile", c->pid_path, "--log-file", c->log_path, "--state-dir",
-	    c->paths.runtime_dir, NULL };
+		"--pidfile", c->pid_path, "--log-file", c->log_path,
+		"--state-dir", c->paths.runtime_dir, NULL };
 
 	plan_write(p, c->conf_path, c->config_text, 0644);
 	if (!c->opts->no_start)
@@ -355,7 +371,7 @@ static int
 setup_wait_ready(struct setup_ctx *c, struct api_out *o)
 {
 	int seconds = c->opts->wait_seconds > 0 ? c->opts->wait_seconds :
-	    SETUP_WAIT_DEFAULT;
+	                                          SETUP_WAIT_DEFAULT;
 	struct timespec pause = { 0, 200L * 1000 * 1000 };
 	struct unit_props props;
 	json_t *state;
@@ -364,10 +380,11 @@ setup_wait_ready(struct setup_ctx *c, struct api_out *o)
 	for (i = 0; i < seconds * 5; i++) {
 		if (c->use_systemd) {
 			if (service_unit_props(c->opts->mode, c->unit,
-			    &props) == 0) {
+			        &props) == 0) {
 				if (strcmp(props.active_state, "active") == 0) {
-					strbuf_addf(&o->out, "%s is active: %s\n",
-					    c->unit, props.status_text);
+					strbuf_addf(&o->out,
+					    "%s is active: %s\n", c->unit,
+					    props.status_text);
 					return 0;
 				}
 				if (strcmp(props.active_state, "failed") == 0)
@@ -375,13 +392,14 @@ setup_wait_ready(struct setup_ctx *c, struct api_out *o)
 			}
 		} else if ((state = json_load_file(c->state_path, 0, NULL)) !=
 		    NULL) {
-			const char *st = json_string_value(json_object_get(state,
-			    "state"));
+			const char *st = json_string_value(
+			    json_object_get(state, "state"));
 			int up = st != NULL && strcmp(st, "forwarding") == 0;
 
 			json_decref(state);
 			if (up) {
-				strbuf_addf(&o->out, "daemon pid %ld is "
+				strbuf_addf(&o->out,
+				    "daemon pid %ld is "
 				    "forwarding (log %s)\n",
 				    (long)daemon_running_pid(c->pid_path),
 				    c->log_path);
@@ -391,12 +409,17 @@ setup_wait_ready(struct setup_ctx *c, struct api_out *o)
 		nanosleep(&pause, NULL);
 	}
 	if (c->use_systemd)
-		strbuf_addf(&o->err, "%s did not become ready within %d s; see: "
-		    "journalctl %s-u %s\n", c->unit, seconds,
-		    c->opts->mode == TETHER_MODE_USER ? "--user " : "", c->unit);
+		strbuf_addf(&o->err,
+		    "%s did not become ready within %d s; see: "
+		    "journalctl %s-u %s\n",
+		    c->unit, seconds,
+		    c->opts->mode == TETHER_MODE_USER ? "--user " : "",
+		    c->unit);
 	else
-		strbuf_addf(&o->err, "the daemon did not report forwarding "
-		    "within %d s; see %s\n", seconds, c->log_path);
+		strbuf_addf(&o->err,
+		    "the daemon did not report forwarding "
+		    "within %d s; see %s\n",
+		    seconds, c->log_path);
 	return -1;
 }
 
@@ -406,15 +429,18 @@ setup_print_hints(struct setup_ctx *c, struct api_out *o)
 	if (c->opts->mode != TETHER_MODE_USER)
 		return;
 	if (c->use_systemd)
-		strbuf_addf(&o->out, "To keep it running after you log out and "
+		strbuf_addf(&o->out,
+		    "To keep it running after you log out and "
 		    "start it at boot: loginctl enable-linger %s\n",
 		    c->pw.pw_name);
 	else
-		strbuf_addf(&o->out, "No systemd here: it runs as a background "
+		strbuf_addf(&o->out,
+		    "No systemd here: it runs as a background "
 		    "daemon. To start it at boot, add this line with crontab "
 		    "-e:\n@reboot %s run --daemon -c %s --pidfile %s "
-		    "--log-file %s --state-dir %s\n", c->exe, c->conf_path,
-		    c->pid_path, c->log_path, c->paths.runtime_dir);
+		    "--log-file %s --state-dir %s\n",
+		    c->exe, c->conf_path, c->pid_path, c->log_path,
+		    c->paths.runtime_dir);
 }
 
 /* Same config and already running: nothing to do. */
@@ -444,8 +470,10 @@ setup_run(struct setup_ctx *c, struct api_out *o, struct error *err)
 	if (setup_validate(c, err) == -1 || setup_prepare(c, err) == -1)
 		return -1;
 	if (!c->opts->dry_run && setup_is_noop(c)) {
-		strbuf_addf(&o->out, "Tunnel on port %d is already set up (no "
-		    "change).\n", c->opts->port);
+		strbuf_addf(&o->out,
+		    "Tunnel on port %d is already set up (no "
+		    "change).\n",
+		    c->opts->port);
 		return 0;
 	}
 	plan_init(&plan);
@@ -468,7 +496,8 @@ setup_run(struct setup_ctx *c, struct api_out *o, struct error *err)
 	if (rc == -1)
 		return -1;
 	if (!c->opts->no_start && setup_wait_ready(c, o) == -1) {
-		error_set(err, TETHER_EXIT_FAILURE, "installed, but not "
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "installed, but not "
 		    "forwarding yet");
 		return -1;
 	}
@@ -503,5 +532,6 @@ tether_setup(const struct tether_setup_opts *opts, struct tether_result *r)
 		return api_finish(&o, r, TETHER_EXIT_OK);
 	strbuf_addf(&o.err, "%s\nFailed to set up tunnel on port %d.\n",
 	    err.msg, opts->port);
-	return api_finish(&o, r, err.code != 0 ? err.code : TETHER_EXIT_FAILURE);
+	return api_finish(&o, r,
+	    err.code != 0 ? err.code : TETHER_EXIT_FAILURE);
 }

@@ -123,7 +123,8 @@ spec_parse_bastion(const char *s, struct bastion_spec *b, struct error *err)
 		size_t ulen = (size_t)(at - s);
 
 		if (ulen == 0 || ulen >= sizeof b->user) {
-			error_set(err, TETHER_EXIT_CONFIG, "bastion '%.128s': the "
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "bastion '%.128s': the "
 			    "user before '@' must be 1 to %d characters",
 			    s, SPEC_USER_MAX - 1);
 			return -1;
@@ -131,19 +132,24 @@ spec_parse_bastion(const char *s, struct bastion_spec *b, struct error *err)
 		memcpy(b->user, s, ulen);
 		b->user[ulen] = '\0';
 		if (!spec_user_is_valid(b->user)) {
-			error_set(err, TETHER_EXIT_CONFIG, "bastion '%.128s': user "
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "bastion '%.128s': user "
 			    "'%s' may hold only letters, digits, '.', '_' and "
-			    "'-' and may not start with '-'", s, b->user);
+			    "'-' and may not start with '-'",
+			    s, b->user);
 			return -1;
 		}
 		hostpart = at + 1;
 	}
 	/* An unbracketed IPv6 address has several colons and no port. */
-	if (hostpart[0] != '[' && strchr(hostpart, ':') != strrchr(hostpart, ':')) {
+	if (hostpart[0] != '[' &&
+	    strchr(hostpart, ':') != strrchr(hostpart, ':')) {
 		if (!spec_host_is_valid(hostpart) || !spec_is_ipv6(hostpart)) {
-			error_set(err, TETHER_EXIT_CONFIG, "bastion '%.128s': "
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "bastion '%.128s': "
 			    "'%.128s' is not an IPv6 address; write "
-			    "host:port or [IPv6]:port", s, hostpart);
+			    "host:port or [IPv6]:port",
+			    s, hostpart);
 			return -1;
 		}
 		snprintf(b->host, sizeof b->host, "%s", hostpart);
@@ -151,15 +157,19 @@ spec_parse_bastion(const char *s, struct bastion_spec *b, struct error *err)
 	}
 	n = spec_split(hostpart, buf, sizeof buf, fields, 2);
 	if (n < 1 || !spec_host_is_valid(fields[0])) {
-		error_set(err, TETHER_EXIT_CONFIG, "bastion '%.128s': expected "
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "bastion '%.128s': expected "
 		    "[user@]host[:port] with a host of letters, digits, '.', '-' "
-		    "(IPv6 in brackets)", s);
+		    "(IPv6 in brackets)",
+		    s);
 		return -1;
 	}
 	snprintf(b->host, sizeof b->host, "%s", fields[0]);
 	if (n == 2 && spec_parse_port(fields[1], 1, &b->port) == -1) {
-		error_set(err, TETHER_EXIT_CONFIG, "bastion '%.128s': ssh port "
-		    "'%.128s' is not a number from 1 to 65535", s, fields[1]);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "bastion '%.128s': ssh port "
+		    "'%.128s' is not a number from 1 to 65535",
+		    s, fields[1]);
 		return -1;
 	}
 	return 0;
@@ -170,8 +180,10 @@ spec_set_host(char *dst, const char *src, const char *what, const char *spec,
     struct error *err)
 {
 	if (!spec_host_is_valid(src)) {
-		error_set(err, TETHER_EXIT_CONFIG, "forward '%.128s': %s '%.128s' "
-		    "is not a host name or address", spec, what, src);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "forward '%.128s': %s '%.128s' "
+		    "is not a host name or address",
+		    spec, what, src);
 		return -1;
 	}
 	snprintf(dst, SPEC_HOST_MAX, "%s", src);
@@ -187,30 +199,34 @@ spec_parse_forward(const char *s, struct forward_spec *f, struct error *err)
 	memset(f, 0, sizeof *f);
 	n = spec_split(s, buf, sizeof buf, fields, SPEC_FIELDS_MAX);
 	if (n != 3 && n != 4) {
-		error_set(err, TETHER_EXIT_CONFIG, "forward '%.128s': expected "
-		    "[bind:]PORT:HOST:HOSTPORT, e.g. 2222:localhost:22", s);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "forward '%.128s': expected "
+		    "[bind:]PORT:HOST:HOSTPORT, e.g. 2222:localhost:22",
+		    s);
 		return -1;
 	}
 	if (n == 4) {
 		if (fields[0][0] == '\0' || strcmp(fields[0], "*") == 0)
 			snprintf(f->bind, sizeof f->bind, "*");
 		else if (spec_set_host(f->bind, fields[0], "bind address", s,
-		    err) == -1)
+		             err) == -1)
 			return -1;
 		i = 1;
 	}
 	if (spec_parse_port(fields[i], 0, &f->port) == -1) {
-		error_set(err, TETHER_EXIT_CONFIG, "forward '%.128s': remote "
-		    "port '%.128s' is not a number from 0 to 65535", s,
-		    fields[i]);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "forward '%.128s': remote "
+		    "port '%.128s' is not a number from 0 to 65535",
+		    s, fields[i]);
 		return -1;
 	}
 	if (spec_set_host(f->host, fields[i + 1], "target host", s, err) == -1)
 		return -1;
 	if (spec_parse_port(fields[i + 2], 1, &f->host_port) == -1) {
-		error_set(err, TETHER_EXIT_CONFIG, "forward '%.128s': target "
-		    "port '%.128s' is not a number from 1 to 65535", s,
-		    fields[i + 2]);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "forward '%.128s': target "
+		    "port '%.128s' is not a number from 1 to 65535",
+		    s, fields[i + 2]);
 		return -1;
 	}
 	return 0;
@@ -229,8 +245,10 @@ spec_parse_target(const char *s, char *host, int *port, struct error *err)
 	}
 	if (n != 2 || !spec_host_is_valid(fields[0]) ||
 	    spec_parse_port(fields[1], 1, port) == -1) {
-		error_set(err, TETHER_EXIT_CONFIG, "target '%.128s': expected "
-		    "HOST:PORT with a port from 1 to 65535, e.g. localhost:22", s);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "target '%.128s': expected "
+		    "HOST:PORT with a port from 1 to 65535, e.g. localhost:22",
+		    s);
 		return -1;
 	}
 	snprintf(host, SPEC_HOST_MAX, "%s", fields[0]);

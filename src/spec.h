@@ -8,18 +8,19 @@
 
 #include "error.h"
 
-#define SPEC_HOST_MAX 256  /* a DNS name is at most 253 characters */
-#define SPEC_USER_MAX 33   /* useradd's limit is 32 */
+#define SPEC_HOST_MAX 256 /* a DNS name is at most 253 characters */
+#define SPEC_USER_MAX 33  /* useradd's limit is 32 */
 
 struct bastion_spec {
 	char user[SPEC_USER_MAX]; /* "" = the current user */
 	char host[SPEC_HOST_MAX];
-	int port;                 /* 22 unless given */
+	int port; /* 22 unless given */
 };
 
 struct forward_spec {
-	char bind[SPEC_HOST_MAX]; /* remote bind address; "" = bastion default */
-	int port;                 /* remote port; 0 = the bastion chooses */
+	char
+	    bind[SPEC_HOST_MAX]; /* remote bind address; "" = bastion default */
+	int port;                /* remote port; 0 = the bastion chooses */
 	char host[SPEC_HOST_MAX]; /* local target */
 	int host_port;
 };

@@ -31,17 +31,17 @@ struct splice {
 	struct sockaddr_storage addrs[SPLICE_ADDRS_MAX];
 	socklen_t addr_lens[SPLICE_ADDRS_MAX];
 	int naddrs;
-	int next_addr;                /* the next address to try */
+	int next_addr; /* the next address to try */
 	int fd;
 	ev_io rio;
 	ev_io wio;
 	enum splice_state state;
 	struct bytebuf to_local;
-	uint32_t in_libssh;           /* bytes libssh still holds for us */
+	uint32_t in_libssh; /* bytes libssh still holds for us */
 	unsigned remote_eof : 1;
 	unsigned remote_closed : 1;
-	unsigned local_eof : 1;       /* the target sent EOF */
-	unsigned local_shut : 1;      /* we sent EOF to the target */
+	unsigned local_eof : 1;  /* the target sent EOF */
+	unsigned local_shut : 1; /* we sent EOF to the target */
 	unsigned dirty : 1;
 	uint64_t bytes_to_local;
 	uint64_t bytes_to_remote;
@@ -62,8 +62,7 @@ splice_mark_dirty(struct splice *s)
 	}
 }
 
-static void
-splice_fail(struct splice *s, const char *fmt, ...)
+static void splice_fail(struct splice *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -158,11 +157,12 @@ splice_flush_to_local(struct splice *s)
 
 	while (s->state == SPLICE_OPEN) {
 		if (s->to_local.len > 0) {
-			n = send(s->fd, bytebuf_head(&s->to_local), s->to_local.len,
-			    MSG_NOSIGNAL);
+			n = send(s->fd, bytebuf_head(&s->to_local),
+			    s->to_local.len, MSG_NOSIGNAL);
 			if (n == -1) {
 				if (!splice_would_block())
-					splice_fail(s, "write to the target: %s",
+					splice_fail(s,
+					    "write to the target: %s",
 					    strerror(errno));
 				return;
 			}
@@ -172,7 +172,8 @@ splice_flush_to_local(struct splice *s)
 			if (s->to_local.len > 0)
 				return;
 		}
-		if (s->in_libssh == 0 || (tail = bytebuf_tail(&s->to_local)) == NULL)
+		if (s->in_libssh == 0 ||
+		    (tail = bytebuf_tail(&s->to_local)) == NULL)
 			return;
 		want = bytebuf_space(&s->to_local);
 		if (want > s->in_libssh)
@@ -209,7 +210,8 @@ splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
 			s->bytes_to_local += (uint64_t)n;
 			s->set->bytes_to_local += (uint64_t)n;
 		} else if (n == -1 && !splice_would_block()) {
-			splice_fail(s, "write to the target: %s", strerror(errno));
+			splice_fail(s, "write to the target: %s",
+			    strerror(errno));
 			return (int)len;
 		}
 	}
@@ -271,14 +273,15 @@ splice_on_socket_readable(struct ev_loop *loop, ev_io *w, int revents)
 	window = ssh_channel_window_size(s->channel);
 	if (s->state != SPLICE_OPEN || window == 0 ||
 	    (ssh_get_poll_flags(ssh_channel_get_session(s->channel)) &
-	    SSH_WRITE_PENDING))
+	        SSH_WRITE_PENDING))
 		return;
 	if (window > SPLICE_SCRATCH_SIZE)
 		window = SPLICE_SCRATCH_SIZE;
 	n = recv(s->fd, s->set->scratch, window, 0);
 	if (n == -1) {
 		if (!splice_would_block())
-			splice_fail(s, "read from the target: %s", strerror(errno));
+			splice_fail(s, "read from the target: %s",
+			    strerror(errno));
 		return;
 	}
 	if (n == 0) {
@@ -309,8 +312,8 @@ splice_on_socket_writable(struct ev_loop *loop, ev_io *w, int revents)
 	if (s->state == SPLICE_CONNECTING) {
 		splice_finish_connect(s);
 		if (s->state == SPLICE_OPEN)
-			log_debug(s->set->log, "connection %s: target connected",
-			    s->label);
+			log_debug(s->set->log,
+			    "connection %s: target connected", s->label);
 	}
 	splice_flush_to_local(s);
 }
@@ -337,8 +340,10 @@ splice_destroy(struct splice *s)
 	ssh_remove_channel_callbacks(s->channel, &s->cb);
 	/* Sends EOF and CLOSE if the channel is still open. */
 	ssh_channel_free(s->channel);
-	log_debug(set->log, "connection %s: closed, %llu bytes to the target, "
-	    "%llu from it", s->label, (unsigned long long)s->bytes_to_local,
+	log_debug(set->log,
+	    "connection %s: closed, %llu bytes to the target, "
+	    "%llu from it",
+	    s->label, (unsigned long long)s->bytes_to_local,
 	    (unsigned long long)s->bytes_to_remote);
 	bytebuf_free(&s->to_local);
 	TAILQ_REMOVE(&set->all, s, entry);
@@ -390,7 +395,7 @@ splice_set_reconcile(struct splice_set *set, int write_blocked)
 	/* Splices parked by a full bastion socket resume when it drains. */
 	if (set->write_blocked && !write_blocked) {
 		TAILQ_FOREACH(s, &set->all, entry)
-			splice_mark_dirty(s);
+		splice_mark_dirty(s);
 	}
 	set->write_blocked = write_blocked;
 	while ((s = TAILQ_FIRST(&set->dirty)) != NULL) {
@@ -418,7 +423,8 @@ splice_set_close_all(struct splice_set *set)
 {
 	struct splice *s;
 
-	TAILQ_FOREACH(s, &set->all, entry) {
+	TAILQ_FOREACH(s, &set->all, entry)
+	{
 		s->state = SPLICE_DEAD;
 		splice_mark_dirty(s);
 	}
@@ -446,10 +452,11 @@ splice_new(struct splice_set *set, ssh_channel channel,
 	s->channel = channel;
 	s->fd = -1;
 	for (; target != NULL && s->naddrs < SPLICE_ADDRS_MAX;
-	    target = target->ai_next) {
+	     target = target->ai_next) {
 		if (target->ai_addrlen > sizeof s->addrs[0])
 			continue;
-		memcpy(&s->addrs[s->naddrs], target->ai_addr, target->ai_addrlen);
+		memcpy(&s->addrs[s->naddrs], target->ai_addr,
+		    target->ai_addrlen);
 		s->addr_lens[s->naddrs++] = target->ai_addrlen;
 	}
 	bytebuf_init(&s->to_local, SPLICE_BUFFER_SIZE);

@@ -33,11 +33,11 @@ TAILQ_HEAD(splice_list, splice);
 struct splice_set {
 	struct ev_loop *loop;
 	const struct logger *log;
-	unsigned char *scratch;     /* local → bastion copy space */
+	unsigned char *scratch; /* local → bastion copy space */
 	struct splice_list all;
-	struct splice_list dirty;   /* watchers to reconcile, or to reap */
-	size_t count;               /* live splices */
-	int write_blocked;          /* the bastion socket has unsent data */
+	struct splice_list dirty; /* watchers to reconcile, or to reap */
+	size_t count;             /* live splices */
+	int write_blocked;        /* the bastion socket has unsent data */
 	uint64_t bytes_to_local;
 	uint64_t bytes_to_remote;
 };

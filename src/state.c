@@ -54,9 +54,10 @@ state_forwards(const struct state_view *v)
 	for (i = 0; arr != NULL && i < v->nforwards; i++) {
 		const struct state_forward *f = &v->forwards[i];
 
-		json_array_append_new(arr, json_pack("{s:s, s:i, s:i, s:s}",
-		    "spec", f->spec, "remote_port", f->remote_port,
-		    "bound_port", f->bound_port, "state", f->state));
+		json_array_append_new(arr,
+		    json_pack("{s:s, s:i, s:i, s:s}", "spec", f->spec,
+		        "remote_port", f->remote_port, "bound_port",
+		        f->bound_port, "state", f->state));
 	}
 	return arr;
 }
@@ -74,19 +75,15 @@ state_render(const struct state_view *v)
 	else
 		err = json_null();
 	root = json_pack("{s:s, s:I, s:s, s:s, s:o, s:o, s:I, s:o, s:I, "
-	    "s:I, s:I, s:o}",
-	    "name", v->name,
-	    "pid", (json_int_t)v->pid,
-	    "state", v->state,
-	    "bastion", v->bastion,
-	    "forwards", state_forwards(v),
-	    "connected_since", state_time(v->connected_since),
-	    "reconnects", (json_int_t)v->reconnects,
-	    "last_error", err,
-	    "channels", (json_int_t)v->channels,
-	    "bytes_to_target", (json_int_t)v->bytes_to_target,
-	    "bytes_from_target", (json_int_t)v->bytes_from_target,
-	    "updated", state_time(v->updated));
+	                 "s:I, s:I, s:o}",
+	    "name", v->name, "pid", (json_int_t)v->pid, "state", v->state,
+	    "bastion", v->bastion, "forwards", state_forwards(v),
+	    "connected_since", state_time(v->connected_since), "reconnects",
+	    (json_int_t)v->reconnects, "last_error", err, "channels",
+	    (json_int_t)v->channels, "bytes_to_target",
+	    (json_int_t)v->bytes_to_target, "bytes_from_target",
+	    (json_int_t)v->bytes_from_target, "updated",
+	    state_time(v->updated));
 	if (root == NULL)
 		return NULL;
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -141,8 +138,8 @@ state_write_atomic(const char *path, const char *text, struct error *err)
 		return -1;
 	}
 	if (rename(tmp, path) == -1) {
-		error_set(err, TETHER_EXIT_FAILURE, "cannot replace %s: %s", path,
-		    strerror(errno));
+		error_set(err, TETHER_EXIT_FAILURE, "cannot replace %s: %s",
+		    path, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}

@@ -15,15 +15,15 @@
 
 struct state_forward {
 	char spec[2 * SPEC_HOST_MAX + 32];
-	int remote_port;        /* as asked; 0 = bastion's choice */
-	int bound_port;         /* 0 = not bound */
-	const char *state;      /* pending, requesting, bound, refused */
+	int remote_port;   /* as asked; 0 = bastion's choice */
+	int bound_port;    /* 0 = not bound */
+	const char *state; /* pending, requesting, bound, refused */
 };
 
 struct state_view {
 	const char *name;
 	long pid;
-	const char *state;      /* connecting, authenticating, requesting,
+	const char *state; /* connecting, authenticating, requesting,
 	                           forwarding, waiting-to-retry, stopping */
 	char bastion[SPEC_USER_MAX + SPEC_HOST_MAX + 8];
 	struct state_forward forwards[CONFIG_FORWARDS_MAX];

@@ -25,14 +25,14 @@
 
 struct tunnel_entry {
 	char name[LOG_NAME_MAX];
-	int port;                    /* 0 = not a setup-made tunnel */
+	int port; /* 0 = not a setup-made tunnel */
 	enum tether_mode mode;
-	const char *manager;         /* systemd, daemon, foreground, none */
+	const char *manager; /* systemd, daemon, foreground, none */
 	struct unit_props props;
 	int has_props;
 	long daemon_pid;
-	json_t *state;               /* the live state file, if any */
-	int alive;                   /* the state file's pid runs */
+	json_t *state; /* the live state file, if any */
+	int alive;     /* the state file's pid runs */
 };
 
 struct status_ctx {
@@ -57,8 +57,8 @@ status_port_of(const char *file, const char *ext)
 static int
 status_pid_alive(json_int_t pid)
 {
-	return pid > 0 && pid <= INT32_MAX && (kill((pid_t)pid, 0) == 0 ||
-	    errno == EPERM);
+	return pid > 0 && pid <= INT32_MAX &&
+	    (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
 static int
@@ -141,15 +141,18 @@ status_scan_states(struct status_ctx *c, enum tether_mode mode,
 		    strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
 		snprintf(name, sizeof name, "%.*s", (int)(len - 5), de->d_name);
-		if (c->opts->port != 0 && status_port_of(de->d_name, ".json") !=
-		    c->opts->port)
+		if (c->opts->port != 0 &&
+		    status_port_of(de->d_name, ".json") != c->opts->port)
 			continue;
-		snprintf(path, sizeof path, "%s/%s", p->runtime_dir, de->d_name);
+		snprintf(path, sizeof path, "%s/%s", p->runtime_dir,
+		    de->d_name);
 		st = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
-		alive = st != NULL && status_pid_alive(json_integer_value(
-		    json_object_get(st, "pid")));
+		alive = st != NULL &&
+		    status_pid_alive(
+		        json_integer_value(json_object_get(st, "pid")));
 		/* A dead process's file matters only for a tunnel set up here. */
-		if (st == NULL || (!alive && !status_has_entry(c, mode, name)) ||
+		if (st == NULL ||
+		    (!alive && !status_has_entry(c, mode, name)) ||
 		    (e = status_entry(c, mode, name)) == NULL) {
 			json_decref(st);
 			continue;
@@ -178,14 +181,15 @@ status_ask_managers(struct status_ctx *c, enum tether_mode mode,
 		if (systemd) {
 			api_unit_name(e->port, unit, sizeof unit);
 			e->has_props = service_unit_props(mode, unit,
-			    &e->props) == 0 && e->props.active_state[0] != '\0';
-			if (e->has_props && (strcmp(e->props.unit_file_state,
-			    "enabled") == 0 || strcmp(e->props.active_state,
-			    "inactive") != 0))
+			                   &e->props) == 0 &&
+			    e->props.active_state[0] != '\0';
+			if (e->has_props &&
+			    (strcmp(e->props.unit_file_state, "enabled") == 0 ||
+			        strcmp(e->props.active_state, "inactive") != 0))
 				e->manager = "systemd";
 		}
 		if (paths_join_port(pid_path, sizeof pid_path, p->runtime_dir,
-		    e->port, ".pid") == 0 &&
+		        e->port, ".pid") == 0 &&
 		    (e->daemon_pid = daemon_running_pid(pid_path)) > 0)
 			e->manager = "daemon";
 		if (strcmp(e->manager, "none") == 0 && e->alive)
@@ -199,7 +203,8 @@ status_state_of(const struct tunnel_entry *e)
 	const char *st;
 
 	if (e->state == NULL || !e->alive) {
-		if (e->has_props && strcmp(e->props.active_state, "failed") == 0)
+		if (e->has_props &&
+		    strcmp(e->props.active_state, "failed") == 0)
 			return "failed";
 		return e->state != NULL ? "stale" : "stopped";
 	}
@@ -219,25 +224,28 @@ status_entry_json(const struct tunnel_entry *e)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "name", json_string(e->name));
-	json_object_set_new(o, "port", e->port ? json_integer(e->port) :
-	    json_null());
-	json_object_set_new(o, "mode", json_string(e->mode ==
-	    TETHER_MODE_SYSTEM ? "system" : "user"));
+	json_object_set_new(o, "port",
+	    e->port ? json_integer(e->port) : json_null());
+	json_object_set_new(o, "mode",
+	    json_string(e->mode == TETHER_MODE_SYSTEM ? "system" : "user"));
 	json_object_set_new(o, "manager", json_string(e->manager));
 	json_object_set_new(o, "state", json_string(status_state_of(e)));
 	json_object_set_new(o, "forwarding",
 	    json_boolean(status_is_forwarding(e)));
 	if (e->has_props) {
-		json_object_set_new(o, "systemd", json_pack("{s:s, s:s, s:s, "
-		    "s:I, s:I, s:s}", "active_state", e->props.active_state,
-		    "sub_state", e->props.sub_state, "unit_file_state",
-		    e->props.unit_file_state, "main_pid",
-		    (json_int_t)e->props.main_pid, "restarts",
-		    (json_int_t)e->props.restarts, "status_text",
-		    e->props.status_text));
+		json_object_set_new(o, "systemd",
+		    json_pack("{s:s, s:s, s:s, "
+		              "s:I, s:I, s:s}",
+		        "active_state", e->props.active_state, "sub_state",
+		        e->props.sub_state, "unit_file_state",
+		        e->props.unit_file_state, "main_pid",
+		        (json_int_t)e->props.main_pid, "restarts",
+		        (json_int_t)e->props.restarts, "status_text",
+		        e->props.status_text));
 	}
 	if (e->daemon_pid > 0)
-		json_object_set_new(o, "daemon_pid", json_integer(e->daemon_pid));
+		json_object_set_new(o, "daemon_pid",
+		    json_integer(e->daemon_pid));
 	if (e->state != NULL && e->alive)
 		json_object_set(o, "live", e->state);
 	return o;
@@ -264,7 +272,8 @@ status_format_forwards(const json_t *state, char *out, size_t sz)
 	size_t i, len = 0;
 
 	out[0] = '\0';
-	json_array_foreach(fw, i, f) {
+	json_array_foreach(fw, i, f)
+	{
 		if (len >= sz)
 			break;
 		spec = json_string_value(json_object_get(f, "spec"));
@@ -288,27 +297,36 @@ status_table_row(const struct tunnel_entry *e, int colour, struct strbuf *sb)
 
 	if (st != NULL) {
 		status_format_forwards(st, fw, sizeof fw);
-		status_format_bytes((uint64_t)json_integer_value(json_object_get(
-		    st, "bytes_to_target")), in, sizeof in);
-		status_format_bytes((uint64_t)json_integer_value(json_object_get(
-		    st, "bytes_from_target")), outb, sizeof outb);
-		if ((s = json_string_value(json_object_get(st,
-		    "connected_since"))) != NULL)
+		status_format_bytes((uint64_t)json_integer_value(
+		                        json_object_get(st, "bytes_to_target")),
+		    in, sizeof in);
+		status_format_bytes((uint64_t)json_integer_value(
+		                        json_object_get(st,
+		                            "bytes_from_target")),
+		    outb, sizeof outb);
+		if ((s = json_string_value(
+		         json_object_get(st, "connected_since"))) != NULL)
 			snprintf(since, sizeof since, "%s", s);
-		err = json_string_value(json_object_get(json_object_get(st,
-		    "last_error"), "message"));
+		err = json_string_value(
+		    json_object_get(json_object_get(st, "last_error"),
+		        "message"));
 	}
 	if (colour) {
 		on = status_is_forwarding(e) ? "\033[32m" : "\033[31m";
 		off = "\033[0m";
 	}
-	strbuf_addf(sb, "%-8s %-6s %-10s %s%-16s%s %-30s %-20s %5lld %5lld "
-	    "%8s %8s %s\n", e->name, e->mode == TETHER_MODE_SYSTEM ? "system" :
-	    "user", e->manager, on, state, off, fw, since,
-	    st ? (long long)json_integer_value(json_object_get(st,
-	    "reconnects")) : 0LL, st ? (long long)json_integer_value(
-	    json_object_get(st, "channels")) : 0LL, in, outb,
-	    err != NULL ? err : "");
+	strbuf_addf(sb,
+	    "%-8s %-6s %-10s %s%-16s%s %-30s %-20s %5lld %5lld "
+	    "%8s %8s %s\n",
+	    e->name, e->mode == TETHER_MODE_SYSTEM ? "system" : "user",
+	    e->manager, on, state, off, fw, since,
+	    st ? (long long)json_integer_value(
+	             json_object_get(st, "reconnects")) :
+	         0LL,
+	    st ?
+	        (long long)json_integer_value(json_object_get(st, "channels")) :
+	        0LL,
+	    in, outb, err != NULL ? err : "");
 }
 
 static void
@@ -320,9 +338,11 @@ status_render(struct status_ctx *c, struct api_out *o, json_t *list)
 		strbuf_add(&o->out, "No tunnels.\n");
 		return;
 	}
-	strbuf_addf(&o->out, "%-8s %-6s %-10s %-16s %-30s %-20s %5s %5s %8s "
-	    "%8s %s\n", "NAME", "MODE", "MANAGER", "STATE", "FORWARDS",
-	    "UP SINCE", "RECON", "CHAN", "TO-TGT", "FROM-TGT", "LAST ERROR");
+	strbuf_addf(&o->out,
+	    "%-8s %-6s %-10s %-16s %-30s %-20s %5s %5s %8s "
+	    "%8s %s\n",
+	    "NAME", "MODE", "MANAGER", "STATE", "FORWARDS", "UP SINCE", "RECON",
+	    "CHAN", "TO-TGT", "FROM-TGT", "LAST ERROR");
 	for (i = 0; i < c->n; i++) {
 		status_table_row(&c->entries[i], c->opts->colour, &o->out);
 		json_array_append_new(list, status_entry_json(&c->entries[i]));
@@ -379,8 +399,9 @@ tether_status(const struct tether_status_opts *opts, struct tether_result *r)
 	}
 	doc = json_pack("{s:o, s:I, s:I}", "tunnels", list, "count",
 	    (json_int_t)c->n, "forwarding", (json_int_t)forwarding);
-	r->json = doc != NULL ? json_dumps(doc, JSON_INDENT(2) |
-	    JSON_PRESERVE_ORDER) : NULL;
+	r->json = doc != NULL ?
+	    json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) :
+	    NULL;
 	json_decref(doc);
 	free(c);
 	return api_finish(&o, r, code);

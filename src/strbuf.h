@@ -5,10 +5,10 @@
 #include <stddef.h>
 
 struct strbuf {
-	char *data;     /* always NUL-terminated once anything was added */
+	char *data; /* always NUL-terminated once anything was added */
 	size_t len;
 	size_t cap;
-	int failed;     /* an allocation failed: the text is incomplete */
+	int failed; /* an allocation failed: the text is incomplete */
 };
 
 void strbuf_init(struct strbuf *);

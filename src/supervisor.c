@@ -28,7 +28,7 @@
 
 struct supervisor {
 	struct ev_loop *loop;
-	struct tether_config *cfg;   /* owned; replaced on reload */
+	struct tether_config *cfg; /* owned; replaced on reload */
 	const struct logger *log;
 	const struct supervisor_hooks *hooks;
 	struct session *session;
@@ -39,21 +39,21 @@ struct supervisor {
 	ev_signal sigterm;
 	ev_signal sighup;
 	ev_signal sigusr1;
-	ev_timer retry;              /* the wait before reconnecting */
-	ev_timer stable;             /* up long enough: backoff starts over */
+	ev_timer retry;  /* the wait before reconnecting */
+	ev_timer stable; /* up long enough: backoff starts over */
 	ev_timer watchdog;
-	ev_timer refresh;            /* counters into the state file */
+	ev_timer refresh; /* counters into the state file */
 
 	struct backoff backoff;
 	uint64_t rng;
-	int ever_up;                 /* a forward was bound once */
+	int ever_up; /* a forward was bound once */
 	int ready_sent;
 	int stopping;
 	unsigned reconnects;
 	time_t connected_since;
 	char last_error[ERROR_MSG_MAX];
 	time_t last_error_at;
-	char status[512];            /* the last STATUS= sent */
+	char status[512]; /* the last STATUS= sent */
 	char state_path[CONFIG_PATH_MAX];
 	size_t written_channels;
 	uint64_t written_bytes;
@@ -104,8 +104,7 @@ supervisor_state_name(const struct supervisor *sv)
 }
 
 static void
-supervisor_format_bastion(const struct tether_config *cfg, char *out,
-    size_t sz)
+supervisor_format_bastion(const struct tether_config *cfg, char *out, size_t sz)
 {
 	const struct bastion_spec *b = &cfg->bastion;
 
@@ -189,7 +188,8 @@ supervisor_write_state(struct supervisor *sv)
 		return;
 	error_clear(&err);
 	if (state_write_atomic(sv->state_path, text, &err) == -1) {
-		log_warn(sv->log, "%s; status will not show this tunnel", err.msg);
+		log_warn(sv->log, "%s; status will not show this tunnel",
+		    err.msg);
 		sv->state_path[0] = '\0';
 	}
 	free(text);
@@ -403,9 +403,12 @@ supervisor_reload(struct supervisor *sv)
 	notify_send(&sv->notifier, "RELOADING=1");
 	next = malloc(sizeof *next);
 	error_clear(&err);
-	if (next == NULL || sv->hooks->reload(next, &err, sv->hooks->ctx) == -1) {
-		log_err(sv->log, "reload failed, keeping the running "
-		    "configuration: %s", next == NULL ? "out of memory" : err.msg);
+	if (next == NULL ||
+	    sv->hooks->reload(next, &err, sv->hooks->ctx) == -1) {
+		log_err(sv->log,
+		    "reload failed, keeping the running "
+		    "configuration: %s",
+		    next == NULL ? "out of memory" : err.msg);
 		free(next);
 		notify_send(&sv->notifier, "READY=1");
 		return;
@@ -418,7 +421,8 @@ supervisor_reload(struct supervisor *sv)
 		sv->cfg = next;
 		free(old);
 	} else {
-		log_info(sv->log, "reloaded: bastion settings changed, "
+		log_info(sv->log,
+		    "reloaded: bastion settings changed, "
 		    "reconnecting");
 		session_free(sv->session);
 		sv->cfg = next;
@@ -493,12 +497,14 @@ supervisor_init_state_path(struct supervisor *sv)
 	paths_env_from_process(&env);
 	if (sv->cfg->state_dir[0] != '\0')
 		snprintf(dir, sizeof dir, "%.900s", sv->cfg->state_dir);
-	else if (paths_run_runtime_dir(&env, geteuid() == 0, dir,
-	    sizeof dir) == -1)
+	else if (paths_run_runtime_dir(&env, geteuid() == 0, dir, sizeof dir) ==
+	    -1)
 		return;
 	if (mkdir_parents(dir, 0755) == -1) {
-		log_warn(sv->log, "cannot create %s: %s; status will not show "
-		    "this tunnel", dir, strerror(errno));
+		log_warn(sv->log,
+		    "cannot create %s: %s; status will not show "
+		    "this tunnel",
+		    dir, strerror(errno));
 		return;
 	}
 	snprintf(sv->state_path, sizeof sv->state_path, "%s/%s.json", dir,
@@ -509,7 +515,7 @@ static void
 supervisor_start_watchers(struct supervisor *sv)
 {
 	ev_signal *sigs[] = { &sv->sigint, &sv->sigterm, &sv->sighup,
-	    &sv->sigusr1 };
+		&sv->sigusr1 };
 	const int signums[] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
 	size_t i;
 
@@ -540,7 +546,7 @@ static void
 supervisor_stop_watchers(struct supervisor *sv)
 {
 	ev_signal *sigs[] = { &sv->sigint, &sv->sigterm, &sv->sighup,
-	    &sv->sigusr1 };
+		&sv->sigusr1 };
 	size_t i;
 
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)

@@ -16,14 +16,17 @@ units_check_path(const char *path, const char *what, struct error *err)
 	size_t len = strlen(path);
 
 	if (path[0] != '/') {
-		error_set(err, TETHER_EXIT_CONFIG, "%s '%.128s' must be an "
-		    "absolute path", what, path);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s '%.128s' must be an "
+		    "absolute path",
+		    what, path);
 		return -1;
 	}
 	if (len > UNITS_VALUE_MAX) {
-		error_set(err, TETHER_EXIT_CONFIG, "%s is longer than %d "
-		    "characters; move it somewhere shorter", what,
-		    UNITS_VALUE_MAX);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s is longer than %d "
+		    "characters; move it somewhere shorter",
+		    what, UNITS_VALUE_MAX);
 		return -1;
 	}
 	/*
@@ -32,17 +35,22 @@ units_check_path(const char *path, const char *what, struct error *err)
 	 * and none of systemd's specifiers or quotes.
 	 */
 	for (p = (const unsigned char *)path; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f || strchr(";#%$\\\"'`", *p) != NULL) {
-			error_set(err, TETHER_EXIT_CONFIG, "%s '%.128s' holds a "
+		if (*p < 0x20 || *p == 0x7f ||
+		    strchr(";#%$\\\"'`", *p) != NULL) {
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "%s '%.128s' holds a "
 			    "character tether will not write into a config file "
 			    "(control characters, ; # %% $ \\ quotes); rename "
-			    "it", what, path);
+			    "it",
+			    what, path);
 			return -1;
 		}
 	}
 	if (path[len - 1] == ' ') {
-		error_set(err, TETHER_EXIT_CONFIG, "%s '%.128s' ends with a "
-		    "space", what, path);
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s '%.128s' ends with a "
+		    "space",
+		    what, path);
 		return -1;
 	}
 	return 0;
@@ -56,9 +64,11 @@ units_render_config(const struct setup_values *v)
 	int v6 = strchr(b->host, ':') != NULL;
 
 	strbuf_init(&sb);
-	strbuf_addf(&sb, "# Written by tether setup. Change it with tether "
+	strbuf_addf(&sb,
+	    "# Written by tether setup. Change it with tether "
 	    "setup -p %d, or edit it and\n# reload the tunnel "
-	    "(systemctl reload tether@%d).\n[tunnel]\n", v->port, v->port);
+	    "(systemctl reload tether@%d).\n[tunnel]\n",
+	    v->port, v->port);
 	strbuf_addf(&sb, "name = %d\n", v->port);
 	strbuf_addf(&sb, "bastion = %s%s%s%s%s:%d\n", b->user,
 	    b->user[0] != '\0' ? "@" : "", v6 ? "[" : "", b->host,
@@ -83,8 +93,10 @@ units_render_dropin(const char *user, const char *group)
 	struct strbuf sb;
 
 	strbuf_init(&sb);
-	strbuf_addf(&sb, "# Written by tether setup: the tunnel runs as the "
-	    "key's owner.\n[Service]\nUser=%s\nGroup=%s\n", user, group);
+	strbuf_addf(&sb,
+	    "# Written by tether setup: the tunnel runs as the "
+	    "key's owner.\n[Service]\nUser=%s\nGroup=%s\n",
+	    user, group);
 	if (sb.failed) {
 		strbuf_free(&sb);
 		return NULL;
@@ -96,7 +108,7 @@ char *
 units_render_template(enum tether_mode mode, const char *bin)
 {
 	const char *tpl = mode == TETHER_MODE_SYSTEM ? UNIT_SYSTEM_TEMPLATE :
-	    UNIT_USER_TEMPLATE;
+	                                               UNIT_USER_TEMPLATE;
 	const char *at;
 	struct strbuf sb;
 	static const char token[] = "@TETHER_BIN@";

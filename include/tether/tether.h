@@ -15,30 +15,32 @@
 #include "tether/exit.h"
 
 enum tether_mode {
-	TETHER_MODE_SYSTEM,   /* /etc/tether, tether@PORT.service */
-	TETHER_MODE_USER,     /* ~/.config/tether, systemctl --user, or a daemon */
+	TETHER_MODE_SYSTEM, /* /etc/tether, tether@PORT.service */
+	TETHER_MODE_USER, /* ~/.config/tether, systemctl --user, or a daemon */
 };
 
 struct tether_setup_opts {
-	int port;                   /* remote port on the bastion, 1..65535 */
-	const char *bastion;        /* [user@]host[:port]; NULL = environment */
-	const char *key_path;       /* NULL = environment */
-	const char *target;         /* HOST:PORT; NULL = localhost:22 */
-	const char *known_hosts;    /* NULL = the service user's ~/.ssh/known_hosts */
-	const char *host_key_policy;/* NULL = strict */
-	const char *run_as;         /* system mode: the service user; NULL = SUDO_USER */
+	int port;             /* remote port on the bastion, 1..65535 */
+	const char *bastion;  /* [user@]host[:port]; NULL = environment */
+	const char *key_path; /* NULL = environment */
+	const char *target;   /* HOST:PORT; NULL = localhost:22 */
+	const char
+	    *known_hosts; /* NULL = the service user's ~/.ssh/known_hosts */
+	const char *host_key_policy; /* NULL = strict */
+	const char
+	    *run_as; /* system mode: the service user; NULL = SUDO_USER */
 	enum tether_mode mode;
-	int dry_run;                /* print what would be written and run */
-	int no_start;               /* write and enable, do not start or wait */
-	int wait_seconds;           /* for READY; 0 = default (20) */
+	int dry_run;      /* print what would be written and run */
+	int no_start;     /* write and enable, do not start or wait */
+	int wait_seconds; /* for READY; 0 = default (20) */
 };
 
 struct tether_result {
 	int success;
 	int exit_code;
-	char *out;                  /* text for stdout, never NULL after a call */
-	char *err;                  /* text for stderr, never NULL after a call */
-	char *json;                 /* status: the tunnels as JSON; else NULL */
+	char *out;  /* text for stdout, never NULL after a call */
+	char *err;  /* text for stderr, never NULL after a call */
+	char *json; /* status: the tunnels as JSON; else NULL */
 };
 
 /* port 0 = every tunnel of the mode(s); all_modes = system and user. */
@@ -46,7 +48,7 @@ struct tether_status_opts {
 	int port;
 	int all_modes;
 	enum tether_mode mode;
-	int colour;                 /* ANSI colours in the table (a terminal) */
+	int colour; /* ANSI colours in the table (a terminal) */
 };
 
 struct tether_remove_opts {

@@ -173,6 +173,8 @@ const struct cli_option cli_run_options[] = {
 	    "known_hosts file (default ~/.ssh/known_hosts)" },
 	{ RUN_OPT_POLICY, 0, "host-key-policy", "strict|accept-new",
 	    "unknown bastion keys: refuse (default) or record" },
+	{ RUN_OPT_HOST_KEY, 0, "host-key", "SHA256:...",
+	    "pin the bastion's key (no known_hosts needed)" },
 	{ RUN_OPT_NAME, 'n', "name", "NAME", "the tunnel's name in logs" },
 	{ RUN_OPT_OPTION, 'o', "option", "KEY=VALUE",
 	    "set any [tunnel] key, e.g. -o keepalive_interval=10" },
@@ -276,6 +278,8 @@ cli_apply_run_flag(struct tether_config *cfg, int id, const char *arg,
 		    "--known-hosts", err);
 	case RUN_OPT_POLICY:
 		return config_set_policy(cfg, arg, "--host-key-policy", err);
+	case RUN_OPT_HOST_KEY:
+		return config_set_host_key_pin(cfg, arg, "--host-key", err);
 	case RUN_OPT_NAME: {
 		char assignment[LOG_NAME_MAX + 8];
 

@@ -11,6 +11,10 @@ int cmd_status(int argc, char **argv);
 int cmd_remove(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int cmd_bastion_line(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+/* The seed's list-python-apis: the functions of tether/tether.h. */
+int cmd_list_apis(int argc, char **argv);
 
 void cmd_run_help(void);
 void cmd_setup_help(void);
@@ -18,6 +22,16 @@ void cmd_status_help(void);
 void cmd_remove_help(void);
 void cmd_trust_help(void);
 void cmd_bastion_line_help(void);
+void cmd_doctor_help(void);
+void cmd_migrate_help(void);
+void cmd_list_apis_help(void);
+
+/*
+ * `mcp installation` and `mcp doctor` (argv starts after the subcommand,
+ * as mcp_main passes it to its other subcommands).
+ */
+int mcp_installation(int argc, char **argv);
+int mcp_doctor(int argc, char **argv);
 
 /* The seed's command lines, when called as scitex-tunnel. */
 int seed_main(int argc, char **argv);

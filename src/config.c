@@ -39,6 +39,8 @@ config_init_defaults(struct tether_config *cfg, const char *home)
 	cfg->backoff_factor = 2;
 	cfg->stable_after = 30;
 	cfg->connect_timeout = 15;
+	cfg->target_connect_timeout = 10;
+	cfg->refused_retry_interval = 300;
 	cfg->max_channels = 256;
 	/* A HOME too long for the path leaves it unset, not truncated. */
 	if (cfg->home[0] != '\0' &&
@@ -231,7 +233,11 @@ static const struct number_key number_keys[] = {
 	NUMBER_KEY(backoff_max, 0, 0.1, 86400, "a number of seconds"),
 	NUMBER_KEY(backoff_factor, 0, 1, 10, "a number"),
 	NUMBER_KEY(stable_after, 1, 0, 86400, "a whole number of seconds"),
+	NUMBER_KEY(refused_retry_interval, 1, 1, 86400,
+	    "a whole number of seconds"),
 	NUMBER_KEY(connect_timeout, 1, 1, 3600, "a whole number of seconds"),
+	NUMBER_KEY(target_connect_timeout, 1, 1, 3600,
+	    "a whole number of seconds"),
 	NUMBER_KEY(max_channels, 1, 1, 4096, "a whole number"),
 };
 
@@ -266,6 +272,33 @@ config_set_number(struct tether_config *cfg, const char *key, const char *value,
 	return 1;
 }
 
+int
+config_set_host_key_pin(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	size_t len = strlen(value), i;
+
+	/* OpenSSH's form: SHA256: and 43 characters of unpadded base64. */
+	if (strncmp(value, "SHA256:", 7) != 0 || len != 7 + 43)
+		goto bad;
+	for (i = 7; i < len; i++) {
+		char c = value[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		        (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			goto bad;
+	}
+	snprintf(cfg->host_key_pin, sizeof cfg->host_key_pin, "%s", value);
+	return 0;
+bad:
+	error_set(err, TETHER_EXIT_CONFIG,
+	    "%s: '%.80s' is not a SHA256 "
+	    "fingerprint as ssh-keygen -l prints it (SHA256: and 43 "
+	    "characters)",
+	    origin, value);
+	return -1;
+}
+
 /* One INI key: the value is valid or the key is refused with a reason. */
 static int
 config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
@@ -286,6 +319,8 @@ config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
 		return config_set_path(cfg, cfg->known_hosts, value, what, e);
 	if (strcmp(key, "host_key_policy") == 0)
 		return config_set_policy(cfg, value, what, e);
+	if (strcmp(key, "host_key") == 0)
+		return config_set_host_key_pin(cfg, value, what, e);
 	if (strcmp(key, "forward") == 0) {
 		if (ctx->file_forwards++ == 0)
 			cfg->nforwards = 0;

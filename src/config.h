@@ -28,6 +28,8 @@ struct tether_config {
 	char key_path[CONFIG_PATH_MAX]; /* "" = use ssh-agent */
 	char known_hosts[CONFIG_PATH_MAX];
 	enum host_key_policy host_key_policy;
+	char host_key_pin
+	    [64]; /* "SHA256:..." pins the bastion's key; "" = none */
 
 	/* Forwards given as full specs (-R, forward=). */
 	struct forward_spec forwards[CONFIG_FORWARDS_MAX];
@@ -42,8 +44,10 @@ struct tether_config {
 	double backoff_initial; /* seconds */
 	double backoff_max;
 	double backoff_factor;
-	int stable_after;    /* seconds up before backoff resets */
-	int connect_timeout; /* seconds for TCP + handshake + auth */
+	int stable_after;           /* seconds up before backoff resets */
+	int refused_retry_interval; /* seconds between asks once refused */
+	int connect_timeout;        /* seconds for TCP + handshake + auth */
+	int target_connect_timeout; /* seconds to reach a forward's target */
 	int max_channels;
 	int exit_on_forward_failure;
 	int verbose;
@@ -70,6 +74,8 @@ int config_set_path(struct tether_config *, char *dst, const char *value,
     const char *origin, struct error *);
 int config_set_policy(struct tether_config *, const char *, const char *origin,
     struct error *);
+int config_set_host_key_pin(struct tether_config *, const char *,
+    const char *origin, struct error *);
 int config_add_forward(struct tether_config *, const char *, const char *origin,
     struct error *);
 

@@ -13,28 +13,122 @@ hostkey_host_pattern(const struct bastion_spec *b, char *out, size_t sz)
 		snprintf(out, sz, "[%s]:%d", b->host, b->port);
 }
 
-int
-hostkey_describe_public(ssh_session ssh, char *out, size_t sz)
+/* "TYPE SHA256:..." of key into out; the fingerprint alone into fp_out. */
+static int
+hostkey_describe_key(const ssh_key key, char *out, size_t sz, char *fp_out,
+    size_t fp_sz)
 {
 	unsigned char *hash = NULL;
-	ssh_key key = NULL;
 	size_t hlen = 0;
 	char *fp;
 
-	if (ssh_get_server_publickey(ssh, &key) != SSH_OK)
-		return -1;
 	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
-	        &hlen) != SSH_OK) {
-		ssh_key_free(key);
+	        &hlen) != SSH_OK)
 		return -1;
-	}
 	fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
 	snprintf(out, sz, "%s %s", ssh_key_type_to_char(ssh_key_type(key)),
 	    fp != NULL ? fp : "(no fingerprint)");
+	if (fp_out != NULL)
+		snprintf(fp_out, fp_sz, "%s", fp != NULL ? fp : "");
 	ssh_string_free_char(fp);
 	ssh_clean_pubkey_hash(&hash);
-	ssh_key_free(key);
 	return 0;
+}
+
+int
+hostkey_describe_public(ssh_session ssh, char *out, size_t sz)
+{
+	ssh_key key = NULL;
+	int rc;
+
+	if (ssh_get_server_publickey(ssh, &key) != SSH_OK)
+		return -1;
+	rc = hostkey_describe_key(key, out, sz, NULL, 0);
+	ssh_key_free(key);
+	return rc;
+}
+
+/* Whether pattern is one of the comma-separated names of a known_hosts line. */
+static int
+hostkey_line_names(const char *names, size_t len, const char *pattern)
+{
+	size_t plen = strlen(pattern);
+	const char *p = names, *end = names + len, *comma;
+
+	while (p < end) {
+		comma = memchr(p, ',', (size_t)(end - p));
+		if (comma == NULL)
+			comma = end;
+		if ((size_t)(comma - p) == plen &&
+		    memcmp(p, pattern, plen) == 0)
+			return 1;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+/*
+ * What known_hosts holds for the bastion, for a "changed" message: the
+ * first plain (not hashed) entry naming it; libssh keeps it to itself.
+ */
+static void
+hostkey_describe_known(const char *known_hosts, const char *pattern, char *out,
+    size_t sz)
+{
+	char line[8192], type[64], b64[8000];
+	ssh_key key = NULL;
+	FILE *f;
+	size_t n;
+
+	snprintf(out, sz, "another key");
+	if ((f = fopen(known_hosts, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		n = strcspn(line, " \t");
+		if (line[0] == '#' || line[0] == '|' || line[n] == '\0' ||
+		    !hostkey_line_names(line, n, pattern) ||
+		    sscanf(line + n, " %63s %7999s", type, b64) != 2)
+			continue;
+		if (ssh_pki_import_pubkey_base64(b64,
+		        ssh_key_type_from_name(type), &key) == SSH_OK) {
+			hostkey_describe_key(key, out, sz, NULL, 0);
+			ssh_key_free(key);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* With a pinned fingerprint, known_hosts is not consulted at all. */
+static int
+hostkey_verify_pin(ssh_session ssh, const struct tether_config *cfg,
+    const char *pattern, const struct logger *log, struct error *err)
+{
+	char key[160], fp[96] = "";
+	ssh_key srv = NULL;
+
+	if (ssh_get_server_publickey(ssh, &srv) != SSH_OK ||
+	    hostkey_describe_key(srv, key, sizeof key, fp, sizeof fp) == -1) {
+		ssh_key_free(srv);
+		error_set(err, TETHER_EXIT_HOSTKEY,
+		    "bastion %s presented no "
+		    "usable host key: %s",
+		    pattern, ssh_get_error(ssh));
+		return -1;
+	}
+	ssh_key_free(srv);
+	if (strcmp(fp, cfg->host_key_pin) == 0) {
+		log_debug(log, "bastion host key %s matches the pinned key",
+		    key);
+		return 0;
+	}
+	error_set(err, TETHER_EXIT_HOSTKEY,
+	    "bastion %s presents %s, but the "
+	    "pinned key (--host-key) is %s; someone may be intercepting the "
+	    "connection. If the bastion was really re-keyed, pin the new "
+	    "fingerprint",
+	    pattern, key, cfg->host_key_pin);
+	return -1;
 }
 
 enum hostkey_status
@@ -61,8 +155,11 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 {
 	const struct bastion_spec *b = &cfg->bastion;
 	const char *kh = cfg->known_hosts;
-	char key[160], pattern[SPEC_HOST_MAX + 16];
+	char key[160], old[160], pattern[SPEC_HOST_MAX + 16];
 
+	hostkey_host_pattern(b, pattern, sizeof pattern);
+	if (cfg->host_key_pin[0] != '\0')
+		return hostkey_verify_pin(ssh, cfg, pattern, log, err);
 	if (hostkey_describe_public(ssh, key, sizeof key) == -1) {
 		error_set(err, TETHER_EXIT_HOSTKEY,
 		    "bastion %s:%d presented no "
@@ -70,19 +167,18 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 		    b->host, b->port, ssh_get_error(ssh));
 		return -1;
 	}
-	hostkey_host_pattern(b, pattern, sizeof pattern);
 	switch (hostkey_check(ssh)) {
 	case HOSTKEY_KNOWN:
 		log_debug(log, "bastion host key %s matches %s", key, kh);
 		return 0;
 	case HOSTKEY_CHANGED:
+		hostkey_describe_known(kh, pattern, old, sizeof old);
 		error_set(err, TETHER_EXIT_HOSTKEY,
 		    "bastion %s host key "
-		    "changed: it now presents %s, which %s does not hold; "
-		    "someone may be intercepting the connection. If the bastion "
-		    "was really re-keyed, remove the old key with: ssh-keygen "
-		    "-f %s -R '%s'",
-		    pattern, key, kh, kh, pattern);
+		    "changed: it now presents %s, but %s holds %s; someone may "
+		    "be intercepting the connection. If the bastion was really "
+		    "re-keyed, remove the old key with: ssh-keygen -f %s -R '%s'",
+		    pattern, key, kh, old, kh, pattern);
 		return -1;
 	case HOSTKEY_UNKNOWN:
 		if (cfg->host_key_policy == HOST_KEY_ACCEPT_NEW) {

@@ -33,6 +33,12 @@ static const struct verb verbs[] = {
 	    "show every tunnel on this machine" },
 	{ "remove", "remove-tunnel", cmd_remove, cmd_remove_help,
 	    "stop and uninstall a tunnel" },
+	{ "doctor", NULL, cmd_doctor, cmd_doctor_help,
+	    "check a tunnel end to end and say what to fix" },
+	{ "migrate", NULL, cmd_migrate, cmd_migrate_help,
+	    "replace scitex-tunnel's autossh units with tether" },
+	{ "list-python-apis", NULL, cmd_list_apis, cmd_list_apis_help,
+	    "list the C API (the seed's verb)" },
 	{ "trust", NULL, cmd_trust, cmd_trust_help,
 	    "check and record the bastion's host key" },
 	{ "bastion-line", NULL, cmd_bastion_line, cmd_bastion_line_help,
@@ -50,7 +56,7 @@ usage(FILE *out)
 
 	fprintf(out, "usage: tether <verb> [options]\n\nverbs:\n");
 	for (i = 0; i < NVERBS; i++)
-		fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(out, "  %-17s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(out,
 	    "\ntether <verb> --help shows a verb's options; "
 	    "--help-recursive shows them all;\ntether --version its version.\n");

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "error.h"
 #include "log.h"
+#include "commands.h"
 #include "mcp.h"
 
 #define MCP_FALLBACK_VERSION "2025-06-18"
@@ -1174,11 +1175,14 @@ mcp_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: tether mcp start\n"
-	    "       tether mcp list-tools [-v|-vv]\n\n"
-	    "  start       serve the Model Context Protocol on stdin and "
+	    "       tether mcp list-tools [-v|-vv]\n"
+	    "       tether mcp installation | doctor\n\n"
+	    "  start         serve the Model Context Protocol on stdin and "
 	    "stdout\n"
-	    "  list-tools  list the MCP tools; -v adds descriptions, -vv "
-	    "input schemas\n");
+	    "  list-tools    list the MCP tools; -v adds descriptions, -vv "
+	    "input schemas\n"
+	    "  installation  how to register this server with an MCP client\n"
+	    "  doctor        check that the server answers, in-process\n");
 }
 
 /* Parses a subcommand's options; -1 = stop with *rc. */
@@ -1236,6 +1240,10 @@ mcp_main(int argc, char **argv)
 			return rc;
 		return mcp_serve();
 	}
+	if (strcmp(argv[0], "installation") == 0)
+		return mcp_installation(argc - 1, argv + 1);
+	if (strcmp(argv[0], "doctor") == 0)
+		return mcp_doctor(argc - 1, argv + 1);
 	if (strcmp(argv[0], "list-tools") == 0) {
 		if (mcp_options(argc - 1, argv + 1, list_options, &verbose,
 		        &rc) == -1)

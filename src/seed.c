@@ -21,6 +21,7 @@ static const struct seed_verb seed_verbs[] = {
 	{ "remove", "remove-tunnel", cmd_remove },
 	{ "status", "show-status", cmd_status },
 	{ "mcp", NULL, mcp_main },
+	{ "list-python-apis", NULL, cmd_list_apis },
 };
 
 static void
@@ -32,7 +33,9 @@ seed_usage(FILE *out)
 	    "  setup (setup-tunnel)    -p PORT -b USER@HOST -s KEY\n"
 	    "  remove (remove-tunnel)  -p PORT\n"
 	    "  status (show-status)    [-p PORT]\n"
-	    "  mcp                     start | list-tools\n\n"
+	    "  mcp                     start | list-tools | installation | "
+	    "doctor\n"
+	    "  list-python-apis        [-v|-vv]\n\n"
 	    "This is tether %s answering to the scitex-tunnel name; see "
 	    "tether --help.\n",
 	    TETHER_VERSION);
@@ -83,10 +86,11 @@ seed_main(int argc, char **argv)
 		        strcmp(argv[1], seed_verbs[i].alias) == 0)) {
 			int rc = seed_verbs[i].run(argc - 2, argv + 2);
 
-			return seed_verbs[i].run == cmd_status ||
-			        seed_verbs[i].run == mcp_main ?
-			    rc :
-			    seed_exit_code(rc);
+			/* Only setup and remove had the seed's 0-or-1 codes. */
+			return seed_verbs[i].run == cmd_setup ||
+			        seed_verbs[i].run == cmd_remove ?
+			    seed_exit_code(rc) :
+			    rc;
 		}
 	}
 	fprintf(stderr,

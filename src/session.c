@@ -136,6 +136,7 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 		free(s);
 		return NULL;
 	}
+	s->splices.connect_timeout = cfg->target_connect_timeout;
 	s->loop = loop;
 	s->cfg = cfg;
 	s->log = log;
@@ -1079,6 +1080,7 @@ session_reconfigure(struct session *s, const struct tether_config *cfg)
 	}
 	s->nforwards = cfg->nforwards;
 	s->cfg = cfg;
+	s->splices.connect_timeout = cfg->target_connect_timeout;
 	session_changed(s);
 	if (s->state == SESSION_REQUESTING || s->state == SESSION_FORWARDING)
 		session_advance_global_requests(s);

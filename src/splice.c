@@ -35,6 +35,7 @@ struct splice {
 	int fd;
 	ev_io rio;
 	ev_io wio;
+	ev_timer connect_timer; /* a target that never answers the SYN */
 	enum splice_state state;
 	struct bytebuf to_local;
 	uint32_t in_libssh; /* bytes libssh still holds for us */
@@ -51,6 +52,8 @@ struct splice {
 };
 
 static void splice_on_socket_readable(struct ev_loop *, ev_io *, int);
+static void splice_on_connect_timeout(struct ev_loop *, ev_timer *, int);
+static void splice_try_next_address(struct splice *, int);
 static void splice_on_socket_writable(struct ev_loop *, ev_io *, int);
 
 static void
@@ -107,6 +110,9 @@ splice_connect(struct splice *s)
 		}
 		if (errno == EINPROGRESS) {
 			s->state = SPLICE_CONNECTING;
+			ev_timer_set(&s->connect_timer, s->set->connect_timeout,
+			    0);
+			ev_timer_start(s->set->loop, &s->connect_timer);
 			break;
 		}
 		close(s->fd);
@@ -128,22 +134,42 @@ splice_finish_connect(struct splice *s)
 	socklen_t len = sizeof(int);
 	int soerr = 0;
 
+	ev_timer_stop(s->set->loop, &s->connect_timer);
 	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
 		soerr = errno;
 	if (soerr == 0) {
 		s->state = SPLICE_OPEN;
 		return;
 	}
+	splice_try_next_address(s, soerr);
+}
+
+/* The address being tried failed with err: on to the next, if any. */
+static void
+splice_try_next_address(struct splice *s, int err)
+{
 	ev_io_stop(s->set->loop, &s->rio);
 	ev_io_stop(s->set->loop, &s->wio);
 	close(s->fd);
 	s->fd = -1;
 	if (++s->next_addr >= s->naddrs) {
 		splice_fail(s, "cannot connect to the target: %s",
-		    strerror(soerr));
+		    strerror(err));
 		return;
 	}
 	splice_connect(s);
+}
+
+static void
+splice_on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct splice *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	splice_mark_dirty(s);
+	if (s->state == SPLICE_CONNECTING)
+		splice_try_next_address(s, ETIMEDOUT);
 }
 
 /* Writes what we hold, then pulls what libssh holds, while the socket takes it. */
@@ -332,6 +358,7 @@ splice_destroy(struct splice *s)
 {
 	struct splice_set *set = s->set;
 
+	ev_timer_stop(set->loop, &s->connect_timer);
 	if (s->fd != -1) {
 		ev_io_stop(set->loop, &s->rio);
 		ev_io_stop(set->loop, &s->wio);
@@ -460,6 +487,8 @@ splice_new(struct splice_set *set, ssh_channel channel,
 		s->addr_lens[s->naddrs++] = target->ai_addrlen;
 	}
 	bytebuf_init(&s->to_local, SPLICE_BUFFER_SIZE);
+	ev_init(&s->connect_timer, splice_on_connect_timeout);
+	s->connect_timer.data = s;
 	snprintf(s->label, sizeof s->label, "%s", label);
 	ssh_callbacks_init(&s->cb);
 	s->cb.userdata = s;

@@ -38,6 +38,7 @@ struct splice_set {
 	struct splice_list dirty; /* watchers to reconcile, or to reap */
 	size_t count;             /* live splices */
 	int write_blocked;        /* the bastion socket has unsent data */
+	double connect_timeout;   /* seconds to reach the target */
 	uint64_t bytes_to_local;
 	uint64_t bytes_to_remote;
 };

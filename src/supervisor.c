@@ -47,6 +47,7 @@ struct supervisor {
 	struct backoff backoff;
 	uint64_t rng;
 	int ever_up; /* a forward was bound once */
+	int refused; /* waiting out a refusal, slowly */
 	int ready_sent;
 	int stopping;
 	unsigned reconnects;
@@ -70,15 +71,28 @@ supervisor_is_permanent(const struct supervisor *sv, int code)
 	switch (code) {
 	case TETHER_EXIT_CONFIG:
 	case TETHER_EXIT_KEY:
-	case TETHER_EXIT_HOSTKEY:
 	case TETHER_EXIT_FORWARD:
 		return 1;
 	case TETHER_EXIT_AUTH:
-		/* A typo fails fast; a bastion that once let us in may again. */
+	case TETHER_EXIT_HOSTKEY:
+		/*
+		 * A typo fails fast; a bastion that once let us in is asked
+		 * again, slowly (see supervisor_is_refusal).
+		 */
 		return !sv->ever_up;
 	default:
 		return 0;
 	}
+}
+
+/*
+ * The bastion refuses us on purpose (authentication, a changed host key):
+ * no retry storm, and never a check disabled to "fix" it.
+ */
+static int
+supervisor_is_refusal(int code)
+{
+	return code == TETHER_EXIT_AUTH || code == TETHER_EXIT_HOSTKEY;
 }
 
 static const char *
@@ -86,6 +100,8 @@ supervisor_state_name(const struct supervisor *sv)
 {
 	if (sv->stopping)
 		return "stopping";
+	if (sv->refused && ev_is_active(&sv->retry))
+		return "refused";
 	if (ev_is_active(&sv->retry))
 		return "waiting-to-retry";
 	switch (session_get_state(sv->session)) {
@@ -122,7 +138,8 @@ supervisor_format_status(struct supervisor *sv, char *out, size_t sz)
 
 	if (strcmp(st, "forwarding") != 0) {
 		/* The last error explains a wait; in other states it is old news. */
-		int why = strcmp(st, "waiting-to-retry") == 0 &&
+		int why = (strcmp(st, "waiting-to-retry") == 0 ||
+		              strcmp(st, "refused") == 0) &&
 		    sv->last_error[0] != '\0';
 
 		snprintf(out, sz, "%s %s%s%.200s", st, sv->cfg->bastion.host,
@@ -238,8 +255,17 @@ supervisor_schedule_retry(struct supervisor *sv, const struct error *err)
 		supervisor_finish(sv, err->code);
 		return;
 	}
-	wait = backoff_next(&sv->backoff, rng_unit(&sv->rng));
-	log_warn(sv->log, "%s; reconnecting in %.1f s", err->msg, wait);
+	sv->refused = supervisor_is_refusal(err->code);
+	if (sv->refused) {
+		wait = sv->cfg->refused_retry_interval;
+		log_err(sv->log,
+		    "%s; the bastion refuses this tunnel: asking "
+		    "again in %.0f s (refused_retry_interval)",
+		    err->msg, wait);
+	} else {
+		wait = backoff_next(&sv->backoff, rng_unit(&sv->rng));
+		log_warn(sv->log, "%s; reconnecting in %.1f s", err->msg, wait);
+	}
 	ev_timer_set(&sv->retry, wait, 0);
 	ev_timer_start(sv->loop, &sv->retry);
 	supervisor_publish(sv);
@@ -366,7 +392,8 @@ supervisor_on_network_up(struct netwatch *nw, const char *why, void *arg)
 	struct supervisor *sv = arg;
 
 	(void)nw;
-	if (!ev_is_active(&sv->retry))
+	/* A refusal does not end because a link came back. */
+	if (!ev_is_active(&sv->retry) || sv->refused)
 		return;
 	log_info(sv->log, "network change (%s): reconnecting now", why);
 	backoff_reset(&sv->backoff);
@@ -604,13 +631,14 @@ supervisor_run(const struct tether_config *cfg, const struct logger *log,
 		ev_run(sv.loop, 0);
 
 	supervisor_stop_watchers(&sv);
-	session_free(sv.session);
+	/* The last state names the session: write it before freeing it. */
 	if (sv.state_path[0] != '\0') {
 		if (sv.exit_code == TETHER_EXIT_OK)
 			unlink(sv.state_path);
 		else
 			supervisor_write_state(&sv);
 	}
+	session_free(sv.session);
 	notify_deinit(&sv.notifier);
 	ev_loop_destroy(sv.loop);
 	free(sv.cfg);

@@ -269,6 +269,9 @@ lab_init() {
 	LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tether-lab.$LAB_NAME.XXXXXX") ||
 	    lab_fail "mktemp failed"
 	chmod 700 "$LAB_DIR"
+	# tether's state files go to the lab, never to the host's /run/tether.
+	export RUNTIME_DIRECTORY=${RUNTIME_DIRECTORY:-$LAB_DIR/run}
+	mkdir -p "$RUNTIME_DIRECTORY"
 	LAB_USER=$(id -un)
 	lab_log "lab dir $LAB_DIR, tunnel = $LAB_TUNNEL, user = $LAB_USER"
 

@@ -1,0 +1,1055 @@
+/*
+ * tether doctor: checks a tunnel's setup end to end and explains each
+ * finding with its fix: the key (or ssh-agent), the bastion's entry in
+ * known_hosts, reaching the bastion, its host key, authentication, and
+ * whether each forward can bind there. Then the bastion-side advice.
+ *
+ * It opens one real, blocking libssh session and sends nothing but the
+ * key exchange, the authentication and, per forward, a tcpip-forward
+ * request that it cancels at once. known_hosts is only read.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libssh/libssh.h>
+
+#include "tether/exit.h"
+#include "cli.h"
+#include "commands.h"
+#include "config.h"
+#include "fsutil.h"
+#include "hostkey.h"
+#include "key.h"
+#include "paths.h"
+
+#define DOCTOR_AGENT_TIMEOUT_S 3
+#define DOCTOR_TARGET_TIMEOUT_MS 2000
+#define DOCTOR_PUB_MAX 16384
+#define DOCTOR_DROPIN_MAX ((size_t)16 * 1024)
+
+enum doctor_opt {
+	D_PORT = 1,
+	D_BASTION,
+	D_KEY,
+	D_TARGET,
+	D_REMOTE,
+	D_CONFIG,
+	D_KNOWN_HOSTS,
+	D_POLICY,
+	D_OPTION,
+	D_STATE_DIR,
+	D_USER,
+	D_HELP,
+};
+
+static const struct cli_option doctor_options[] = {
+	{ D_PORT, 'p', "port", "PORT",
+	    "an installed tunnel (with -b: the port to check)" },
+	{ D_USER, 0, "user", NULL, "with -p: a user tunnel, not a system one" },
+	{ D_CONFIG, 'c', "config", "FILE", "a tunnel's configuration file" },
+	{ D_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
+	    "the bastion (a tunnel not installed)" },
+	{ D_KEY, 's', "secret-key", "PATH",
+	    "private key (default: ssh-agent)" },
+	{ D_KEY, 0, "key", "PATH", "same as --secret-key" },
+	{ D_TARGET, 't', "target", "HOST:PORT",
+	    "local target of -p (default localhost:22)" },
+	{ D_REMOTE, 'R', "remote", "[BIND:]PORT:HOST:HOSTPORT",
+	    "a forward to check; repeat for several" },
+	{ D_KNOWN_HOSTS, 0, "known-hosts", "FILE",
+	    "known_hosts file (default ~/.ssh/known_hosts)" },
+	{ D_POLICY, 0, "host-key-policy", "strict|accept-new",
+	    "as the tunnel uses (default strict)" },
+	{ D_OPTION, 'o', "option", "KEY=VALUE",
+	    "any [tunnel] key, e.g. connect_timeout=5" },
+	{ D_STATE_DIR, 0, "state-dir", "DIR",
+	    "where the running tunnel keeps its state" },
+	{ D_HELP, 'h', "help", NULL, "show this help" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+enum verdict {
+	V_OK,
+	V_WARN,
+	V_FAIL,
+	V_SKIP,
+};
+
+struct doctor {
+	struct tether_config cfg;
+	enum tether_mode mode;
+	int installed;                    /* -p PORT of an installed tunnel */
+	char conf_path[CONFIG_PATH_MAX];  /* the file read, "" = none */
+	char service_user[SPEC_USER_MAX]; /* the unit's User=, "" = unknown */
+	char login[SPEC_USER_MAX];        /* the user on the bastion */
+	char pattern[SPEC_HOST_MAX + 16]; /* known_hosts' name of it */
+	ssh_key key;                      /* NULL = ssh-agent */
+	char pub[DOCTOR_PUB_MAX];         /* "TYPE BASE64"; "" = unknown */
+	ssh_session ssh;
+	int first_fail; /* exit code of the first failed check; 0 = none */
+	int warnings;
+};
+
+void
+cmd_doctor_help(void)
+{
+	printf(
+	    "usage: tether doctor -p PORT [--user]\n"
+	    "       tether doctor -c FILE\n"
+	    "       tether doctor -b USER@HOST [-s KEY] -p PORT | -R SPEC "
+	    "[options]\n\n"
+	    "Check a tunnel end to end, one line per check (ok, warn or "
+	    "FAIL, with the fix):\nthe key or ssh-agent, the bastion in "
+	    "known_hosts, reaching the bastion, its\nhost key, "
+	    "authentication, and whether each forward can bind there (asked "
+	    "and\nreleased at once; a port the running tunnel holds is fine). "
+	    "Then what to set\non the bastion. With -p PORT alone it checks "
+	    "the installed tunnel\n(/etc/tether/PORT.conf, or "
+	    "~/.config/tether/PORT.conf with --user).\nExit 0 when every "
+	    "check passes (warnings allowed), else the exit code of\nthe "
+	    "first failed check (see tether(1): 1 unreachable, 3 config, 4 "
+	    "key,\n5 host key, 6 authentication, 7 forward).\n\n");
+	cli_print_options(stdout, doctor_options);
+}
+
+static void report(struct doctor *, enum verdict, int kind, const char *what,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+report(struct doctor *d, enum verdict v, int kind, const char *what,
+    const char *fmt, ...)
+{
+	static const char *const words[] = { "ok", "warn", "FAIL", "skip" };
+	char msg[2 * ERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	printf("%-4s  %s: %s\n", words[v], what, msg);
+	fflush(stdout);
+	if (v == V_FAIL && d->first_fail == 0)
+		d->first_fail = kind != 0 ? kind : TETHER_EXIT_FAILURE;
+	if (v == V_WARN)
+		d->warnings++;
+}
+
+/* ---- which tunnel ------------------------------------------------------ */
+
+struct doctor_args {
+	const char *port;
+	const char *config;
+	int has_bastion;
+	int user;
+	int help;
+};
+
+static int
+doctor_scan(int argc, char **argv, struct doctor_args *a, struct error *err)
+{
+	struct cli_parser p;
+	const char *arg;
+	int id;
+
+	memset(a, 0, sizeof *a);
+	cli_parser_init(&p, argc, argv);
+	while ((id = cli_next(&p, doctor_options, &arg, err)) != CLI_END) {
+		if (id == CLI_ERROR)
+			return -1;
+		if (id == CLI_OPERAND) {
+			error_set(err, TETHER_EXIT_USAGE,
+			    "unexpected argument '%.64s'; see tether doctor "
+			    "--help",
+			    arg);
+			return -1;
+		}
+		if (id == D_PORT)
+			a->port = arg;
+		else if (id == D_CONFIG)
+			a->config = arg;
+		else if (id == D_BASTION)
+			a->has_bastion = 1;
+		else if (id == D_USER)
+			a->user = 1;
+		else if (id == D_HELP)
+			a->help = 1;
+	}
+	return 0;
+}
+
+/* User= of the drop-in setup wrote for a system tunnel, if any. */
+static void
+doctor_service_user(struct doctor *d, int port)
+{
+	struct tether_paths paths;
+	struct path_env env;
+	struct error ignored;
+	char path[CONFIG_PATH_MAX], *text = NULL, *line, *save = NULL;
+
+	paths_env_from_process(&env);
+	if (paths_for_mode(TETHER_MODE_SYSTEM, &env, &paths) != 0 ||
+	    (size_t)snprintf(path, sizeof path,
+	        "%s/tether@%d.service.d/50-tether-user.conf", paths.unit_dir,
+	        port) >= sizeof path)
+		return;
+	error_clear(&ignored);
+	if (file_read(path, DOCTOR_DROPIN_MAX, &text, &ignored) == -1)
+		return;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "User=", 5) == 0 &&
+		    spec_user_is_valid(line + 5))
+			snprintf(d->service_user, sizeof d->service_user, "%s",
+			    line + 5);
+	}
+	free(text);
+}
+
+/* The installed tunnel's config file for -p PORT, if there is one. */
+static int
+doctor_installed(struct doctor *d, const struct doctor_args *a,
+    struct error *err)
+{
+	struct tether_paths paths;
+	struct path_env env;
+	int port;
+
+	if (spec_parse_port(a->port, 1, &port) == -1) {
+		error_set(err, TETHER_EXIT_USAGE,
+		    "-p '%.32s': the port must be a number from 1 to 65535",
+		    a->port);
+		return -1;
+	}
+	paths_env_from_process(&env);
+	if (paths_for_mode(d->mode, &env, &paths) != 0 ||
+	    paths_join_port(d->conf_path, sizeof d->conf_path, paths.config_dir,
+	        port, ".conf") == -1) {
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "cannot tell where user tunnels live: HOME is not set");
+		return -1;
+	}
+	if (access(d->conf_path, F_OK) == 0) {
+		d->installed = 1;
+		if (d->mode == TETHER_MODE_SYSTEM)
+			doctor_service_user(d, port);
+		return 0;
+	}
+	if (getenv("TETHER_BASTION") != NULL ||
+	    getenv("SCITEX_TUNNEL_BASTION_SERVER") != NULL) {
+		d->conf_path[0] = '\0'; /* -p with the bastion from the env */
+		return 0;
+	}
+	error_set(err, TETHER_EXIT_CONFIG,
+	    "no installed tunnel on port %d: %s does not exist; %s, or give "
+	    "-b USER@HOST and -s KEY to check one that is not installed",
+	    port, d->conf_path,
+	    d->mode == TETHER_MODE_SYSTEM ? "add --user for a user tunnel" :
+	                                    "drop --user for a system tunnel");
+	return -1;
+}
+
+static int
+doctor_flag(struct doctor *d, int id, const char *arg, int *remotes,
+    struct error *err)
+{
+	struct tether_config *cfg = &d->cfg;
+
+	switch (id) {
+	case D_PORT:
+		if (d->installed)
+			return 0; /* it chose the file */
+		if (spec_parse_port(arg, 0, &cfg->port) == -1) {
+			error_set(err, TETHER_EXIT_USAGE,
+			    "-p '%.32s': the remote port must be a number "
+			    "from 0 to 65535",
+			    arg);
+			return -1;
+		}
+		return 0;
+	case D_BASTION:
+		return config_set_bastion(cfg, arg, "-b", err);
+	case D_KEY:
+		return config_set_path(cfg, cfg->key_path, arg, "-s", err);
+	case D_TARGET:
+		return spec_parse_target(arg, cfg->target_host,
+		    &cfg->target_port, err);
+	case D_REMOTE:
+		if ((*remotes)++ == 0)
+			cfg->nforwards = 0;
+		return config_add_forward(cfg, arg, "-R", err);
+	case D_KNOWN_HOSTS:
+		return config_set_path(cfg, cfg->known_hosts, arg,
+		    "--known-hosts", err);
+	case D_POLICY:
+		return config_set_policy(cfg, arg, "--host-key-policy", err);
+	case D_OPTION:
+		if (strncmp(arg, "forward=", 8) == 0)
+			return doctor_flag(d, D_REMOTE, arg + 8, remotes, err);
+		return config_set_option(cfg, arg, err);
+	case D_STATE_DIR:
+		return config_set_path(cfg, cfg->state_dir, arg, "--state-dir",
+		    err);
+	default:
+		return 0;
+	}
+}
+
+static const char *
+doctor_home(const struct doctor *d, char *buf, size_t sz)
+{
+	struct passwd pw, *res = NULL;
+
+	if (d->service_user[0] != '\0' &&
+	    getpwnam_r(d->service_user, &pw, buf, sz, &res) == 0 && res != NULL)
+		return pw.pw_dir;
+	return getenv("HOME");
+}
+
+/* Layers defaults, the file, the environment (not for an installed
+ * tunnel: its service does not see ours) and the flags. */
+static int
+doctor_config(struct doctor *d, int argc, char **argv, struct error *err)
+{
+	struct tether_config *cfg = &d->cfg;
+	struct doctor_args a;
+	struct cli_parser p;
+	const char *arg;
+	char pwbuf[4096];
+	int id, remotes = 0, agent;
+
+	if (doctor_scan(argc, argv, &a, err) == -1)
+		return -1;
+	if (a.help)
+		return 1;
+	if (a.port == NULL && a.config == NULL && !a.has_bastion &&
+	    getenv("TETHER_BASTION") == NULL &&
+	    getenv("SCITEX_TUNNEL_BASTION_SERVER") == NULL) {
+		error_set(err, TETHER_EXIT_USAGE,
+		    "doctor needs -p PORT (an installed tunnel), -c FILE or "
+		    "-b USER@HOST; see tether doctor --help");
+		return -1;
+	}
+	d->mode = a.user ? TETHER_MODE_USER : TETHER_MODE_SYSTEM;
+	if (a.port != NULL && a.config == NULL && !a.has_bastion &&
+	    doctor_installed(d, &a, err) == -1)
+		return -1;
+	if (a.config != NULL)
+		snprintf(d->conf_path, sizeof d->conf_path, "%s", a.config);
+	config_init_defaults(cfg, doctor_home(d, pwbuf, sizeof pwbuf));
+	if (d->conf_path[0] != '\0' &&
+	    config_load_file(cfg, d->conf_path, err) == -1)
+		return -1;
+	if (!d->installed &&
+	    config_apply_env(cfg, cmd_env_lookup, NULL, err) == -1)
+		return -1;
+	cli_parser_init(&p, argc, argv);
+	while ((id = cli_next(&p, doctor_options, &arg, err)) != CLI_END) {
+		if (id == CLI_ERROR || id == CLI_OPERAND)
+			return -1;
+		if (doctor_flag(d, id, arg, &remotes, err) == -1)
+			return -1;
+	}
+	/* The key check below explains a missing key and agent better. */
+	agent = cfg->agent_available;
+	cfg->agent_available = 1;
+	if (config_finish(cfg, err) == -1)
+		return -1;
+	cfg->agent_available = agent;
+	return 0;
+}
+
+/* ---- the key ------------------------------------------------------------ */
+
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* How many keys the agent at path holds (SSH2_AGENTC_REQUEST_IDENTITIES). */
+static long
+agent_count_keys(const char *path, char *why, size_t whysz)
+{
+	static const unsigned char req[5] = { 0, 0, 0, 1, 11 };
+	struct timeval tv = { DOCTOR_AGENT_TIMEOUT_S, 0 };
+	struct sockaddr_un sa;
+	unsigned char ans[9];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sa.sun_path) {
+		snprintf(why, whysz, "the socket path is too long");
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ||
+	    send(fd, req, sizeof req, MSG_NOSIGNAL) != (ssize_t)sizeof req) {
+		snprintf(why, whysz, "%s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while (got < sizeof ans) {
+		n = recv(fd, ans + got, sizeof ans - got, 0);
+		if (n <= 0) {
+			snprintf(why, whysz, "%s",
+			    n == 0 ? "it closed the connection" :
+			             strerror(errno));
+			close(fd);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	if (ans[4] != 12 || get_u32(ans) < 5) {
+		snprintf(why, whysz,
+		    "it answered message type %u, not a key "
+		    "list",
+		    ans[4]);
+		return -1;
+	}
+	return (long)get_u32(ans + 5);
+}
+
+static void
+doctor_agent(struct doctor *d)
+{
+	const char *sock = getenv("SSH_AUTH_SOCK");
+	char why[256];
+	long n;
+
+	if (sock == NULL || sock[0] == '\0') {
+		report(d, V_FAIL, TETHER_EXIT_KEY, "key",
+		    "no key given and no ssh-agent (SSH_AUTH_SOCK is not "
+		    "set); give the private key with -s KEY, or start "
+		    "ssh-agent and ssh-add the key");
+		return;
+	}
+	n = agent_count_keys(sock, why, sizeof why);
+	if (n < 0)
+		report(d, V_FAIL, TETHER_EXIT_KEY, "key",
+		    "no key given, and the ssh-agent at %s does not answer "
+		    "(%s); start it again (eval \"$(ssh-agent)\") and ssh-add "
+		    "the key, or give -s KEY",
+		    sock, why);
+	else if (n == 0)
+		report(d, V_FAIL, TETHER_EXIT_KEY, "key",
+		    "no key given, and the ssh-agent at %s holds no keys; add "
+		    "the tunnel's key with ssh-add KEY, or give -s KEY",
+		    sock);
+	else
+		report(d, V_OK, 0, "key",
+		    "no key given: the ssh-agent at %s holds %ld key%s", sock,
+		    n, n == 1 ? "" : "s");
+}
+
+/* "TYPE BASE64" and the SHA256 fingerprint of the key's public half. */
+static void
+doctor_describe_key(struct doctor *d, char *fp, size_t fpsz)
+{
+	ssh_key pub = NULL;
+	unsigned char *hash = NULL;
+	size_t hlen = 0;
+	char *b64 = NULL, *f;
+
+	snprintf(fp, fpsz, "(no fingerprint)");
+	if (ssh_pki_export_privkey_to_pubkey(d->key, &pub) != SSH_OK)
+		return;
+	if (ssh_pki_export_pubkey_base64(pub, &b64) == SSH_OK)
+		snprintf(d->pub, sizeof d->pub, "%s %s",
+		    ssh_key_type_to_char(ssh_key_type(pub)), b64);
+	if (ssh_get_publickey_hash(pub, SSH_PUBLICKEY_HASH_SHA256, &hash,
+	        &hlen) == SSH_OK) {
+		f = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
+		    hlen);
+		if (f != NULL)
+			snprintf(fp, fpsz, "%s %s",
+			    ssh_key_type_to_char(ssh_key_type(pub)), f);
+		ssh_string_free_char(f);
+		ssh_clean_pubkey_hash(&hash);
+	}
+	ssh_string_free_char(b64);
+	ssh_key_free(pub);
+}
+
+static void
+doctor_key(struct doctor *d)
+{
+	const char *path = d->cfg.key_path;
+	struct passwd pw, *res = NULL;
+	char fp[192], owner[64], pwbuf[4096];
+	struct error err;
+	struct stat st;
+
+	if (path[0] == '\0') {
+		doctor_agent(d);
+		return;
+	}
+	error_clear(&err);
+	if (access(path, F_OK) == 0 && access(path, R_OK) == -1) {
+		report(d, V_FAIL, TETHER_EXIT_KEY, "key",
+		    "cannot read %s as uid %ld (%s); run tether doctor as "
+		    "root or as the tunnel's user",
+		    path, (long)geteuid(), strerror(errno));
+		return;
+	}
+	if (key_load(path, &d->key, &err) == -1) {
+		report(d, V_FAIL, err.code, "key", "%s", err.msg);
+		return;
+	}
+	if (stat(path, &st) == -1) {
+		report(d, V_FAIL, TETHER_EXIT_KEY, "key", "%s: %s", path,
+		    strerror(errno));
+		return;
+	}
+	if (getpwuid_r(st.st_uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 &&
+	    res != NULL)
+		snprintf(owner, sizeof owner, "%s", pw.pw_name);
+	else
+		snprintf(owner, sizeof owner, "uid %ld", (long)st.st_uid);
+	doctor_describe_key(d, fp, sizeof fp);
+	if (d->service_user[0] != '\0' && strcmp(d->service_user, owner) != 0) {
+		report(d, V_FAIL, TETHER_EXIT_KEY, "key",
+		    "%s belongs to %s, but tether@%s.service runs as %s, who "
+		    "cannot read it; run: chown %s %s",
+		    path, owner, d->cfg.name, d->service_user, d->service_user,
+		    path);
+		return;
+	}
+	report(d, V_OK, 0, "key", "%s: %s, not encrypted, mode %04o, owner %s",
+	    path, fp, (unsigned)(st.st_mode & 07777), owner);
+}
+
+/* ---- the bastion ---------------------------------------------------------- */
+
+static ssh_session
+doctor_session(const struct doctor *d)
+{
+	const struct bastion_spec *b = &d->cfg.bastion;
+	long timeout = d->cfg.connect_timeout;
+	ssh_session ssh = ssh_new();
+	int zero = 0;
+
+	if (ssh == NULL)
+		return NULL;
+	if (ssh_options_set(ssh, SSH_OPTIONS_PROCESS_CONFIG, &zero) < 0 ||
+	    ssh_options_set(ssh, SSH_OPTIONS_HOST, b->host) < 0 ||
+	    ssh_options_set(ssh, SSH_OPTIONS_PORT, &b->port) < 0 ||
+	    ssh_options_set(ssh, SSH_OPTIONS_KNOWNHOSTS, d->cfg.known_hosts) <
+	        0 ||
+	    ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
+	    (d->login[0] != '\0' &&
+	        ssh_options_set(ssh, SSH_OPTIONS_USER, d->login) < 0)) {
+		ssh_free(ssh);
+		return NULL;
+	}
+	return ssh;
+}
+
+static void
+doctor_known_hosts(struct doctor *d)
+{
+	const char *kh = d->cfg.known_hosts;
+	const char *missing = access(kh, F_OK) == 0 ? "" :
+	                                              " (the file does not "
+	                                              "exist)";
+	ssh_session ssh = doctor_session(d);
+	enum ssh_known_hosts_e known;
+
+	if (ssh == NULL) {
+		report(d, V_FAIL, TETHER_EXIT_FAILURE, "known_hosts",
+		    "cannot prepare a session (out of memory?)");
+		return;
+	}
+	known = ssh_session_has_known_hosts_entry(ssh);
+	ssh_free(ssh);
+	if (known == SSH_KNOWN_HOSTS_OK)
+		report(d, V_OK, 0, "known_hosts", "%s holds a key for %s", kh,
+		    d->pattern);
+	else if (d->cfg.host_key_policy == HOST_KEY_ACCEPT_NEW)
+		report(d, V_WARN, 0, "known_hosts",
+		    "%s holds no key for %s yet%s; with host_key_policy = "
+		    "accept-new the first key the bastion shows is recorded: "
+		    "compare the fingerprint below with the bastion's admin",
+		    kh, d->pattern, missing);
+	else
+		report(d, V_FAIL, TETHER_EXIT_HOSTKEY, "known_hosts",
+		    "%s holds no key for %s%s; check the bastion's fingerprint "
+		    "with its admin, then record it: tether trust -b %s%s%s:%d "
+		    "--known-hosts %s",
+		    kh, d->pattern, missing, d->cfg.bastion.user,
+		    d->cfg.bastion.user[0] != '\0' ? "@" : "",
+		    d->cfg.bastion.host, d->cfg.bastion.port, kh);
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* 0 = connected, host key trusted; -1 = not reached; -2 = key refused. */
+static int
+doctor_connect(struct doctor *d)
+{
+	const struct bastion_spec *b = &d->cfg.bastion;
+	struct tether_config strict;
+	const char *banner;
+	char fp[160] = "(unknown key)";
+	struct error err;
+	double t0;
+
+	if ((d->ssh = doctor_session(d)) == NULL) {
+		report(d, V_FAIL, TETHER_EXIT_FAILURE, "reach",
+		    "cannot prepare a session for %s port %d", b->host,
+		    b->port);
+		return -1;
+	}
+	t0 = now_ms();
+	if (ssh_connect(d->ssh) != SSH_OK) {
+		report(d, V_FAIL, TETHER_EXIT_FAILURE, "reach",
+		    "cannot reach the bastion %s port %d: %s; check the host "
+		    "and port of the bastion, that sshd runs there, and any "
+		    "firewall in between",
+		    b->host, b->port, ssh_get_error(d->ssh));
+		return -1;
+	}
+	banner = ssh_get_serverbanner(d->ssh);
+	report(d, V_OK, 0, "reach", "%s port %d answered in %.0f ms (%s)",
+	    b->host, b->port, now_ms() - t0,
+	    banner != NULL ? banner : "no banner");
+	hostkey_describe_public(d->ssh, fp, sizeof fp);
+	switch (hostkey_check(d->ssh)) {
+	case HOSTKEY_KNOWN:
+		report(d, V_OK, 0, "host key", "%s matches %s", fp,
+		    d->cfg.known_hosts);
+		return 0;
+	case HOSTKEY_UNKNOWN:
+		if (d->cfg.host_key_policy == HOST_KEY_ACCEPT_NEW) {
+			report(d, V_WARN, 0, "host key",
+			    "the bastion presents %s, not yet in %s; the "
+			    "tunnel will record it on its first connection "
+			    "(accept-new): make sure it is the bastion's",
+			    fp, d->cfg.known_hosts);
+			return 0;
+		}
+		break;
+	case HOSTKEY_CHANGED:
+	case HOSTKEY_ERROR:
+	default:
+		break;
+	}
+	/* The strict check words the refusal and its fix. */
+	strict = d->cfg;
+	strict.host_key_policy = HOST_KEY_STRICT;
+	error_clear(&err);
+	hostkey_verify(d->ssh, &strict, NULL, &err);
+	report(d, V_FAIL, TETHER_EXIT_HOSTKEY, "host key", "%s", err.msg);
+	return -2;
+}
+
+static int
+doctor_auth(struct doctor *d)
+{
+	const char *what = d->key != NULL ? d->cfg.key_path :
+	                                    "the agent's keys";
+	int rc;
+
+	if (d->key == NULL && d->cfg.key_path[0] != '\0') {
+		report(d, V_SKIP, 0, "auth", "not tried: the key is unusable");
+		return -1;
+	}
+	rc = d->key != NULL ? ssh_userauth_publickey(d->ssh, NULL, d->key) :
+	                      ssh_userauth_agent(d->ssh, NULL);
+	switch (rc) {
+	case SSH_AUTH_SUCCESS:
+		report(d, V_OK, 0, "auth",
+		    "the bastion accepted %s for user %s", what, d->login);
+		return 0;
+	case SSH_AUTH_DENIED:
+		report(d, V_FAIL, TETHER_EXIT_AUTH, "auth",
+		    "the bastion refused %s for user %s; add the public key "
+		    "to %s's ~/.ssh/authorized_keys there (the line is "
+		    "below)",
+		    what, d->login, d->login);
+		return -1;
+	case SSH_AUTH_PARTIAL:
+		report(d, V_FAIL, TETHER_EXIT_AUTH, "auth",
+		    "the bastion accepted %s for user %s but asks for another "
+		    "method too (AuthenticationMethods); tether signs in with "
+		    "a key only, so let that account in with the key alone",
+		    what, d->login);
+		return -1;
+	default:
+		report(d, V_FAIL, TETHER_EXIT_FAILURE, "auth",
+		    "authentication as %s failed: %s", d->login,
+		    ssh_get_error(d->ssh));
+		return -1;
+	}
+}
+
+/* The bastion's host and port as in a state file ("[user@]host:port"). */
+static int
+state_same_bastion(const struct doctor *d, const char *s)
+{
+	const char *at = strrchr(s, '@');
+	char want[SPEC_HOST_MAX + 16];
+
+	snprintf(want, sizeof want, "%s:%d", d->cfg.bastion.host,
+	    d->cfg.bastion.port);
+	return strcmp(at != NULL ? at + 1 : s, want) == 0;
+}
+
+/* The pid of a running tether whose state file says it holds port. */
+static long
+state_holder_in(const struct doctor *d, const char *dirpath, int port)
+{
+	char path[CONFIG_PATH_MAX + 256];
+	struct dirent *de;
+	json_t *st, *fw;
+	long found = 0;
+	size_t i, len;
+	DIR *dir;
+
+	if (dirpath[0] == '\0' || (dir = opendir(dirpath)) == NULL)
+		return 0;
+	while (found == 0 && (de = readdir(dir)) != NULL) {
+		const char *bastion;
+		json_int_t pid;
+
+		len = strlen(de->d_name);
+		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dirpath, de->d_name);
+		if ((st = json_load_file(path, 0, NULL)) == NULL)
+			continue;
+		pid = json_integer_value(json_object_get(st, "pid"));
+		bastion = json_string_value(json_object_get(st, "bastion"));
+
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
+		    bastion != NULL && state_same_bastion(d, bastion)) {
+			json_array_foreach(json_object_get(st, "forwards"), i,
+			    fw)
+			{
+				const char *fs = json_string_value(
+				    json_object_get(fw, "state"));
+
+				if (json_integer_value(json_object_get(fw,
+				        "bound_port")) == port &&
+				    fs != NULL && strcmp(fs, "bound") == 0)
+					found = (long)pid;
+			}
+		}
+		json_decref(st);
+	}
+	closedir(dir);
+	return found;
+}
+
+static long
+state_holder(const struct doctor *d, int port)
+{
+	struct tether_paths paths;
+	struct path_env env;
+	char dir[CONFIG_PATH_MAX];
+	long pid;
+
+	if ((pid = state_holder_in(d, d->cfg.state_dir, port)) != 0)
+		return pid;
+	paths_env_from_process(&env);
+	if (paths_for_mode(d->mode, &env, &paths) == 0 &&
+	    (pid = state_holder_in(d, paths.runtime_dir, port)) != 0)
+		return pid;
+	if (paths_run_runtime_dir(&env, geteuid() == 0, dir, sizeof dir) == 0 &&
+	    (pid = state_holder_in(d, dir, port)) != 0)
+		return pid;
+	if ((pid = state_holder_in(d, "/run/tether", port)) != 0)
+		return pid;
+	env.runtime_directory = NULL;
+	if (paths_for_mode(TETHER_MODE_USER, &env, &paths) == 0)
+		return state_holder_in(d, paths.runtime_dir, port);
+	return 0;
+}
+
+static void
+doctor_forward(struct doctor *d, const struct forward_spec *f)
+{
+	const char *bind = config_forward_bind_address(f);
+	char spec[2 * SPEC_HOST_MAX + 32], what[2 * SPEC_HOST_MAX + 48];
+	int bound = 0;
+	long pid;
+
+	spec_format_forward(f, spec, sizeof spec);
+	snprintf(what, sizeof what, "forward %s", spec);
+	if (ssh_channel_listen_forward(d->ssh, bind, f->port, &bound) ==
+	    SSH_OK) {
+		/* Port 0: the bastion chose; cancel what it gave. */
+		ssh_channel_cancel_forward(d->ssh, bind,
+		    f->port != 0 ? f->port : bound);
+		report(d, V_OK, 0, what,
+		    "the bastion lets this key listen on %s:%d (asked and "
+		    "released again)",
+		    bind[0] != '\0' ? bind : "*",
+		    f->port != 0 ? f->port : bound);
+		return;
+	}
+	if (!ssh_is_connected(d->ssh)) {
+		report(d, V_FAIL, TETHER_EXIT_FAILURE, what,
+		    "the bastion closed the session when asked to listen on "
+		    "port %d: %s",
+		    f->port, ssh_get_error(d->ssh));
+		return;
+	}
+	if (f->port != 0 && (pid = state_holder(d, f->port)) != 0) {
+		report(d, V_OK, 0, what,
+		    "port %d is held by the running tunnel (pid %ld)", f->port,
+		    pid);
+		return;
+	}
+	report(d, V_FAIL, TETHER_EXIT_FORWARD, what,
+	    "the bastion refused to listen on %s:%d: another session or "
+	    "program holds the port there (a vanished tunnel's session is "
+	    "freed after ClientAliveInterval x ClientAliveCountMax, see "
+	    "below; on the bastion, ss -tlnp 'sport = :%d' shows who), or "
+	    "this account may not listen on it (permitlisten=, "
+	    "AllowTcpForwarding; the bastion's sshd log says which)",
+	    bind[0] != '\0' ? bind : "*", f->port, f->port);
+}
+
+/* Whether the local target accepts a TCP connection, within 2 s. */
+static void
+doctor_target(struct doctor *d, const struct forward_spec *f)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char port[8], why[160] = "no address";
+	struct pollfd pfd;
+	socklen_t len;
+	int fd, ok = 0, soerr, gai;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof port, "%d", f->host_port);
+	if ((gai = getaddrinfo(f->host, port, &hints, &res)) != 0) {
+		report(d, V_WARN, 0, "target",
+		    "%s does not resolve (%s): connections through port %d "
+		    "will fail; fix the target",
+		    f->host, gai_strerror(gai), f->port);
+		return;
+	}
+	for (ai = res; ai != NULL && !ok; ai = ai->ai_next) {
+		fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			ok = 1;
+		} else if (errno == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			len = sizeof soerr;
+			if (poll(&pfd, 1, DOCTOR_TARGET_TIMEOUT_MS) == 1 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+			        &len) == 0) {
+				ok = soerr == 0;
+				if (!ok)
+					snprintf(why, sizeof why, "%s",
+					    strerror(soerr));
+			} else {
+				snprintf(why, sizeof why, "no answer in %d ms",
+				    DOCTOR_TARGET_TIMEOUT_MS);
+			}
+		} else {
+			snprintf(why, sizeof why, "%s", strerror(errno));
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	if (ok)
+		report(d, V_OK, 0, "target", "%s port %d accepts connections",
+		    f->host, f->host_port);
+	else
+		report(d, V_WARN, 0, "target",
+		    "%s port %d does not accept connections (%s): the tunnel "
+		    "comes up, but each connection through it will fail; "
+		    "start that service or fix the target",
+		    f->host, f->host_port, why);
+}
+
+/* ---- advice ------------------------------------------------------------ */
+
+static void
+doctor_advice(const struct doctor *d)
+{
+	const struct tether_config *cfg = &d->cfg;
+	char host[256] = "this-host";
+	const char *wide = NULL;
+	size_t i, nports = 0;
+
+	for (i = 0; i < cfg->nforwards; i++) {
+		const char *b = cfg->forwards[i].bind;
+
+		if (b[0] != '\0' && strcmp(b, "localhost") != 0 &&
+		    strcmp(b, "127.0.0.1") != 0 && strcmp(b, "::1") != 0)
+			wide = b;
+		nports += cfg->forwards[i].port != 0;
+	}
+	printf(
+	    "\nOn the bastion (sshd_config, e.g. "
+	    "/etc/ssh/sshd_config.d/tether.conf):\n"
+	    "  ClientAliveInterval 10\n"
+	    "  ClientAliveCountMax 3\n"
+	    "      so a vanished tunnel's session, and the port it holds, is "
+	    "freed within\n      about 2 x 10 x (3 + 1) = 80 s; without them "
+	    "it can take hours\n");
+	if (wide != NULL)
+		printf("  GatewayPorts clientspecified\n"
+		       "      needed: a forward binds '%s', which sshd honours "
+		       "only with it\n",
+		    wide);
+	else
+		printf("  #GatewayPorts clientspecified\n"
+		       "      only if the port must be reachable from other "
+		       "hosts than the bastion\n      (then forward with a "
+		       "bind address: -R '*:PORT:localhost:22')\n");
+	printf("  warning: UnusedConnectionTimeout (OpenSSH 9.2+) closes a "
+	       "session without\n      channels, which is what a tunnel "
+	       "carrying only -R forwards is while\n      nobody uses it: "
+	       "leave it unset for the tunnel's account\n");
+	printf("\nIn %s's ~/.ssh/authorized_keys on the bastion, let this key "
+	       "only listen on its port%s:\n",
+	    d->login, nports == 1 ? "" : "s");
+	if (d->pub[0] == '\0' || nports == 0) {
+		printf("  (run tether bastion-line -p PORT -s KEY for the "
+		       "line)\n");
+		return;
+	}
+	gethostname(host, sizeof host - 1);
+	printf("  restrict,port-forwarding");
+	for (i = 0; i < cfg->nforwards; i++) {
+		if (cfg->forwards[i].port != 0)
+			printf(",permitlisten=\"localhost:%d\"",
+			    cfg->forwards[i].port);
+	}
+	printf(" %s tether@%s\n", d->pub, host);
+}
+
+/* ---- the command -------------------------------------------------------- */
+
+static void
+doctor_login(struct doctor *d)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (d->cfg.bastion.user[0] != '\0')
+		snprintf(d->login, sizeof d->login, "%s", d->cfg.bastion.user);
+	else if (d->service_user[0] != '\0')
+		snprintf(d->login, sizeof d->login, "%s", d->service_user);
+	else if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) == 0 &&
+	    res != NULL)
+		snprintf(d->login, sizeof d->login, "%.32s", pw.pw_name);
+}
+
+static void
+doctor_checks(struct doctor *d)
+{
+	size_t i;
+	int rc;
+
+	printf("tether doctor: tunnel %s, bastion %s@%s port %d%s%s%s\n\n",
+	    d->cfg.name, d->login, d->cfg.bastion.host, d->cfg.bastion.port,
+	    d->conf_path[0] != '\0' ? " (" : "", d->conf_path,
+	    d->conf_path[0] != '\0' ? ")" : "");
+	doctor_key(d);
+	doctor_known_hosts(d);
+	if ((rc = doctor_connect(d)) != 0) {
+		report(d, V_SKIP, 0, "auth", "not tried: %s",
+		    rc == -1 ? "the bastion could not be reached" :
+		               "the bastion's host key is not trusted");
+		return;
+	}
+	if (doctor_auth(d) == -1) {
+		report(d, V_SKIP, 0, "forwards",
+		    "not tried: not signed in to the bastion");
+		return;
+	}
+	for (i = 0; i < d->cfg.nforwards; i++)
+		doctor_forward(d, &d->cfg.forwards[i]);
+	for (i = 0; i < d->cfg.nforwards; i++)
+		doctor_target(d, &d->cfg.forwards[i]);
+}
+
+int
+cmd_doctor(int argc, char **argv)
+{
+	struct doctor *d;
+	struct error err;
+	int rc;
+
+	if ((d = calloc(1, sizeof *d)) == NULL) {
+		fprintf(stderr, "tether: out of memory\n");
+		return TETHER_EXIT_FAILURE;
+	}
+	error_clear(&err);
+	rc = doctor_config(d, argc, argv, &err);
+	if (rc == 1) {
+		cmd_doctor_help();
+		free(d);
+		return TETHER_EXIT_OK;
+	}
+	if (rc == -1) {
+		if (err.code == TETHER_EXIT_USAGE)
+			fprintf(stderr, "tether: %s\n", err.msg);
+		else
+			printf("FAIL  config: %s\n", err.msg);
+		free(d);
+		return err.code != 0 ? err.code : TETHER_EXIT_USAGE;
+	}
+	doctor_login(d);
+	hostkey_host_pattern(&d->cfg.bastion, d->pattern, sizeof d->pattern);
+	doctor_checks(d);
+	doctor_advice(d);
+	if (d->ssh != NULL) {
+		ssh_disconnect(d->ssh);
+		ssh_free(d->ssh);
+	}
+	ssh_key_free(d->key);
+	rc = d->first_fail;
+	if (rc == 0)
+		printf("\nAll checks passed%s.\n",
+		    d->warnings > 0 ? " (see the warnings)" : "");
+	else
+		printf("\nSome checks failed: fix the first FAIL above and "
+		       "run tether doctor again.\n");
+	free(d);
+	return rc;
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The rest of the seed's command surface, under both names (tether and the
+# scitex-tunnel link):
+#  - list-python-apis lists exactly the functions include/tether/tether.h
+#    declares; -v their signatures, -vv a line of documentation each;
+#  - mcp installation prints a JSON snippet (valid JSON) registering
+#    `<real path of the binary> mcp start`, and that command really answers
+#    an MCP initialize on stdio;
+#  - mcp doctor: exit 0, the binary runs, initialize and tools/list answer,
+#    and it names the three tools.
+#
+# usage: seed_surface.sh TETHER_BINARY TESTS_BUILD_DIR
+# shellcheck source=SCRIPTDIR/../lib/lab.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
+[ "${LAB_TUNNEL:-tether}" = ssh ] &&
+    { echo "[seed_surface] SKIP: tether's own verbs; nothing to compare with LAB_TUNNEL=ssh"; exit 77; }
+lab_init "$@"
+lab_find_tool json_get -ljansson
+JSON_GET=$LAB_TOOL
+TETHER_REAL=$(readlink -f "$LAB_TETHER")
+mkdir -p "$LAB_DIR/bin"
+ln -s "$TETHER_REAL" "$LAB_DIR/bin/scitex-tunnel"
+HEADER=$LAB_SRC_DIR/../include/tether/tether.h
+[ -r "$HEADER" ] || lab_fail "cannot read $HEADER"
+
+N=0
+t() {
+	N=$((N + 1))
+	timeout -k 5 30 "$@" </dev/null >"$LAB_DIR/cmd-$N.out" 2>"$LAB_DIR/cmd-$N.err"
+	RC=$?
+	OUT=$(cat "$LAB_DIR/cmd-$N.out")
+	ERR=$(cat "$LAB_DIR/cmd-$N.err")
+}
+show() { lab_log "  rc=$RC"; printf '%s\n' "$OUT" | sed "s/^/[$LAB_NAME]   out: /"; printf '%s\n' "$ERR" | sed "s/^/[$LAB_NAME]   err: /"; }
+
+# ---- list-python-apis ------------------------------------------------------------
+want=$(grep -oE '^(int|void) +tether_[a-z_]+\(' "$HEADER" | sed -E 's/^(int|void) +//; s/\($//' | sort)
+[ -n "$want" ] || lab_fail "found no functions in $HEADER"
+for cmd in "$LAB_TETHER" "$LAB_DIR/bin/scitex-tunnel"; do
+	t "$cmd" list-python-apis
+	[ "$RC" = 0 ] || { show; lab_fail "$(basename "$cmd") list-python-apis: exit $RC"; }
+	got=$(grep -E '^  [a-z_]+$' <<<"$OUT" | sed 's/^  //' | sort)
+	[ "$got" = "$want" ] || lab_fail "$(basename "$cmd") list-python-apis lists
+$got
+but $HEADER declares
+$want"
+done
+t "$LAB_TETHER" list-python-apis -v
+[ "$RC" = 0 ] || { show; lab_fail "list-python-apis -v: exit $RC"; }
+for f in $want; do
+	grep -qE "^  (int|void) $f\(.*\)$" <<<"$OUT" || { show; lab_fail "list-python-apis -v: no signature of $f"; }
+done
+t "$LAB_TETHER" list-python-apis -vv
+[ "$RC" = 0 ] || { show; lab_fail "list-python-apis -vv: exit $RC"; }
+[ "$(grep -cE '^      [A-Z].*\.$' <<<"$OUT")" = "$(wc -w <<<"$want")" ] ||
+    { show; lab_fail "list-python-apis -vv: not one line of documentation per function"; }
+t "$LAB_TETHER" list-python-apis --bogus
+[ "$RC" = 2 ] || { show; lab_fail "list-python-apis --bogus: exit $RC, expected 2"; }
+lab_log "ok: list-python-apis (both names) lists $(wc -w <<<"$want") functions of tether.h; -v, -vv"
+
+# ---- mcp installation ------------------------------------------------------------------
+t "$LAB_TETHER" mcp installation
+[ "$RC" = 0 ] || { show; lab_fail "mcp installation: exit $RC"; }
+sed -n '/^{$/,/^}$/p' <<<"$OUT" >"$LAB_DIR/snippet.json"
+"$JSON_GET" "$LAB_DIR/snippet.json" || { show; lab_fail "mcp installation: the snippet is not valid JSON"; }
+cmd=$("$JSON_GET" "$LAB_DIR/snippet.json" mcpServers.tether.command)
+args=$("$JSON_GET" "$LAB_DIR/snippet.json" mcpServers.tether.args)
+[ "$cmd" = "$TETHER_REAL" ] || lab_fail "mcp installation: command is '$cmd', expected $TETHER_REAL"
+[ "$args" = '["mcp","start"]' ] || lab_fail "mcp installation: args are $args"
+grep -qF "claude mcp add tether -- $TETHER_REAL mcp start" <<<"$OUT" || { show; lab_fail "mcp installation: no Claude Code line"; }
+# The registered command answers a client.
+printf '%s\n' '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}' \
+    >"$LAB_DIR/init.jsonl"
+timeout -k 5 10 "$cmd" mcp start <"$LAB_DIR/init.jsonl" >"$LAB_DIR/init.out" 2>"$LAB_DIR/init.err" ||
+    lab_fail "$cmd mcp start failed: $(cat "$LAB_DIR/init.err")"
+head -n 1 "$LAB_DIR/init.out" >"$LAB_DIR/init.json"
+[ "$("$JSON_GET" "$LAB_DIR/init.json" result.serverInfo.name)" = tether ] ||
+    lab_fail "the registered command did not answer initialize: $(cat "$LAB_DIR/init.out")"
+lab_log "ok: mcp installation: valid JSON naming $TETHER_REAL mcp start, which answers initialize"
+
+# ---- mcp doctor ---------------------------------------------------------------------------
+for c in "$LAB_TETHER" "$LAB_DIR/bin/scitex-tunnel"; do
+	t "$c" mcp doctor
+	[ "$RC" = 0 ] || { show; lab_fail "$(basename "$c") mcp doctor: exit $RC"; }
+	for line in "ok    binary: $TETHER_REAL runs (tether " "ok    initialize: protocol " \
+	    "ok    tools/list: 3 tools" "        tunnel_setup " "        tunnel_status " \
+	    "        tunnel_remove "; do
+		grep -qF -- "$line" <<<"$OUT" || { show; lab_fail "$(basename "$c") mcp doctor: no '$line'"; }
+	done
+	grep -q '^FAIL' <<<"$OUT" && { show; lab_fail "mcp doctor printed a FAIL"; }
+done
+t "$LAB_TETHER" mcp doctor extra
+[ "$RC" = 2 ] || { show; lab_fail "mcp doctor with an operand: exit $RC, expected 2"; }
+lab_log "ok: mcp doctor (both names): binary, initialize, tools/list with the three tools; exit 0"
+
+lab_pass "list-python-apis, mcp installation, mcp doctor"

@@ -18,6 +18,7 @@
 #include "notify.h"
 #include "fsutil.h"
 #include "paths.h"
+#include "resume.h"
 #include "session.h"
 #include "state.h"
 #include "supervisor.h"
@@ -25,6 +26,8 @@
 /* A burst of route events becomes one reconnect after this pause. */
 #define NETWORK_SETTLE_SECONDS 0.05
 #define STATE_REFRESH_SECONDS 1.0
+#define CLOCK_CHECK_SECONDS 2.0
+#define RESUME_MIN_GAP_SECONDS 3.0
 
 struct supervisor {
 	struct ev_loop *loop;
@@ -42,7 +45,9 @@ struct supervisor {
 	ev_timer retry;  /* the wait before reconnecting */
 	ev_timer stable; /* up long enough: backoff starts over */
 	ev_timer watchdog;
-	ev_timer refresh; /* counters into the state file */
+	ev_timer refresh;     /* counters into the state file */
+	ev_timer clock_check; /* notices a suspend and resume */
+	struct resume_watch resume;
 
 	struct backoff backoff;
 	uint64_t rng;
@@ -386,6 +391,42 @@ supervisor_on_refresh_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		supervisor_publish(sv);
 }
 
+static double
+supervisor_clock(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * After a suspend longer than the keepalive allows, the bastion has
+ * dropped the session: reconnect now rather than wait for silence to prove
+ * it. A wait for a retry is cut short the same way.
+ */
+static void
+supervisor_on_clock_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct supervisor *sv = w->data;
+	double slept, limit;
+
+	(void)loop;
+	(void)revents;
+	slept = resume_watch_check(&sv->resume,
+	    supervisor_clock(CLOCK_BOOTTIME), supervisor_clock(CLOCK_MONOTONIC),
+	    RESUME_MIN_GAP_SECONDS);
+	if (slept == 0 || sv->refused)
+		return;
+	limit = (double)sv->cfg->keepalive_interval * sv->cfg->keepalive_count;
+	if (ev_is_active(&sv->retry) || slept > limit ||
+	    sv->cfg->keepalive_interval == 0) {
+		log_info(sv->log,
+		    "resumed after %.0f s asleep: reconnecting now", slept);
+		supervisor_reconnect_now(sv);
+	}
+}
+
 static void
 supervisor_on_network_up(struct netwatch *nw, const char *why, void *arg)
 {
@@ -557,6 +598,12 @@ supervisor_start_watchers(struct supervisor *sv)
 	    STATE_REFRESH_SECONDS, STATE_REFRESH_SECONDS);
 	sv->retry.data = sv->stable.data = sv->refresh.data = sv;
 	ev_timer_start(sv->loop, &sv->refresh);
+	resume_watch_init(&sv->resume);
+	ev_timer_init(&sv->clock_check, supervisor_on_clock_check,
+	    CLOCK_CHECK_SECONDS, CLOCK_CHECK_SECONDS);
+	sv->clock_check.data = sv;
+	ev_timer_start(sv->loop, &sv->clock_check);
+	supervisor_on_clock_check(sv->loop, &sv->clock_check, 0);
 	if (sv->notifier.watchdog_usec > 0) {
 		double half = (double)sv->notifier.watchdog_usec / 2e6;
 
@@ -581,6 +628,7 @@ supervisor_stop_watchers(struct supervisor *sv)
 	ev_timer_stop(sv->loop, &sv->retry);
 	ev_timer_stop(sv->loop, &sv->stable);
 	ev_timer_stop(sv->loop, &sv->refresh);
+	ev_timer_stop(sv->loop, &sv->clock_check);
 	if (sv->notifier.watchdog_usec > 0)
 		ev_timer_stop(sv->loop, &sv->watchdog);
 	netwatch_deinit(&sv->netwatch);

@@ -910,9 +910,9 @@ static void
 doctor_advice(const struct doctor *d)
 {
 	const struct tether_config *cfg = &d->cfg;
-	char host[256] = "this-host";
+	int ports[CONFIG_FORWARDS_MAX];
 	const char *wide = NULL;
-	size_t i, nports = 0;
+	size_t i, n = 0, nports = 0;
 
 	for (i = 0; i < cfg->nforwards; i++) {
 		const char *b = cfg->forwards[i].bind;
@@ -952,14 +952,11 @@ doctor_advice(const struct doctor *d)
 		       "line)\n");
 		return;
 	}
-	gethostname(host, sizeof host - 1);
-	printf("  restrict,port-forwarding");
 	for (i = 0; i < cfg->nforwards; i++) {
 		if (cfg->forwards[i].port != 0)
-			printf(",permitlisten=\"localhost:%d\"",
-			    cfg->forwards[i].port);
+			ports[n++] = cfg->forwards[i].port;
 	}
-	printf(" %s tether@%s\n", d->pub, host);
+	bastion_line_print(stdout, "  ", ports, n, d->pub);
 }
 
 /* ---- the command -------------------------------------------------------- */

@@ -232,17 +232,21 @@ out:
 	return rc;
 }
 
-static void
-line_print(const int *ports, size_t n, const char *pub)
+void
+bastion_line_print(FILE *out, const char *indent, const int *ports, size_t n,
+    const char *pub)
 {
 	char host[256] = "this-host";
 	size_t i;
 
 	gethostname(host, sizeof host - 1);
-	printf("restrict,port-forwarding");
+	fprintf(out, "%srestrict,port-forwarding", indent);
 	for (i = 0; i < n; i++)
-		printf(",permitlisten=\"localhost:%d\"", ports[i]);
-	printf(" %s tether@%s\n", pub, host);
+		fprintf(out, ",permitlisten=\"localhost:%d\"", ports[i]);
+	/* Only so tether's end-to-end probe can reach its own port. */
+	for (i = 0; i < n; i++)
+		fprintf(out, ",permitopen=\"localhost:%d\"", ports[i]);
+	fprintf(out, " %s tether@%s\n", pub, host);
 }
 
 int
@@ -288,6 +292,6 @@ cmd_bastion_line(int argc, char **argv)
 	}
 	if (line_public_key(key, pub, sizeof pub) == -1)
 		return TETHER_EXIT_KEY;
-	line_print(ports, n, pub);
+	bastion_line_print(stdout, "", ports, n, pub);
 	return TETHER_EXIT_OK;
 }

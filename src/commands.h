@@ -2,6 +2,9 @@
 #ifndef TETHER_COMMANDS_H
 #define TETHER_COMMANDS_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 #include "config.h"
 
 /* argv starts after the verb. Each returns the process's exit code. */
@@ -35,6 +38,13 @@ int mcp_doctor(int argc, char **argv);
 
 /* The seed's command lines, when called as scitex-tunnel. */
 int seed_main(int argc, char **argv);
+
+/*
+ * The least-privilege authorized_keys line for a tunnel's key: listen on
+ * these ports (and, for the end-to-end probe, connect to them), nothing else.
+ */
+void bastion_line_print(FILE *, const char *indent, const int *ports, size_t n,
+    const char *pub);
 
 /* getenv, in the shape the config layer takes. */
 const char *cmd_env_lookup(const char *name, void *ctx);

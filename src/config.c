@@ -41,6 +41,8 @@ config_init_defaults(struct tether_config *cfg, const char *home)
 	cfg->connect_timeout = 15;
 	cfg->target_connect_timeout = 10;
 	cfg->refused_retry_interval = 300;
+	cfg->probe_interval = 60;
+	cfg->probe_timeout = 10;
 	cfg->max_channels = 256;
 	/* A HOME too long for the path leaves it unset, not truncated. */
 	if (cfg->home[0] != '\0' &&
@@ -235,6 +237,9 @@ static const struct number_key number_keys[] = {
 	NUMBER_KEY(stable_after, 1, 0, 86400, "a whole number of seconds"),
 	NUMBER_KEY(refused_retry_interval, 1, 1, 86400,
 	    "a whole number of seconds"),
+	NUMBER_KEY(probe_interval, 1, 0, 86400,
+	    "a whole number of seconds (0 = off)"),
+	NUMBER_KEY(probe_timeout, 1, 1, 3600, "a whole number of seconds"),
 	NUMBER_KEY(connect_timeout, 1, 1, 3600, "a whole number of seconds"),
 	NUMBER_KEY(target_connect_timeout, 1, 1, 3600,
 	    "a whole number of seconds"),

@@ -48,6 +48,8 @@ struct tether_config {
 	int refused_retry_interval; /* seconds between asks once refused */
 	int connect_timeout;        /* seconds for TCP + handshake + auth */
 	int target_connect_timeout; /* seconds to reach a forward's target */
+	int probe_interval; /* seconds between end-to-end probes, 0 off */
+	int probe_timeout;  /* seconds a probe may take */
 	int max_channels;
 	int exit_on_forward_failure;
 	int verbose;

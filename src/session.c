@@ -17,6 +17,7 @@
 #include "tether/exit.h"
 #include "backoff.h"
 #include "hostkey.h"
+#include "probe.h"
 #include "key.h"
 #include "session.h"
 #include "splice.h"
@@ -34,6 +35,7 @@ struct forward {
 	enum forward_state state;
 	int bound_port;
 	unsigned refusals; /* in a row, this session */
+	double probe_rtt;  /* the last good probe's round trip, s; 0 = none */
 	char label[2 * SPEC_HOST_MAX + 32];
 };
 
@@ -93,6 +95,15 @@ struct session {
 	ev_tstamp last_alive;
 	ev_timer keepalive; /* a probe every keepalive_interval */
 	ev_timer liveness;  /* silence for interval x count: dead */
+
+	struct probe probe;            /* the end-to-end check in flight */
+	struct forward *probe_forward; /* the forward it checks */
+	size_t probe_next;             /* round robin over the forwards */
+	unsigned probe_failures;       /* in a row */
+	int probe_worked;              /* a probe succeeded this session */
+	int probes_off;                /* the bastion forbids them */
+	ev_timer probe_timer;          /* every probe_interval */
+	ev_timer probe_tick;           /* moves a probe in flight on */
 };
 
 static void session_on_io(struct ev_loop *, ev_io *, int);
@@ -103,6 +114,11 @@ static void session_on_keepalive_timer(struct ev_loop *, ev_timer *, int);
 static void session_on_liveness_timer(struct ev_loop *, ev_timer *, int);
 static void session_advance_global_requests(struct session *);
 static void session_tune_socket(struct session *, int);
+static void session_on_probe_timer(struct ev_loop *, ev_timer *, int);
+static void session_on_probe_tick(struct ev_loop *, ev_timer *, int);
+static void session_step_probe(struct session *);
+static void session_start_probes(struct session *);
+static void session_probe_done(struct session *);
 
 const char *
 session_state_name(enum session_state st)
@@ -157,6 +173,9 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	ev_init(&s->forward_retry, session_on_forward_retry);
 	ev_init(&s->keepalive, session_on_keepalive_timer);
 	ev_init(&s->liveness, session_on_liveness_timer);
+	ev_init(&s->probe_timer, session_on_probe_timer);
+	ev_init(&s->probe_tick, session_on_probe_tick);
+	s->probe_timer.data = s->probe_tick.data = s;
 	s->io.data = s->deadline.data = s->prepare.data = s;
 	s->forward_retry.data = s->keepalive.data = s->liveness.data = s;
 	/*
@@ -186,6 +205,12 @@ session_teardown(struct session *s)
 	ev_timer_stop(s->loop, &s->forward_retry);
 	ev_timer_stop(s->loop, &s->keepalive);
 	ev_timer_stop(s->loop, &s->liveness);
+	ev_timer_stop(s->loop, &s->probe_timer);
+	ev_timer_stop(s->loop, &s->probe_tick);
+	probe_stop(&s->probe);
+	s->probe_forward = NULL;
+	s->probe_failures = 0;
+	s->probe_worked = s->probes_off = 0;
 	s->gr = GR_NONE;
 	s->gr_forward = NULL;
 	s->ncancels = 0;
@@ -210,6 +235,7 @@ session_teardown(struct session *s)
 		s->forwards[i].state = FORWARD_PENDING;
 		s->forwards[i].bound_port = 0;
 		s->forwards[i].refusals = 0;
+		s->forwards[i].probe_rtt = 0;
 	}
 }
 
@@ -262,6 +288,7 @@ session_forwards(const struct session *s, struct session_forward_info *out,
 		out[i].spec = s->forwards[i].spec;
 		out[i].label = s->forwards[i].label;
 		out[i].state = forward_state_name(s->forwards[i].state);
+		out[i].probe_rtt = s->forwards[i].probe_rtt;
 		out[i].bound_port = s->forwards[i].state == FORWARD_BOUND ?
 		    s->forwards[i].bound_port :
 		    0;
@@ -710,6 +737,7 @@ session_update_state(struct session *s)
 		    "connected, but no forward is bound yet; "
 		    "retrying them");
 	session_set_state(s, SESSION_FORWARDING);
+	session_start_probes(s);
 }
 
 /*
@@ -925,6 +953,8 @@ session_pump(struct session *s)
 		s->last_alive = ev_now(s->loop);
 	}
 	session_advance_global_requests(s);
+	if (probe_active(&s->probe))
+		session_step_probe(s);
 	if (s->state != SESSION_CLOSED && !ssh_is_connected(s->ssh)) {
 		const char *why = ssh_get_error(s->ssh);
 
@@ -1048,6 +1078,8 @@ session_reconfigure(struct session *s, const struct tether_config *cfg)
 	    s->gr_forward - s->forwards :
 	    -1;
 
+	/* A probe in flight names a forward by address: let it go. */
+	session_probe_done(s);
 	memcpy(old, s->forwards, sizeof old);
 	for (i = 0; i < cfg->nforwards; i++) {
 		f = &s->forwards[i];
@@ -1084,4 +1116,138 @@ session_reconfigure(struct session *s, const struct tether_config *cfg)
 	session_changed(s);
 	if (s->state == SESSION_REQUESTING || s->state == SESSION_FORWARDING)
 		session_advance_global_requests(s);
+}
+
+/* ---- the end-to-end probe ------------------------------------------------ */
+
+#define PROBE_TICK_SECONDS 0.2
+#define PROBE_QUIET_SECONDS 2.0 /* a silent target: open this long is fine */
+#define PROBE_FAILURES_MAX 3    /* then the session itself is suspect */
+
+static void
+session_start_probes(struct session *s)
+{
+	if (s->cfg->probe_interval == 0 || ev_is_active(&s->probe_timer))
+		return;
+	ev_timer_set(&s->probe_timer, s->cfg->probe_interval,
+	    s->cfg->probe_interval);
+	ev_timer_start(s->loop, &s->probe_timer);
+}
+
+/* Where the bastion itself reaches the forward's listener. */
+static const char *
+session_probe_host(const struct forward *f)
+{
+	const char *bind = config_forward_bind_address(f->spec);
+
+	return bind[0] == '\0' ? "127.0.0.1" : bind;
+}
+
+static struct forward *
+session_next_probe_forward(struct session *s)
+{
+	size_t i, n = s->nforwards;
+
+	for (i = 0; i < n; i++) {
+		struct forward *f = &s->forwards[(s->probe_next + i) % n];
+
+		if (f->state == FORWARD_BOUND) {
+			s->probe_next = (s->probe_next + i + 1) % n;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static void
+session_on_probe_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+	struct forward *f;
+
+	(void)revents;
+	if (s->state != SESSION_FORWARDING || s->probes_off ||
+	    probe_active(&s->probe) ||
+	    (f = session_next_probe_forward(s)) == NULL)
+		return;
+	if (probe_start(&s->probe, s->ssh, session_probe_host(f), f->bound_port,
+	        ev_now(loop)) == -1)
+		return;
+	s->probe_forward = f;
+	log_debug(s->log, "probing remote port %d end to end", f->bound_port);
+	ev_timer_set(&s->probe_tick, PROBE_TICK_SECONDS, PROBE_TICK_SECONDS);
+	ev_timer_start(loop, &s->probe_tick);
+	session_step_probe(s);
+}
+
+static void
+session_on_probe_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	session_step_probe(w->data);
+}
+
+static void
+session_probe_done(struct session *s)
+{
+	probe_stop(&s->probe);
+	ev_timer_stop(s->loop, &s->probe_tick);
+	s->probe_forward = NULL;
+}
+
+/* The path through the bastion is broken: ask for the forward again. */
+static void
+session_on_probe_failed(struct session *s, struct forward *f)
+{
+	if (++s->probe_failures >= PROBE_FAILURES_MAX) {
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "%u end-to-end probes in a "
+		    "row failed: the session is up but carries no connection",
+		    s->probe_failures);
+		return;
+	}
+	log_warn(s->log,
+	    "probe of remote port %d failed: the bastion's "
+	    "listener does not reach the target; asking for the forward again",
+	    f->bound_port);
+	f->probe_rtt = 0;
+	session_queue_cancel(s, f);
+	f->state = FORWARD_PENDING;
+	session_changed(s);
+	session_advance_global_requests(s);
+}
+
+static void
+session_step_probe(struct session *s)
+{
+	struct forward *f = s->probe_forward;
+	enum probe_result r;
+
+	r = probe_step(&s->probe, ev_now(s->loop), PROBE_QUIET_SECONDS,
+	    s->cfg->probe_timeout);
+	if (r == PROBE_RUNNING)
+		return;
+	session_probe_done(s);
+	/* A reload may have dropped the forward meanwhile. */
+	if (f == NULL || f->state != FORWARD_BOUND)
+		return;
+	if (r == PROBE_OK) {
+		s->probe_failures = 0;
+		s->probe_worked = 1;
+		f->probe_rtt = s->probe.rtt;
+		log_debug(s->log, "probe of remote port %d: ok in %.1f ms",
+		    f->bound_port, f->probe_rtt * 1000);
+		session_changed(s);
+	} else if (r == PROBE_REFUSED && !s->probe_worked) {
+		s->probes_off = 1;
+		log_warn(s->log,
+		    "the bastion refuses direct-tcpip channels, so "
+		    "end-to-end probes are off (allow them with "
+		    "permitopen=\"localhost:%d\" in authorized_keys, or set "
+		    "probe_interval = 0)",
+		    f->bound_port);
+	} else {
+		session_on_probe_failed(s, f);
+	}
 }

@@ -56,6 +56,7 @@ struct session_forward_info {
 	const char *label; /* "[bind:]PORT:HOST:HOSTPORT" */
 	const char *state; /* pending, requesting, bound, refused */
 	int bound_port;
+	double probe_rtt; /* the last good end-to-end probe, s; 0 = none */
 };
 
 /* Fills up to max entries; returns the number of forwards. */

@@ -55,9 +55,11 @@ state_forwards(const struct state_view *v)
 		const struct state_forward *f = &v->forwards[i];
 
 		json_array_append_new(arr,
-		    json_pack("{s:s, s:i, s:i, s:s}", "spec", f->spec,
+		    json_pack("{s:s, s:i, s:i, s:s, s:o}", "spec", f->spec,
 		        "remote_port", f->remote_port, "bound_port",
-		        f->bound_port, "state", f->state));
+		        f->bound_port, "state", f->state, "probe_rtt_ms",
+		        f->probe_rtt_ms > 0 ? json_real(f->probe_rtt_ms) :
+		                              json_null()));
 	}
 	return arr;
 }

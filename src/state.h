@@ -15,9 +15,10 @@
 
 struct state_forward {
 	char spec[2 * SPEC_HOST_MAX + 32];
-	int remote_port;   /* as asked; 0 = bastion's choice */
-	int bound_port;    /* 0 = not bound */
-	const char *state; /* pending, requesting, bound, refused */
+	int remote_port;     /* as asked; 0 = bastion's choice */
+	int bound_port;      /* 0 = not bound */
+	const char *state;   /* pending, requesting, bound, refused */
+	double probe_rtt_ms; /* the last good end-to-end probe; 0 = none */
 };
 
 struct state_view {

@@ -183,6 +183,7 @@ supervisor_fill_view(struct supervisor *sv, struct state_view *v)
 		v->forwards[i].remote_port = fw[i].spec->port;
 		v->forwards[i].bound_port = fw[i].bound_port;
 		v->forwards[i].state = fw[i].state;
+		v->forwards[i].probe_rtt_ms = fw[i].probe_rtt * 1000;
 	}
 	v->connected_since = sv->connected_since;
 	v->reconnects = sv->reconnects;

@@ -138,11 +138,42 @@ assert_forward(const json_t *arr, size_t i, const char *spec, int remote,
 
 	if (!json_is_object(f))
 		fail_msg("forwards[%zu] is not an object", i);
-	assert_int_equal(json_object_size(f), 4);
+	assert_int_equal(json_object_size(f), 5);
 	assert_json_string(f, "spec", spec);
 	assert_json_int(f, "remote_port", remote);
 	assert_json_int(f, "bound_port", bound);
 	assert_json_string(f, "state", st);
+	/* No probe has run in these views. */
+	assert_json_null(f, "probe_rtt_ms");
+}
+
+/* A forward with a probe's round trip shows it in milliseconds. */
+static void
+test_render_gives_a_probed_forward_its_round_trip(void **state)
+{
+	struct state_view v;
+	json_t *root, *f;
+	char *text;
+
+	(void)state;
+	memset(&v, 0, sizeof v);
+	v.name = "p";
+	v.state = "forwarding";
+	v.nforwards = 1;
+	snprintf(v.forwards[0].spec, sizeof v.forwards[0].spec, "2222:h:22");
+	v.forwards[0].remote_port = 2222;
+	v.forwards[0].bound_port = 2222;
+	v.forwards[0].state = "bound";
+	v.forwards[0].probe_rtt_ms = 1.5;
+	text = state_render(&v);
+	assert_non_null(text);
+	root = json_loads(text, 0, NULL);
+	assert_non_null(root);
+	f = json_array_get(json_object_get(root, "forwards"), 0);
+	assert_true(json_is_real(json_object_get(f, "probe_rtt_ms")));
+	assert_true(json_real_value(json_object_get(f, "probe_rtt_ms")) == 1.5);
+	json_decref(root);
+	free(text);
 }
 
 static char *
@@ -862,6 +893,7 @@ main(void)
 		cmocka_unit_test(test_render_gives_exactly_the_twelve_fields),
 		cmocka_unit_test(test_render_gives_every_scalar_field_its_value),
 		cmocka_unit_test(test_render_gives_each_forward_with_spec_ports_and_state),
+		cmocka_unit_test(test_render_gives_a_probed_forward_its_round_trip),
 		cmocka_unit_test(test_render_without_forwards_gives_an_empty_array),
 		cmocka_unit_test(test_render_gives_all_sixteen_forwards_in_order),
 		cmocka_unit_test(test_render_gives_null_connected_since_when_not_connected),

@@ -35,7 +35,7 @@ mkdir_parents(const char *path, mode_t mode)
 }
 
 int
-file_write_atomic(const char *path, const char *text, mode_t mode,
+file_write_atomic(const char *path, const char *text, mode_t mode, int durable,
     struct error *err)
 {
 	char tmp[CONFIG_PATH_MAX + 16];
@@ -64,7 +64,8 @@ file_write_atomic(const char *path, const char *text, mode_t mode,
 		off += (size_t)n;
 	}
 	saved = errno;
-	if (off != len || fchmod(fd, mode) == -1 || fsync(fd) == -1) {
+	if (off != len || fchmod(fd, mode) == -1 ||
+	    (durable && fsync(fd) == -1)) {
 		if (off == len)
 			saved = errno;
 		close(fd);

@@ -136,7 +136,7 @@ plan_do_write(const struct plan_step *s, struct error *err)
 		    s->path, strerror(errno));
 		return -1;
 	}
-	return file_write_atomic(s->path, s->content, s->mode, err);
+	return file_write_atomic(s->path, s->content, s->mode, 1, err);
 }
 
 static int

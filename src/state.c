@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "tether/exit.h"
+#include "fsutil.h"
 #include "state.h"
 
 static json_t *
@@ -108,60 +109,5 @@ state_render(const struct state_view *v)
 int
 state_write_atomic(const char *path, const char *text, struct error *err)
 {
-	char tmp[CONFIG_PATH_MAX + 16];
-	size_t len = strlen(text), off = 0;
-	ssize_t n;
-	int fd;
-
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-		error_set(err, TETHER_EXIT_FAILURE, "state file path too long");
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		error_set(err, TETHER_EXIT_FAILURE, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		return -1;
-	}
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (off != len || close(fd) == -1) {
-		if (off != len)
-			close(fd);
-		error_set(err, TETHER_EXIT_FAILURE, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) == -1) {
-		error_set(err, TETHER_EXIT_FAILURE, "cannot replace %s: %s",
-		    path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-int
-state_runtime_dir(const char *runtime_directory, const char *xdg_runtime,
-    char *out, size_t sz)
-{
-	int n;
-
-	if (runtime_directory != NULL && runtime_directory[0] == '/') {
-		size_t len = strcspn(runtime_directory, ":");
-
-		n = snprintf(out, sz, "%.*s", (int)len, runtime_directory);
-	} else if (xdg_runtime != NULL && xdg_runtime[0] == '/') {
-		n = snprintf(out, sz, "%s/tether", xdg_runtime);
-	} else {
-		n = snprintf(out, sz, "/run/tether");
-	}
-	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
+	return file_write_atomic(path, text, 0644, 0, err);
 }

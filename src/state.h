@@ -43,11 +43,5 @@ struct state_view {
 char *state_render(const struct state_view *);
 /* Writes text to path through a temp file in the same directory. */
 int state_write_atomic(const char *path, const char *text, struct error *);
-/*
- * The runtime directory: $RUNTIME_DIRECTORY (first entry), else
- * $XDG_RUNTIME_DIR/tether, else /run/tether.
- */
-int state_runtime_dir(const char *runtime_directory, const char *xdg_runtime,
-    char *out, size_t sz);
 
 #endif

@@ -786,103 +786,6 @@ test_write_over_a_directory_fails_and_removes_the_temp_file(void **state)
 	assert_int_equal(rmdir(t->path), 0);
 }
 
-/* ---- state_runtime_dir ------------------------------------------------- */
-
-static void
-runtime_dir_is(const char *rd, const char *xdg, const char *want)
-{
-	char out[256];
-
-	memset(out, 'X', sizeof out);
-	assert_int_equal(state_runtime_dir(rd, xdg, out, sizeof out), 0);
-	assert_string_equal(out, want);
-}
-
-static void
-test_runtime_dir_is_runtime_directory(void **state)
-{
-	runtime_dir_is("/run/tether", NULL, "/run/tether");
-	runtime_dir_is("/run/tether-db", "/run/user/1000", "/run/tether-db");
-}
-
-static void
-test_runtime_dir_is_the_first_entry_of_a_runtime_directory_list(void **state)
-{
-	runtime_dir_is("/run/a:/run/b", NULL, "/run/a");
-	runtime_dir_is("/run/a:/run/b:/run/c", "/run/user/1000", "/run/a");
-	runtime_dir_is("/run/a:", NULL, "/run/a");
-}
-
-static void
-test_runtime_dir_ignores_a_relative_runtime_directory(void **state)
-{
-	runtime_dir_is("run/tether", "/run/user/1000", "/run/user/1000/tether");
-	runtime_dir_is("run/tether", NULL, "/run/tether");
-	runtime_dir_is(":/run/b", NULL, "/run/tether");
-}
-
-static void
-test_runtime_dir_ignores_an_empty_runtime_directory(void **state)
-{
-	runtime_dir_is("", "/run/user/1000", "/run/user/1000/tether");
-}
-
-static void
-test_runtime_dir_is_tether_under_xdg_runtime_dir(void **state)
-{
-	runtime_dir_is(NULL, "/run/user/1000", "/run/user/1000/tether");
-}
-
-static void
-test_runtime_dir_ignores_a_relative_or_empty_xdg_runtime_dir(void **state)
-{
-	runtime_dir_is(NULL, "run/user/1000", "/run/tether");
-	runtime_dir_is(NULL, "", "/run/tether");
-}
-
-static void
-test_runtime_dir_is_run_tether_without_either(void **state)
-{
-	runtime_dir_is(NULL, NULL, "/run/tether");
-}
-
-static void
-test_runtime_dir_that_just_fits_is_accepted(void **state)
-{
-	char out[16];
-
-	assert_int_equal(state_runtime_dir("/run/a:/x", NULL, out, 7), 0);
-	assert_string_equal(out, "/run/a");
-	assert_int_equal(state_runtime_dir(NULL, "/r/u", out, 12), 0);
-	assert_string_equal(out, "/r/u/tether");
-	assert_int_equal(state_runtime_dir(NULL, NULL, out, 12), 0);
-	assert_string_equal(out, "/run/tether");
-}
-
-static void
-test_runtime_dir_too_long_for_the_buffer_is_refused(void **state)
-{
-	char out[16];
-
-	assert_int_equal(state_runtime_dir("/run/a:/x", NULL, out, 6), -1);
-	assert_int_equal(state_runtime_dir(NULL, "/r/u", out, 11), -1);
-	assert_int_equal(state_runtime_dir(NULL, NULL, out, 11), -1);
-}
-
-static void
-test_runtime_dir_from_an_overlong_environment_is_refused(void **state)
-{
-	char long_dir[600], out[256];
-
-	memset(long_dir, 'd', sizeof long_dir - 1);
-	long_dir[0] = '/';
-	long_dir[sizeof long_dir - 1] = '\0';
-	assert_int_equal(state_runtime_dir(long_dir, NULL, out, sizeof out),
-	    -1);
-	assert_int_equal(state_runtime_dir(NULL, long_dir, out, sizeof out),
-	    -1);
-}
-
 #define TEMP_TEST(f) cmocka_unit_test_setup_teardown(f, tempdir_setup, \
 	tempdir_teardown)
 
@@ -923,16 +826,6 @@ main(void)
 		cmocka_unit_test(test_write_to_an_overlong_path_fails),
 		TEMP_TEST(test_write_over_a_directory_fails_and_removes_the_temp_file),
 
-		cmocka_unit_test(test_runtime_dir_is_runtime_directory),
-		cmocka_unit_test(test_runtime_dir_is_the_first_entry_of_a_runtime_directory_list),
-		cmocka_unit_test(test_runtime_dir_ignores_a_relative_runtime_directory),
-		cmocka_unit_test(test_runtime_dir_ignores_an_empty_runtime_directory),
-		cmocka_unit_test(test_runtime_dir_is_tether_under_xdg_runtime_dir),
-		cmocka_unit_test(test_runtime_dir_ignores_a_relative_or_empty_xdg_runtime_dir),
-		cmocka_unit_test(test_runtime_dir_is_run_tether_without_either),
-		cmocka_unit_test(test_runtime_dir_that_just_fits_is_accepted),
-		cmocka_unit_test(test_runtime_dir_too_long_for_the_buffer_is_refused),
-		cmocka_unit_test(test_runtime_dir_from_an_overlong_environment_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

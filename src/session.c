@@ -36,6 +36,7 @@ struct forward {
 	int bound_port;
 	unsigned refusals; /* in a row, this session */
 	double probe_rtt;  /* the last good probe's round trip, s; 0 = none */
+	double resolve_failed_at; /* when the target last failed to resolve */
 	char label[2 * SPEC_HOST_MAX + 32];
 };
 
@@ -54,7 +55,8 @@ struct cancel {
 };
 
 #define CANCELS_MAX ((size_t)2 * CONFIG_FORWARDS_MAX)
-#define FORWARD_RETRY_MAX 5.0 /* seconds between asks for a held port */
+#define RESOLVE_RETRY_SECONDS 5.0 /* at most one blocking lookup per 5 s */
+#define FORWARD_RETRY_MAX 5.0     /* seconds between asks for a held port */
 
 /* A request no sshd can grant, so any answer proves the bastion alive. */
 #define KEEPALIVE_PROBE_HOST "keepalive.tether.invalid"
@@ -455,8 +457,17 @@ session_find_forward(struct session *s, int port)
 	size_t i;
 
 	for (i = 0; i < s->nforwards; i++) {
-		if (s->forwards[i].state == FORWARD_BOUND &&
-		    s->forwards[i].bound_port == port)
+		const struct forward *f = &s->forwards[i];
+
+		if (f->state == FORWARD_BOUND && f->bound_port == port)
+			return &s->forwards[i];
+		/*
+		 * The bastion's "bound" reply can be read in the same batch as
+		 * the first connection behind it, before we have taken the
+		 * reply: a fixed port in flight is ours already.
+		 */
+		if (f->state == FORWARD_REQUESTING && f->spec->port != 0 &&
+		    f->spec->port == port)
 			return &s->forwards[i];
 	}
 	return NULL;
@@ -522,6 +533,10 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 		    port, s->splices.count);
 		return 1;
 	}
+	/* A name that did not resolve at start may resolve now. */
+	if (f->target == NULL &&
+	    ev_now(s->loop) - f->resolve_failed_at >= RESOLVE_RETRY_SECONDS)
+		session_resolve_target(s, f);
 	if (f->target == NULL) {
 		log_warn(s->log,
 		    "refused a connection on remote port %d: its "
@@ -1003,6 +1018,22 @@ session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	int flags, events;
 
 	(void)revents;
+	/*
+	 * libssh closes the socket itself when a write fails (inside a
+	 * splice's ssh_channel_write, say): never re-arm a watcher on a
+	 * closed, perhaps already reused, descriptor.
+	 */
+	if (s->state != SESSION_CLOSED &&
+	    (ssh_get_fd(s->ssh) != s->io.fd ||
+	        (s->state >= SESSION_REQUESTING &&
+	            !ssh_is_connected(s->ssh)))) {
+		ev_io_stop(loop, &s->io);
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "lost the bastion %s:%d: %s", s->cfg->bastion.host,
+		    s->cfg->bastion.port,
+		    ssh_get_error(s->ssh)[0] != '\0' ? ssh_get_error(s->ssh) :
+		                                       "connection closed");
+	}
 	if (s->state == SESSION_CLOSED) {
 		ev_prepare_stop(loop, w);
 		if (!s->reported) {
@@ -1035,13 +1066,18 @@ session_resolve_target(struct session *s, struct forward *f)
 	char port[8];
 	int rc;
 
+	/*
+	 * No AI_ADDRCONFIG: it drops "localhost" on a host whose only
+	 * addresses are loopback ones (a container), the common target.
+	 */
 	memset(&hints, 0, sizeof hints);
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(port, sizeof port, "%d", f->spec->host_port);
 	rc = getaddrinfo(f->spec->host, port, &hints, &f->target);
 	if (rc != 0) {
 		f->target = NULL;
+		f->resolve_failed_at = ev_now(s->loop);
 		log_warn(s->log,
 		    "forward %s: cannot resolve target %s: %s; its "
 		    "connections will be refused",

@@ -423,24 +423,37 @@ setup_wait_ready(struct setup_ctx *c, struct api_out *o)
 	return -1;
 }
 
+/* Whether loginctl enable-linger was done for the user. */
+static int
+setup_lingers(const char *user)
+{
+	char path[128];
+
+	snprintf(path, sizeof path, "/var/lib/systemd/linger/%s", user);
+	return file_exists(path);
+}
+
 static void
 setup_print_hints(struct setup_ctx *c, struct api_out *o)
 {
 	if (c->opts->mode != TETHER_MODE_USER)
 		return;
-	if (c->use_systemd)
-		strbuf_addf(&o->out,
-		    "To keep it running after you log out and "
-		    "start it at boot: loginctl enable-linger %s\n",
-		    c->pw.pw_name);
-	else
-		strbuf_addf(&o->out,
-		    "No systemd here: it runs as a background "
-		    "daemon. To start it at boot, add this line with crontab "
-		    "-e:\n@reboot %s run --daemon -c %s --pidfile %s "
-		    "--log-file %s --state-dir %s\n",
-		    c->exe, c->conf_path, c->pid_path, c->log_path,
-		    c->paths.runtime_dir);
+	if (c->use_systemd) {
+		/* With linger on it already survives logout and reboots. */
+		if (!setup_lingers(c->pw.pw_name))
+			strbuf_addf(&o->out,
+			    "To keep it running after you log out and start "
+			    "it at boot: loginctl enable-linger %s\n",
+			    c->pw.pw_name);
+		return;
+	}
+	strbuf_addf(&o->out,
+	    "No systemd here: it runs as a background "
+	    "daemon. To start it at boot, add this line with crontab "
+	    "-e:\n@reboot %s run --daemon -c %s --pidfile %s "
+	    "--log-file %s --state-dir %s\n",
+	    c->exe, c->conf_path, c->pid_path, c->log_path,
+	    c->paths.runtime_dir);
 }
 
 /* Same config and already running: nothing to do. */

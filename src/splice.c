@@ -16,6 +16,7 @@
 
 #define SPLICE_SCRATCH_SIZE ((size_t)64 * 1024)
 #define SPLICE_ADDRS_MAX 4
+#define SPLICE_LIBSSH_MAX (4u * 1024 * 1024)
 
 enum splice_state {
 	SPLICE_CONNECTING,
@@ -35,7 +36,7 @@ struct splice {
 	int fd;
 	ev_io rio;
 	ev_io wio;
-	ev_timer connect_timer; /* a target that never answers the SYN */
+	ev_timer connect_timer; /* the SYN, or the rest after a close */
 	enum splice_state state;
 	struct bytebuf to_local;
 	uint32_t in_libssh; /* bytes libssh still holds for us */
@@ -44,11 +45,13 @@ struct splice {
 	unsigned local_eof : 1;  /* the target sent EOF */
 	unsigned local_shut : 1; /* we sent EOF to the target */
 	unsigned dirty : 1;
+	unsigned starved : 1; /* on the starved list */
 	uint64_t bytes_to_local;
 	uint64_t bytes_to_remote;
 	char label[96];
 	TAILQ_ENTRY(splice) entry;
 	TAILQ_ENTRY(splice) dirty_entry;
+	TAILQ_ENTRY(splice) starved_entry;
 };
 
 static void splice_on_socket_readable(struct ev_loop *, ev_io *, int);
@@ -170,6 +173,11 @@ splice_on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	splice_mark_dirty(s);
 	if (s->state == SPLICE_CONNECTING)
 		splice_try_next_address(s, ETIMEDOUT);
+	else if (s->state == SPLICE_OPEN && s->remote_closed)
+		splice_fail(s,
+		    "the target did not take the rest within %.0f s "
+		    "of the bastion closing",
+		    s->set->connect_timeout);
 }
 
 /* Writes what we hold, then pulls what libssh holds, while the socket takes it. */
@@ -229,6 +237,18 @@ splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
 	/* A closing splice, or stderr (which forwarded-tcpip never has): drop. */
 	if (s->state == SPLICE_DEAD || is_stderr)
 		return (int)len;
+	/*
+	 * libssh keeps whatever the bastion sends, window or not; within the
+	 * window it holds at most ~2 MiB. More is a peer ignoring flow
+	 * control: drop it and the connection, as OpenSSH does.
+	 */
+	if (len > SPLICE_LIBSSH_MAX) {
+		splice_fail(s,
+		    "the bastion sent %u bytes past the channel's "
+		    "window",
+		    len);
+		return (int)len;
+	}
 	if (s->state == SPLICE_OPEN && s->to_local.len == 0) {
 		n = send(s->fd, data, len, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -270,6 +290,12 @@ splice_on_channel_close(ssh_session session, ssh_channel channel, void *arg)
 	s->remote_eof = 1;
 	s->remote_closed = 1;
 	splice_mark_dirty(s);
+	/* The target gets a bounded time to take what is left for it. */
+	if (s->state == SPLICE_OPEN) {
+		ev_timer_stop(s->set->loop, &s->connect_timer);
+		ev_timer_set(&s->connect_timer, s->set->connect_timeout, 0);
+		ev_timer_start(s->set->loop, &s->connect_timer);
+	}
 }
 
 static int
@@ -285,6 +311,22 @@ splice_on_channel_writable(ssh_session session, ssh_channel channel,
 	return 0;
 }
 
+/*
+ * The channel is closed: what the target still sends has nowhere to go.
+ * Reading it keeps a target that echoes from blocking on us while we wait
+ * to deliver it the rest.
+ */
+static void
+splice_drain_target(struct splice *s)
+{
+	ssize_t n = recv(s->fd, s->set->scratch, SPLICE_SCRATCH_SIZE, 0);
+
+	if (n == 0)
+		s->local_eof = 1;
+	else if (n == -1 && !splice_would_block())
+		splice_fail(s, "read from the target: %s", strerror(errno));
+}
+
 static void
 splice_on_socket_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -296,6 +338,10 @@ splice_on_socket_readable(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	splice_mark_dirty(s);
+	if (s->state == SPLICE_OPEN && s->remote_closed) {
+		splice_drain_target(s);
+		return;
+	}
 	window = ssh_channel_window_size(s->channel);
 	if (s->state != SPLICE_OPEN || window == 0 ||
 	    (ssh_get_poll_flags(ssh_channel_get_session(s->channel)) &
@@ -359,6 +405,8 @@ splice_destroy(struct splice *s)
 	struct splice_set *set = s->set;
 
 	ev_timer_stop(set->loop, &s->connect_timer);
+	if (s->starved)
+		TAILQ_REMOVE(&set->starved, s, starved_entry);
 	if (s->fd != -1) {
 		ev_io_stop(set->loop, &s->rio);
 		ev_io_stop(set->loop, &s->wio);
@@ -376,6 +424,25 @@ splice_destroy(struct splice *s)
 	TAILQ_REMOVE(&set->all, s, entry);
 	set->count--;
 	free(s);
+}
+
+/*
+ * libssh 0.10 opens a channel's remote window without telling us (its
+ * write-wontblock callback is not called for a window adjust): a splice
+ * that stopped reading for want of window is kept on a list and looked at
+ * again each time the loop is about to sleep.
+ */
+static void
+splice_watch_window(struct splice *s)
+{
+	int starved = s->state == SPLICE_OPEN && !s->local_eof &&
+	    !s->remote_closed && ssh_channel_window_size(s->channel) == 0;
+
+	if (starved && !s->starved)
+		TAILQ_INSERT_TAIL(&s->set->starved, s, starved_entry);
+	else if (!starved && s->starved)
+		TAILQ_REMOVE(&s->set->starved, s, starved_entry);
+	s->starved = starved;
 }
 
 /* Whether both directions have finished and everything was delivered. */
@@ -405,9 +472,10 @@ splice_update(struct splice *s, int write_blocked)
 		splice_destroy(s);
 		return;
 	}
+	splice_watch_window(s);
 	want_read = s->state == SPLICE_OPEN && !s->local_eof &&
-	    !s->remote_closed && !write_blocked &&
-	    ssh_channel_window_size(s->channel) > 0;
+	    (s->remote_closed ||
+	        (!write_blocked && ssh_channel_window_size(s->channel) > 0));
 	want_write = s->state == SPLICE_CONNECTING ||
 	    (s->to_local.len > 0 || s->in_libssh > 0);
 	splice_watch(s, &s->rio, want_read);
@@ -419,6 +487,12 @@ splice_set_reconcile(struct splice_set *set, int write_blocked)
 {
 	struct splice *s;
 
+	/* A window adjust may have come in with the last packets read. */
+	TAILQ_FOREACH(s, &set->starved, starved_entry)
+	{
+		if (ssh_channel_window_size(s->channel) > 0)
+			splice_mark_dirty(s);
+	}
 	/* Splices parked by a full bastion socket resume when it drains. */
 	if (set->write_blocked && !write_blocked) {
 		TAILQ_FOREACH(s, &set->all, entry)
@@ -441,6 +515,7 @@ splice_set_init(struct splice_set *set, struct ev_loop *loop,
 	set->log = log;
 	TAILQ_INIT(&set->all);
 	TAILQ_INIT(&set->dirty);
+	TAILQ_INIT(&set->starved);
 	set->scratch = malloc(SPLICE_SCRATCH_SIZE);
 	return set->scratch != NULL ? 0 : -1;
 }

@@ -35,10 +35,11 @@ struct splice_set {
 	const struct logger *log;
 	unsigned char *scratch; /* local → bastion copy space */
 	struct splice_list all;
-	struct splice_list dirty; /* watchers to reconcile, or to reap */
-	size_t count;             /* live splices */
-	int write_blocked;        /* the bastion socket has unsent data */
-	double connect_timeout;   /* seconds to reach the target */
+	struct splice_list dirty;   /* watchers to reconcile, or to reap */
+	struct splice_list starved; /* waiting for the bastion's window */
+	size_t count;               /* live splices */
+	int write_blocked;          /* the bastion socket has unsent data */
+	double connect_timeout;     /* seconds to reach the target */
 	uint64_t bytes_to_local;
 	uint64_t bytes_to_remote;
 };

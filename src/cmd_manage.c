@@ -16,6 +16,7 @@ enum manage_opt {
 	M_TARGET,
 	M_KNOWN_HOSTS,
 	M_POLICY,
+	M_HOST_KEY,
 	M_RUN_AS,
 	M_USER,
 	M_SYSTEM,
@@ -40,6 +41,8 @@ static const struct cli_option setup_options[] = {
 	    "default: the service user's ~/.ssh/known_hosts" },
 	{ M_POLICY, 0, "host-key-policy", "strict|accept-new",
 	    "default strict" },
+	{ M_HOST_KEY, 0, "host-key", "SHA256:...",
+	    "pin the bastion's key (no known_hosts entry needed)" },
 	{ M_RUN_AS, 0, "run-as", "USER",
 	    "system mode: the service user (default: the sudo caller)" },
 	{ M_USER, 0, "user", NULL,
@@ -186,6 +189,9 @@ setup_apply(int id, const char *arg, void *ctx)
 		return 0;
 	case M_POLICY:
 		a->o.host_key_policy = arg;
+		return 0;
+	case M_HOST_KEY:
+		a->o.host_key = arg;
 		return 0;
 	case M_RUN_AS:
 		a->o.run_as = arg;

@@ -168,7 +168,9 @@ setup_check_known_hosts(struct setup_ctx *c, struct error *err)
 	if (units_check_path(c->values.known_hosts, "known_hosts path", err) ==
 	    -1)
 		return -1;
-	if (c->values.policy != HOST_KEY_STRICT)
+	/* A pinned key needs no known_hosts entry. */
+	if (c->values.policy != HOST_KEY_STRICT ||
+	    c->values.host_key_pin[0] != '\0')
 		return 0;
 	ssh = ssh_new();
 	if (ssh == NULL) {
@@ -232,6 +234,13 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	        err) == -1)
 		return -1;
 	c->values.policy = scratch.host_key_policy;
+	if (o->host_key != NULL) {
+		if (config_set_host_key_pin(&scratch, o->host_key, "--host-key",
+		        err) == -1)
+			return -1;
+		snprintf(c->values.host_key_pin, sizeof c->values.host_key_pin,
+		    "%s", scratch.host_key_pin);
+	}
 	if (setup_resolve_user(c, err) == -1 ||
 	    setup_check_key(c, key, err) == -1)
 		return -1;

@@ -75,6 +75,8 @@ units_render_config(const struct setup_values *v)
 	    v6 ? "]" : "", b->port);
 	strbuf_addf(&sb, "key = %s\n", v->key_path);
 	strbuf_addf(&sb, "known_hosts = %s\n", v->known_hosts);
+	if (v->host_key_pin[0] != '\0')
+		strbuf_addf(&sb, "host_key = %s\n", v->host_key_pin);
 	strbuf_addf(&sb, "host_key_policy = %s\n",
 	    v->policy == HOST_KEY_STRICT ? "strict" : "accept-new");
 	strbuf_addf(&sb, "forward = %d:%s%s%s:%d\n", v->port,

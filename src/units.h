@@ -17,6 +17,7 @@ struct setup_values {
 	char key_path[CONFIG_PATH_MAX];
 	char known_hosts[CONFIG_PATH_MAX];
 	enum host_key_policy policy;
+	char host_key_pin[64]; /* "" = none */
 	char target_host[SPEC_HOST_MAX];
 	int target_port;
 };

@@ -814,3 +814,10 @@ lab__stray_sshd_sessions() {
 		esac
 	done < <(lab__tagged)
 }
+
+# lab_tether_sanitized: whether the tether under test is an ASan/UBSan build
+# (its memory figures include the sanitizer's quarantine; LeakSanitizer
+# cannot run inside a sandbox that forbids ptrace).
+lab_tether_sanitized() {
+	ldd "$LAB_TETHER" 2>/dev/null | grep -qE 'lib(asan|ubsan)'
+}

@@ -1,5 +1,6 @@
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -16,6 +17,7 @@
 
 #include "tether/exit.h"
 #include "backoff.h"
+#include "dial.h"
 #include "hostkey.h"
 #include "probe.h"
 #include "key.h"
@@ -75,6 +77,11 @@ struct session {
 	ssh_session ssh;
 	ssh_event event; /* makes libssh read without blocking */
 	ssh_key key;
+	struct dial dial; /* name resolution and the TCP connect */
+	int dialing;      /* dial in progress: no socket for libssh yet */
+	int sock_fd;      /* the dialed socket, -1 = none */
+	dev_t sock_dev;   /* ... and its identity */
+	ino_t sock_ino;
 	ev_io io;           /* the bastion socket */
 	ev_timer deadline;  /* bounds connect, auth and requests */
 	ev_prepare prepare; /* reconciles interest before sleeping */
@@ -121,6 +128,7 @@ static void session_on_probe_tick(struct ev_loop *, ev_timer *, int);
 static void session_step_probe(struct session *);
 static void session_start_probes(struct session *);
 static void session_probe_done(struct session *);
+static void session_close_socket(struct session *);
 
 const char *
 session_state_name(enum session_state st)
@@ -155,6 +163,7 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 		return NULL;
 	}
 	s->splices.connect_timeout = cfg->target_connect_timeout;
+	s->sock_fd = -1;
 	s->loop = loop;
 	s->cfg = cfg;
 	s->log = log;
@@ -202,6 +211,8 @@ session_teardown(struct session *s)
 	size_t i;
 
 	splice_set_close_all(&s->splices);
+	dial_cancel(&s->dial);
+	s->dialing = 0;
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->deadline);
 	ev_timer_stop(s->loop, &s->forward_retry);
@@ -228,6 +239,7 @@ session_teardown(struct session *s)
 		ssh_free(s->ssh);
 		s->ssh = NULL;
 	}
+	session_close_socket(s);
 	ssh_key_free(s->key);
 	s->key = NULL;
 	for (i = 0; i < s->nforwards; i++) {
@@ -408,11 +420,74 @@ session_configure(struct session *s, struct error *err)
 	return 0;
 }
 
+/*
+ * The socket we dialed is ours to close: libssh 0.10 closes it on a socket
+ * error but not when a session is freed mid-handshake (it forgets the fd
+ * first). Its identity (device and inode) tells whether the number still
+ * names our socket or was closed and reused since.
+ */
+static void
+session_own_socket(struct session *s, int fd)
+{
+	struct stat st;
+
+	s->sock_fd = fstat(fd, &st) == 0 ? fd : -1;
+	s->sock_dev = st.st_dev;
+	s->sock_ino = st.st_ino;
+}
+
+static void
+session_close_socket(struct session *s)
+{
+	struct stat st;
+
+	if (s->sock_fd != -1 && fstat(s->sock_fd, &st) == 0 &&
+	    st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
+		close(s->sock_fd);
+	s->sock_fd = -1;
+}
+
+/* The TCP connection is up (or could not be made): the SSH handshake. */
+static void
+session_on_dialed(struct dial *d, int fd, const char *error, void *arg)
+{
+	struct session *s = arg;
+	const struct bastion_spec *b = &s->cfg->bastion;
+
+	(void)d;
+	s->dialing = 0;
+	if (fd == -1) {
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "cannot reach the bastion "
+		    "%s:%d: %s",
+		    b->host, b->port, error);
+		return;
+	}
+	session_tune_socket(s, fd);
+	session_own_socket(s, fd);
+	if (ssh_options_set(s->ssh, SSH_OPTIONS_FD, &fd) < 0) {
+		close(fd);
+		session_fail(s, TETHER_EXIT_FAILURE, "bastion %s:%d: %s",
+		    b->host, b->port, ssh_get_error(s->ssh));
+		return;
+	}
+	if (ssh_connect(s->ssh) == SSH_ERROR) {
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "cannot connect to the "
+		    "bastion %s:%d: %s",
+		    b->host, b->port, ssh_get_error(s->ssh));
+		return;
+	}
+	ev_io_set(&s->io, fd, EV_READ | EV_WRITE);
+	ev_io_start(s->loop, &s->io);
+	/* On loopback the handshake can already be under way. */
+	ev_feed_event(s->loop, &s->io, EV_READ);
+}
+
 int
 session_start(struct session *s, struct error *err)
 {
 	const struct tether_config *cfg = s->cfg;
-	int rc;
 
 	if (s->state != SESSION_CLOSED)
 		return 0;
@@ -428,26 +503,22 @@ session_start(struct session *s, struct error *err)
 	log_info(s->log, "connecting to %s%s%s:%d", cfg->bastion.user,
 	    cfg->bastion.user[0] != '\0' ? "@" : "", cfg->bastion.host,
 	    cfg->bastion.port);
-	rc = ssh_connect(s->ssh);
-	if (rc == SSH_ERROR) {
+	if (dial_start(&s->dial, s->loop, cfg->bastion.host, cfg->bastion.port,
+	        session_on_dialed, s) == -1) {
 		error_set(err, TETHER_EXIT_FAILURE,
-		    "cannot connect to the "
-		    "bastion %s:%d: %s",
-		    cfg->bastion.host, cfg->bastion.port,
-		    ssh_get_error(s->ssh));
+		    "cannot start connecting to "
+		    "the bastion: %s",
+		    strerror(errno));
 		session_teardown(s);
 		return -1;
 	}
+	s->dialing = 1;
 	s->reported = 0;
 	session_set_state(s, SESSION_CONNECTING);
-	session_tune_socket(s, ssh_get_fd(s->ssh));
-	ev_io_set(&s->io, ssh_get_fd(s->ssh), EV_READ | EV_WRITE);
-	ev_io_start(s->loop, &s->io);
+	/* The deadline covers name resolution, TCP, key exchange and auth. */
 	ev_timer_set(&s->deadline, cfg->connect_timeout, 0);
 	ev_timer_start(s->loop, &s->deadline);
 	ev_prepare_start(s->loop, &s->prepare);
-	/* On loopback the handshake can already be under way. */
-	ev_feed_event(s->loop, &s->io, EV_READ);
 	return 0;
 }
 
@@ -1023,6 +1094,8 @@ session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	 * splice's ssh_channel_write, say): never re-arm a watcher on a
 	 * closed, perhaps already reused, descriptor.
 	 */
+	if (s->dialing)
+		return;
 	if (s->state != SESSION_CLOSED &&
 	    (ssh_get_fd(s->ssh) != s->io.fd ||
 	        (s->state >= SESSION_REQUESTING &&

@@ -1,0 +1,40 @@
+/*
+ * Reaching the bastion without blocking the loop: the name is resolved on a
+ * thread of its own (getaddrinfo cannot be interrupted), then a
+ * non-blocking TCP connect tries each address. A SYN that goes unanswered
+ * for a second is sent again on a fresh socket (three times) rather than
+ * waiting out the kernel's growing retransmission timer, so a network that
+ * comes back is used at once. The connected socket is handed to libssh.
+ */
+#ifndef TETHER_DIAL_H
+#define TETHER_DIAL_H
+
+#include <netdb.h>
+
+#include <ev.h>
+
+struct dial_job;
+
+struct dial {
+	struct ev_loop *loop;
+	struct dial_job *job; /* shared with the resolver thread */
+	ev_io resolved;       /* the thread's "done" pipe */
+	ev_io connecting;     /* the socket being connected */
+	ev_timer syn_retry;
+	struct addrinfo *addrs;
+	struct addrinfo *cur;
+	int fd;
+	int syn_retries; /* fresh SYNs sent for this address */
+	void (*done)(struct dial *, int fd, const char *error, void *arg);
+	void *arg;
+	char error[256];
+};
+
+/* Starts; done() is called once, from the loop, unless cancelled first. */
+int dial_start(struct dial *, struct ev_loop *, const char *host, int port,
+    void (*done)(struct dial *, int fd, const char *error, void *arg),
+    void *arg);
+/* Stops everything; a resolver still running finishes on its own. */
+void dial_cancel(struct dial *);
+
+#endif

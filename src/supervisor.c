@@ -51,8 +51,9 @@ struct supervisor {
 
 	struct backoff backoff;
 	uint64_t rng;
-	int ever_up; /* a forward was bound once */
-	int refused; /* waiting out a refusal, slowly */
+	int ever_up;         /* a forward was bound once */
+	int refused;         /* waiting out a refusal, slowly */
+	int retried_at_once; /* the one immediate retry is spent */
 	int ready_sent;
 	int stopping;
 	unsigned reconnects;
@@ -269,7 +270,19 @@ supervisor_schedule_retry(struct supervisor *sv, const struct error *err)
 		    "again in %.0f s (refused_retry_interval)",
 		    err->msg, wait);
 	} else {
+		/*
+		 * A tunnel that was up and stable drops: try again at once,
+		 * as autossh does, and back off only if that fails too. A
+		 * flapping bastion gets it once: only a stable tunnel (see
+		 * supervisor_on_stable_timer) earns it again.
+		 */
+		int first = sv->ever_up && !sv->retried_at_once;
+
 		wait = backoff_next(&sv->backoff, rng_unit(&sv->rng));
+		if (first) {
+			wait = 0;
+			sv->retried_at_once = 1;
+		}
 		log_warn(sv->log, "%s; reconnecting in %.1f s", err->msg, wait);
 	}
 	ev_timer_set(&sv->retry, wait, 0);
@@ -365,6 +378,7 @@ supervisor_on_stable_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	backoff_reset(&sv->backoff);
+	sv->retried_at_once = 0;
 }
 
 static void

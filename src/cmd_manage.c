@@ -131,39 +131,48 @@ manage_print(struct tether_result *r, int json)
 	return rc;
 }
 
-/* Parses argv against opts; each option goes to apply(). */
+/*
+ * Parses argv against opts; each option but --help goes to apply(). Returns
+ * 0 to go on, or 1 to stop with *rc: a usage error, or the help shown.
+ */
 static int
 manage_parse(int argc, char **argv, const struct cli_option *opts,
-    int (*apply)(int id, const char *arg, void *ctx), void *ctx)
+    int (*apply)(int id, const char *arg, void *ctx), void *ctx,
+    void (*help)(void), int *rc)
 {
 	struct cli_parser p;
 	struct error err;
 	const char *arg;
-	int id;
+	int id, wants_help = 0;
 
 	error_clear(&err);
 	cli_parser_init(&p, argc, argv);
 	while ((id = cli_next(&p, opts, &arg, &err)) != CLI_END) {
+		*rc = TETHER_EXIT_USAGE;
 		if (id == CLI_ERROR) {
 			fprintf(stderr, "tether: %s\n", err.msg);
-			return TETHER_EXIT_USAGE;
+			return 1;
 		}
 		if (id == CLI_OPERAND) {
 			fprintf(stderr,
 			    "tether: unexpected argument '%s'; see "
 			    "--help\n",
 			    arg);
-			return TETHER_EXIT_USAGE;
+			return 1;
 		}
-		if (apply(id, arg, ctx) == -1)
-			return TETHER_EXIT_USAGE;
+		if (id == M_HELP)
+			wants_help = 1;
+		else if (apply(id, arg, ctx) == -1)
+			return 1;
 	}
-	return 0;
+	*rc = TETHER_EXIT_OK;
+	if (wants_help)
+		help();
+	return wants_help;
 }
 
 struct setup_args {
 	struct tether_setup_opts o;
-	int help;
 };
 
 static int
@@ -216,9 +225,6 @@ setup_apply(int id, const char *arg, void *ctx)
 			return -1;
 		}
 		return 0;
-	case M_HELP:
-		a->help = 1;
-		return 0;
 	default:
 		return 0;
 	}
@@ -233,13 +239,9 @@ cmd_setup(int argc, char **argv)
 
 	memset(&a, 0, sizeof a);
 	a.o.mode = TETHER_MODE_SYSTEM;
-	if ((rc = manage_parse(argc, argv, setup_options, setup_apply, &a)) !=
-	    0)
+	if (manage_parse(argc, argv, setup_options, setup_apply, &a,
+	        cmd_setup_help, &rc))
 		return rc;
-	if (a.help) {
-		cmd_setup_help();
-		return TETHER_EXIT_OK;
-	}
 	if (a.o.port == 0) {
 		fprintf(stderr,
 		    "tether: setup needs -p PORT, the remote port "
@@ -253,7 +255,6 @@ cmd_setup(int argc, char **argv)
 struct status_args {
 	struct tether_status_opts o;
 	int json;
-	int help;
 };
 
 static int
@@ -273,9 +274,6 @@ status_apply(int id, const char *arg, void *ctx)
 		a->o.mode = id == M_USER ? TETHER_MODE_USER :
 		                           TETHER_MODE_SYSTEM;
 		return 0;
-	case M_HELP:
-		a->help = 1;
-		return 0;
 	default:
 		return 0;
 	}
@@ -290,13 +288,9 @@ cmd_status(int argc, char **argv)
 
 	memset(&a, 0, sizeof a);
 	a.o.all_modes = 1;
-	if ((rc = manage_parse(argc, argv, status_options, status_apply, &a)) !=
-	    0)
+	if (manage_parse(argc, argv, status_options, status_apply, &a,
+	        cmd_status_help, &rc))
 		return rc;
-	if (a.help) {
-		cmd_status_help();
-		return TETHER_EXIT_OK;
-	}
 	a.o.colour = !a.json && isatty(STDOUT_FILENO) &&
 	    getenv("NO_COLOR") == NULL;
 	tether_status(&a.o, &r);
@@ -305,7 +299,6 @@ cmd_status(int argc, char **argv)
 
 struct remove_args {
 	struct tether_remove_opts o;
-	int help;
 };
 
 static int
@@ -322,9 +315,6 @@ remove_apply(int id, const char *arg, void *ctx)
 	case M_DRY_RUN:
 		a->o.dry_run = 1;
 		return 0;
-	case M_HELP:
-		a->help = 1;
-		return 0;
 	default:
 		return 0;
 	}
@@ -339,13 +329,9 @@ cmd_remove(int argc, char **argv)
 
 	memset(&a, 0, sizeof a);
 	a.o.mode = TETHER_MODE_SYSTEM;
-	if ((rc = manage_parse(argc, argv, remove_options, remove_apply, &a)) !=
-	    0)
+	if (manage_parse(argc, argv, remove_options, remove_apply, &a,
+	        cmd_remove_help, &rc))
 		return rc;
-	if (a.help) {
-		cmd_remove_help();
-		return TETHER_EXIT_OK;
-	}
 	if (a.o.port == 0) {
 		fprintf(stderr, "tether: remove needs -p PORT\n");
 		return TETHER_EXIT_USAGE;

@@ -1,9 +1,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,45 +14,6 @@
  * a path whose round trip is longer than a second still connects.
  */
 #define DIAL_SYN_RETRIES 3
-
-/* Owned by whoever drops the last reference: the loop or the thread. */
-struct dial_job {
-	atomic_int refs;
-	char host[256];
-	char port[8];
-	struct addrinfo *res;
-	int rc;
-	int pipe_w; /* the thread's end: one byte when done */
-};
-
-static void
-dial_job_unref(struct dial_job *job)
-{
-	if (atomic_fetch_sub(&job->refs, 1) != 1)
-		return;
-	if (job->res != NULL)
-		freeaddrinfo(job->res);
-	free(job);
-}
-
-static void *
-dial_resolve(void *arg)
-{
-	struct dial_job *job = arg;
-	struct addrinfo hints;
-	char byte = 1;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-	job->rc = getaddrinfo(job->host, job->port, &hints, &job->res);
-	if (write(job->pipe_w, &byte, 1) != 1) {
-		/* The loop gave up on us (its end is closed): nothing to say. */
-	}
-	close(job->pipe_w);
-	dial_job_unref(job);
-	return NULL;
-}
 
 static void
 dial_finish(struct dial *d, int fd, const char *error)
@@ -162,25 +120,19 @@ dial_on_syn_retry(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
-dial_on_resolved(struct ev_loop *loop, ev_io *w, int revents)
+dial_on_resolved(struct resolver *r, struct addrinfo *res, const char *error,
+    void *arg)
 {
-	struct dial *d = w->data;
-	struct dial_job *job = d->job;
+	struct dial *d = arg;
 
-	(void)revents;
-	ev_io_stop(loop, w);
-	close(w->fd);
-	d->job = NULL;
-	if (job->rc != 0) {
-		snprintf(d->error, sizeof d->error, "%s",
-		    gai_strerror(job->rc));
-		dial_job_unref(job);
+	resolver_free(r);
+	d->resolver = NULL;
+	if (res == NULL) {
+		snprintf(d->error, sizeof d->error, "%s", error);
 		dial_finish(d, -1, d->error);
 		return;
 	}
-	d->addrs = d->cur = job->res;
-	job->res = NULL;
-	dial_job_unref(job);
+	d->addrs = d->cur = res;
 	dial_next_address(d);
 }
 
@@ -188,42 +140,17 @@ int
 dial_start(struct dial *d, struct ev_loop *loop, const char *host, int port,
     void (*done)(struct dial *, int, const char *, void *), void *arg)
 {
-	struct dial_job *job;
-	pthread_attr_t attr;
-	pthread_t thread;
-	int fds[2];
-
 	memset(d, 0, sizeof *d);
 	d->loop = loop;
 	d->fd = -1;
 	d->done = done;
 	d->arg = arg;
-	ev_init(&d->resolved, dial_on_resolved);
 	ev_init(&d->connecting, dial_on_connected);
 	ev_init(&d->syn_retry, dial_on_syn_retry);
-	d->resolved.data = d->connecting.data = d->syn_retry.data = d;
-	job = calloc(1, sizeof *job);
-	if (job == NULL || pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
-		free(job);
-		return -1;
-	}
-	atomic_init(&job->refs, 2);
-	snprintf(job->host, sizeof job->host, "%s", host);
-	snprintf(job->port, sizeof job->port, "%d", port);
-	job->pipe_w = fds[1];
-	if (pthread_attr_init(&attr) != 0 ||
-	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
-	    pthread_create(&thread, &attr, dial_resolve, job) != 0) {
-		close(fds[0]);
-		close(fds[1]);
-		free(job);
-		return -1;
-	}
-	pthread_attr_destroy(&attr);
-	d->job = job;
-	ev_io_set(&d->resolved, fds[0], EV_READ);
-	ev_io_start(loop, &d->resolved);
-	return 0;
+	d->connecting.data = d->syn_retry.data = d;
+	d->resolver = resolver_start(loop, host, port,
+	    AI_NUMERICSERV | AI_ADDRCONFIG, dial_on_resolved, d);
+	return d->resolver != NULL ? 0 : -1;
 }
 
 void
@@ -232,12 +159,8 @@ dial_cancel(struct dial *d)
 	if (d->loop == NULL)
 		return; /* never started */
 	d->done = NULL;
-	if (d->job != NULL) {
-		ev_io_stop(d->loop, &d->resolved);
-		close(d->resolved.fd);
-		dial_job_unref(d->job);
-		d->job = NULL;
-	}
+	resolver_free(d->resolver);
+	d->resolver = NULL;
 	dial_close_socket(d);
 	if (d->addrs != NULL)
 		freeaddrinfo(d->addrs);

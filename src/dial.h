@@ -13,13 +13,12 @@
 
 #include <ev.h>
 
-struct dial_job;
+#include "resolve.h"
 
 struct dial {
 	struct ev_loop *loop;
-	struct dial_job *job; /* shared with the resolver thread */
-	ev_io resolved;       /* the thread's "done" pipe */
-	ev_io connecting;     /* the socket being connected */
+	struct resolver *resolver; /* the name, until it is resolved */
+	ev_io connecting;          /* the socket being connected */
 	ev_timer syn_retry;
 	struct addrinfo *addrs;
 	struct addrinfo *cur;

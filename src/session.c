@@ -33,12 +33,14 @@ enum forward_state {
 
 struct forward {
 	const struct forward_spec *spec;
-	struct addrinfo *target; /* resolved when the session starts */
+	struct addrinfo *target;    /* resolved when the session starts */
+	struct resolver *resolving; /* a lookup of the target in flight */
+	double resolved_at;         /* when target was last looked up */
 	enum forward_state state;
 	int bound_port;
 	unsigned refusals; /* in a row, this session */
 	double probe_rtt;  /* the last good probe's round trip, s; 0 = none */
-	double resolve_failed_at; /* when the target last failed to resolve */
+	double resolve_failed_at; /* when a lookup of the target last failed */
 	char label[2 * SPEC_HOST_MAX + 32];
 };
 
@@ -57,8 +59,10 @@ struct cancel {
 };
 
 #define CANCELS_MAX ((size_t)2 * CONFIG_FORWARDS_MAX)
-#define RESOLVE_RETRY_SECONDS 5.0 /* at most one blocking lookup per 5 s */
-#define FORWARD_RETRY_MAX 5.0     /* seconds between asks for a held port */
+#define RESOLVE_RETRY_SECONDS 1.0 /* between lookups of a failing target */
+/* A connection after this long looks the target up again, as ssh would. */
+#define RESOLVE_REFRESH_SECONDS 60.0
+#define FORWARD_RETRY_MAX 5.0 /* seconds between asks for a held port */
 
 /* A request no sshd can grant, so any answer proves the bastion alive. */
 #define KEEPALIVE_PROBE_HOST "keepalive.tether.invalid"
@@ -204,6 +208,17 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	return s;
 }
 
+/* Frees the target's addresses and drops a lookup still running. */
+static void
+forward_release_target(struct forward *f)
+{
+	resolver_free(f->resolving);
+	f->resolving = NULL;
+	if (f->target != NULL)
+		freeaddrinfo(f->target);
+	f->target = NULL;
+}
+
 /* Drops the SSH connection and every channel; the session can start again. */
 static void
 session_teardown(struct session *s)
@@ -243,9 +258,7 @@ session_teardown(struct session *s)
 	ssh_key_free(s->key);
 	s->key = NULL;
 	for (i = 0; i < s->nforwards; i++) {
-		if (s->forwards[i].target != NULL)
-			freeaddrinfo(s->forwards[i].target);
-		s->forwards[i].target = NULL;
+		forward_release_target(&s->forwards[i]);
 		s->forwards[i].state = FORWARD_PENDING;
 		s->forwards[i].bound_port = 0;
 		s->forwards[i].refusals = 0;
@@ -378,6 +391,7 @@ session_stop(struct session *s)
 }
 
 static void session_resolve_target(struct session *, struct forward *);
+static void session_refresh_target(struct session *, struct forward *);
 
 static void
 session_resolve_targets(struct session *s)
@@ -604,15 +618,14 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 		    port, s->splices.count);
 		return 1;
 	}
-	/* A name that did not resolve at start may resolve now. */
-	if (f->target == NULL &&
-	    ev_now(s->loop) - f->resolve_failed_at >= RESOLVE_RETRY_SECONDS)
-		session_resolve_target(s, f);
+	session_refresh_target(s, f);
 	if (f->target == NULL) {
 		log_warn(s->log,
 		    "refused a connection on remote port %d: its "
-		    "target %s did not resolve",
-		    port, f->spec->host);
+		    "target %s %s",
+		    port, f->spec->host,
+		    f->resolving != NULL ? "is still being looked up" :
+		                           "did not resolve");
 		return 1;
 	}
 	channel = ssh_message_channel_request_open_reply_accept(msg);
@@ -1133,35 +1146,78 @@ forward_spec_equal(const struct forward_spec *a, const struct forward_spec *b)
 }
 
 static void
+session_on_target_resolved(struct resolver *r, struct addrinfo *res,
+    const char *error, void *arg)
+{
+	struct session *s = arg;
+	struct forward *f = NULL;
+	size_t i;
+
+	for (i = 0; i < s->nforwards && f == NULL; i++) {
+		if (s->forwards[i].resolving == r)
+			f = &s->forwards[i];
+	}
+	resolver_free(r);
+	if (f == NULL) {
+		if (res != NULL)
+			freeaddrinfo(res);
+		return;
+	}
+	f->resolving = NULL;
+	f->resolved_at = ev_now(s->loop);
+	if (res == NULL) {
+		f->resolve_failed_at = f->resolved_at;
+		/* A name that resolved before keeps its last addresses. */
+		log_warn(s->log, "forward %s: cannot resolve target %s: %s%s",
+		    f->label, f->spec->host, error,
+		    f->target != NULL ? "; keeping its last addresses" :
+		                        "; its connections will be refused");
+		return;
+	}
+	if (f->target != NULL)
+		freeaddrinfo(f->target);
+	f->target = res;
+	log_debug(s->log, "forward %s: target %s resolved", f->label,
+	    f->spec->host);
+}
+
+/* Looks the target up off the loop; the last answer serves meanwhile. */
+static void
 session_resolve_target(struct session *s, struct forward *f)
 {
-	struct addrinfo hints;
-	char port[8];
-	int rc;
-
+	if (f->resolving != NULL)
+		return;
 	/*
 	 * No AI_ADDRCONFIG: it drops "localhost" on a host whose only
 	 * addresses are loopback ones (a container), the common target.
 	 */
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(port, sizeof port, "%d", f->spec->host_port);
-	rc = getaddrinfo(f->spec->host, port, &hints, &f->target);
-	if (rc != 0) {
-		f->target = NULL;
+	f->resolving = resolver_start(s->loop, f->spec->host,
+	    f->spec->host_port, AI_NUMERICSERV, session_on_target_resolved, s);
+	if (f->resolving == NULL) {
 		f->resolve_failed_at = ev_now(s->loop);
 		log_warn(s->log,
-		    "forward %s: cannot resolve target %s: %s; its "
-		    "connections will be refused",
-		    f->label, f->spec->host, gai_strerror(rc));
+		    "forward %s: cannot start looking up target %s: %s",
+		    f->label, f->spec->host, strerror(errno));
 	}
+}
+
+/* A failed name is tried again, a stale answer refreshed, when used. */
+static void
+session_refresh_target(struct session *s, struct forward *f)
+{
+	double now = ev_now(s->loop);
+
+	if (f->target == NULL ?
+	        now - f->resolve_failed_at >= RESOLVE_RETRY_SECONDS :
+	        now - f->resolved_at >= RESOLVE_REFRESH_SECONDS)
+		session_resolve_target(s, f);
 }
 
 /* Releases a forward a reload dropped: on the bastion too if it was bound. */
 static void
-session_drop_forward(struct session *s, const struct forward *f, int in_flight)
+session_drop_forward(struct session *s, struct forward *f, int in_flight)
 {
+	forward_release_target(f);
 	if (in_flight) {
 		/* Its answer is still to come: hold it until then. */
 		s->orphan = *f;
@@ -1171,8 +1227,6 @@ session_drop_forward(struct session *s, const struct forward *f, int in_flight)
 	if (f->state == FORWARD_BOUND)
 		session_queue_cancel(s, f);
 	log_info(s->log, "forward %s removed", f->label);
-	if (f->target != NULL)
-		freeaddrinfo(f->target);
 }
 
 void

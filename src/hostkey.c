@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,86 @@ hostkey_describe_public(ssh_session ssh, char *out, size_t sz)
 		return -1;
 	rc = hostkey_describe_key(key, out, sz, NULL, 0);
 	ssh_key_free(key);
+	return rc;
+}
+
+int
+hostkey_copy_known(const char *known_hosts, const struct bastion_spec *b,
+    struct strbuf *out, struct error *err)
+{
+	char pattern[SPEC_HOST_MAX + 16], line[8192];
+	struct ssh_knownhosts_entry *e;
+	char *b64;
+	FILE *f;
+	int n = 0;
+
+	hostkey_host_pattern(b, pattern, sizeof pattern);
+	if ((f = fopen(known_hosts, "re")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		error_set(err, TETHER_EXIT_HOSTKEY, "cannot read %s: %s",
+		    known_hosts, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		e = NULL;
+		if (line[0] == '@' ||
+		    ssh_known_hosts_parse_line(pattern, line, &e) != SSH_OK ||
+		    e == NULL)
+			continue;
+		b64 = NULL;
+		/* The same key under two names is one line here. */
+		if (ssh_pki_export_pubkey_base64(e->publickey, &b64) ==
+		        SSH_OK &&
+		    (out->data == NULL || strstr(out->data, b64) == NULL)) {
+			strbuf_addf(out, "%s %s %s\n", pattern,
+			    ssh_key_type_to_char(ssh_key_type(e->publickey)),
+			    b64);
+			n++;
+		}
+		ssh_string_free_char(b64);
+		ssh_knownhosts_entry_free(e);
+	}
+	fclose(f);
+	return n;
+}
+
+int
+hostkey_fetch(const struct bastion_spec *b, long timeout, struct strbuf *out,
+    char *desc, size_t desc_sz, struct error *err)
+{
+	ssh_session ssh;
+	char *line = NULL;
+	int zero = 0, rc = -1;
+
+	if ((ssh = ssh_new()) == NULL) {
+		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
+		return -1;
+	}
+	ssh_options_set(ssh, SSH_OPTIONS_PROCESS_CONFIG, &zero);
+	ssh_options_set(ssh, SSH_OPTIONS_HOST, b->host);
+	ssh_options_set(ssh, SSH_OPTIONS_PORT, &b->port);
+	ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout);
+	if (ssh_connect(ssh) != SSH_OK) {
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "cannot reach the bastion %s port %d to learn its host "
+		    "key: %s",
+		    b->host, b->port, ssh_get_error(ssh));
+	} else if (ssh_session_export_known_hosts_entry(ssh, &line) != SSH_OK ||
+	    hostkey_describe_public(ssh, desc, desc_sz) == -1) {
+		error_set(err, TETHER_EXIT_HOSTKEY,
+		    "the bastion %s port %d presented a host key tether "
+		    "cannot record: %s",
+		    b->host, b->port, ssh_get_error(ssh));
+	} else {
+		/* libssh ends the line with a newline of its own. */
+		strbuf_addf(out, "%.*s\n", (int)strcspn(line, "\n"), line);
+		rc = 0;
+	}
+	ssh_string_free_char(line);
+	ssh_disconnect(ssh);
+	ssh_free(ssh);
 	return rc;
 }
 

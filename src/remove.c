@@ -18,6 +18,7 @@ struct remove_ctx {
 	struct tether_paths paths;
 	char unit[64];
 	char conf[CONFIG_PATH_MAX];
+	char known_hosts[CONFIG_PATH_MAX];
 	char dropin[CONFIG_PATH_MAX];
 	char dropin_dir[CONFIG_PATH_MAX];
 	char pid[CONFIG_PATH_MAX];
@@ -36,6 +37,8 @@ remove_paths(struct remove_ctx *c, struct error *err)
 	api_unit_name(port, c->unit, sizeof c->unit);
 	if (paths_join_port(c->conf, sizeof c->conf, c->paths.config_dir, port,
 	        ".conf") == -1 ||
+	    paths_join_port(c->known_hosts, sizeof c->known_hosts,
+	        c->paths.config_dir, port, ".known_hosts") == -1 ||
 	    paths_join_port(c->pid, sizeof c->pid, c->paths.runtime_dir, port,
 	        ".pid") == -1 ||
 	    paths_join_port(c->log, sizeof c->log, c->paths.log_dir, port,
@@ -66,6 +69,7 @@ remove_plan_systemd(struct remove_ctx *c, struct plan *p)
 	argv[n + 4] = NULL;
 	plan_run(p, 1, argv);
 	plan_remove(p, c->conf);
+	plan_remove(p, c->known_hosts);
 	plan_remove(p, c->dropin);
 	plan_remove(p, c->dropin_dir);
 	argv[n] = "daemon-reload";
@@ -84,6 +88,7 @@ static void
 remove_plan_files(struct remove_ctx *c, struct plan *p)
 {
 	plan_remove(p, c->conf);
+	plan_remove(p, c->known_hosts);
 	plan_remove(p, c->pid);
 	plan_remove(p, c->log);
 	plan_remove(p, c->state);
@@ -94,8 +99,9 @@ remove_anything_there(struct remove_ctx *c, int use_systemd)
 {
 	struct unit_props props;
 
-	if (file_exists(c->conf) || file_exists(c->dropin) ||
-	    daemon_running_pid(c->pid) > 0 || file_exists(c->pid))
+	if (file_exists(c->conf) || file_exists(c->known_hosts) ||
+	    file_exists(c->dropin) || daemon_running_pid(c->pid) > 0 ||
+	    file_exists(c->pid))
 		return 1;
 	return use_systemd &&
 	    service_unit_props(c->opts->mode, c->unit, &props) == 0 &&

@@ -20,12 +20,14 @@
 #include "api.h"
 #include "daemon.h"
 #include "fsutil.h"
+#include "hostkey.h"
 #include "key.h"
 #include "plan.h"
 #include "service.h"
 #include "units.h"
 
 #define SETUP_WAIT_DEFAULT 20
+#define SETUP_FETCH_TIMEOUT 15 /* seconds to learn a key under accept-new */
 #define SETUP_CONFIG_MAX ((size_t)16 * 1024)
 
 /* Everything setup decided before touching the system. */
@@ -44,6 +46,13 @@ struct setup_ctx {
 	char state_path[CONFIG_PATH_MAX];
 	char unit[64];
 	char exe[CONFIG_PATH_MAX];
+	char
+	    kh_source[CONFIG_PATH_MAX]; /* where the bastion's keys come from */
+	char kh_path[CONFIG_PATH_MAX];  /* the tunnel's own known_hosts */
+	char learned[160]; /* a key learned under accept-new, described */
+	struct strbuf kh_keys;
+	char *kh_text;
+	char *kh_kept; /* the tunnel's known_hosts as it was, when kept */
 	char *config_text;
 	char *dropin_text;
 };
@@ -157,43 +166,43 @@ setup_check_key(struct setup_ctx *c, const char *given, struct error *err)
 	return 0;
 }
 
-/* Under strict checking the bastion must already be in known_hosts. */
+/*
+ * The bastion's keys for the tunnel's own known_hosts: those of the source
+ * file, else those the tunnel already had, else (accept-new only) the key
+ * the bastion presents now. A key once recorded is never replaced silently.
+ */
 static int
-setup_check_known_hosts(struct setup_ctx *c, struct error *err)
+setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 {
 	const struct bastion_spec *b = &c->values.bastion;
-	ssh_session ssh;
-	int zero = 0, known;
+	int v6 = strchr(b->host, ':') != NULL, n;
 
-	if (units_check_path(c->values.known_hosts, "known_hosts path", err) ==
-	    -1)
+	if (c->values.host_key_pin[0] != '\0')
+		return 0; /* pinned: known_hosts is not consulted */
+	n = hostkey_copy_known(c->kh_source, b, &c->kh_keys, err);
+	if (n != 0)
+		return n > 0 ? 0 : -1;
+	/* What this tunnel already trusts stays, as it is. */
+	strbuf_free(&c->kh_keys);
+	n = hostkey_copy_known(c->kh_path, b, &c->kh_keys, err);
+	if (n > 0)
+		return file_read(c->kh_path, SETUP_CONFIG_MAX, &c->kh_kept,
+		    err);
+	if (n == -1)
 		return -1;
-	/* A pinned key needs no known_hosts entry. */
-	if (c->values.policy != HOST_KEY_STRICT ||
-	    c->values.host_key_pin[0] != '\0')
-		return 0;
-	ssh = ssh_new();
-	if (ssh == NULL) {
-		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
-		return -1;
-	}
-	ssh_options_set(ssh, SSH_OPTIONS_PROCESS_CONFIG, &zero);
-	ssh_options_set(ssh, SSH_OPTIONS_HOST, b->host);
-	ssh_options_set(ssh, SSH_OPTIONS_PORT, &b->port);
-	ssh_options_set(ssh, SSH_OPTIONS_KNOWNHOSTS, c->values.known_hosts);
-	known = ssh_session_has_known_hosts_entry(ssh) == SSH_KNOWN_HOSTS_OK;
-	ssh_free(ssh);
-	if (!known) {
+	if (c->values.policy == HOST_KEY_STRICT) {
 		error_set(err, TETHER_EXIT_HOSTKEY,
 		    "%s has no key for the "
 		    "bastion %s port %d, and host keys are checked strictly: "
-		    "check its fingerprint, then add it (ssh-keyscan -p %d %s >> "
-		    "%s), or pass --host-key-policy accept-new",
-		    c->values.known_hosts, b->host, b->port, b->port, b->host,
-		    c->values.known_hosts);
+		    "check its fingerprint, then add it (tether trust -b "
+		    "%s%s%s:%d --known-hosts %s), pin it with --host-key "
+		    "SHA256:..., or pass --host-key-policy accept-new",
+		    c->kh_source, b->host, b->port, v6 ? "[" : "", b->host,
+		    v6 ? "]" : "", b->port, c->kh_source);
 		return -1;
 	}
-	return 0;
+	return hostkey_fetch(b, SETUP_FETCH_TIMEOUT, &c->kh_keys, c->learned,
+	    sizeof c->learned, err);
 }
 
 static int
@@ -247,8 +256,8 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	if (o->known_hosts != NULL) {
 		char *abs = realpath(o->known_hosts, NULL);
 
-		snprintf(c->values.known_hosts, sizeof c->values.known_hosts,
-		    "%s", abs != NULL ? abs : o->known_hosts);
+		snprintf(c->kh_source, sizeof c->kh_source, "%s",
+		    abs != NULL ? abs : o->known_hosts);
 		free(abs);
 	} else {
 		/* User mode follows $HOME as the config does; system, passwd. */
@@ -257,10 +266,60 @@ setup_validate(struct setup_ctx *c, struct error *err)
 		    getenv("HOME") :
 		    c->pw.pw_dir;
 
-		snprintf(c->values.known_hosts, sizeof c->values.known_hosts,
+		snprintf(c->kh_source, sizeof c->kh_source,
 		    "%.900s/.ssh/known_hosts", home);
 	}
-	return setup_check_known_hosts(c, err);
+	if (api_paths(o->mode, &c->paths, err) == -1)
+		return -1;
+	if (paths_join_port(c->kh_path, sizeof c->kh_path, c->paths.config_dir,
+	        o->port, ".known_hosts") == -1) {
+		error_set(err, TETHER_EXIT_CONFIG, "paths too long under %s",
+		    c->paths.config_dir);
+		return -1;
+	}
+	snprintf(c->values.known_hosts, sizeof c->values.known_hosts, "%s",
+	    c->kh_path);
+	/* The source is named in the copy's header: no line breaks in it. */
+	if (units_check_path(c->kh_source, "known_hosts path", err) == -1 ||
+	    units_check_path(c->kh_path, "known_hosts path", err) == -1)
+		return -1;
+	return setup_collect_host_keys(c, err);
+}
+
+/* The tunnel's own known_hosts: what it trusts, and where that came from. */
+static char *
+setup_render_known_hosts(struct setup_ctx *c)
+{
+	struct strbuf sb;
+
+	if (c->kh_kept != NULL)
+		return strdup(c->kh_kept);
+	strbuf_init(&sb);
+	strbuf_addf(&sb,
+	    "# Written by tether setup: the host keys tunnel %d trusts for "
+	    "its bastion.\n",
+	    c->opts->port);
+	if (c->values.host_key_pin[0] != '\0')
+		strbuf_addf(&sb,
+		    "# None: the key is pinned (host_key in %s), and this "
+		    "file is not read.\n",
+		    c->conf_path);
+	else if (c->learned[0] != '\0')
+		strbuf_addf(&sb,
+		    "# Learned from the bastion on first use "
+		    "(host_key_policy accept-new): %s\n",
+		    c->learned);
+	else
+		strbuf_addf(&sb,
+		    "# Copied from %s; after a key change there, run setup "
+		    "again.\n",
+		    c->kh_source);
+	strbuf_add(&sb, c->kh_keys.data != NULL ? c->kh_keys.data : "");
+	if (sb.failed) {
+		strbuf_free(&sb);
+		return NULL;
+	}
+	return strbuf_take(&sb);
 }
 
 static int
@@ -269,8 +328,7 @@ setup_prepare(struct setup_ctx *c, struct error *err)
 	const struct tether_setup_opts *o = c->opts;
 	int port = o->port;
 
-	if (api_paths(o->mode, &c->paths, err) == -1 ||
-	    api_self_exe(c->exe, sizeof c->exe, err) == -1)
+	if (api_self_exe(c->exe, sizeof c->exe, err) == -1)
 		return -1;
 	c->use_systemd = service_systemd_running(o->mode);
 	if (o->mode == TETHER_MODE_SYSTEM && !c->use_systemd) {
@@ -298,7 +356,9 @@ setup_prepare(struct setup_ctx *c, struct error *err)
 	}
 	c->config_text = units_render_config(&c->values);
 	c->dropin_text = units_render_dropin(c->pw.pw_name, c->group);
-	if (c->config_text == NULL || c->dropin_text == NULL) {
+	c->kh_text = setup_render_known_hosts(c);
+	if (c->config_text == NULL || c->dropin_text == NULL ||
+	    c->kh_text == NULL) {
 		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
 		return -1;
 	}
@@ -340,6 +400,7 @@ setup_plan_systemd(struct setup_ctx *c, struct plan *p)
 			free(tpl);
 		}
 	}
+	plan_write(p, c->kh_path, c->kh_text, 0644);
 	plan_write(p, c->conf_path, c->config_text, 0644);
 	if (mode == TETHER_MODE_SYSTEM)
 		plan_write(p, c->dropin_path, c->dropin_text, 0644);
@@ -370,6 +431,7 @@ setup_plan_daemon(struct setup_ctx *c, struct plan *p)
 		"--pidfile", c->pid_path, "--log-file", c->log_path,
 		"--state-dir", c->paths.runtime_dir, NULL };
 
+	plan_write(p, c->kh_path, c->kh_text, 0644);
 	plan_write(p, c->conf_path, c->config_text, 0644);
 	if (!c->opts->no_start)
 		plan_run(p, 0, argv);
@@ -471,7 +533,8 @@ setup_is_noop(struct setup_ctx *c)
 {
 	struct unit_props props;
 
-	if (!setup_file_is(c->conf_path, c->config_text))
+	if (!setup_file_is(c->conf_path, c->config_text) ||
+	    !setup_file_is(c->kh_path, c->kh_text))
 		return 0;
 	if (!c->use_systemd)
 		return daemon_running_pid(c->pid_path) > 0;
@@ -498,6 +561,11 @@ setup_run(struct setup_ctx *c, struct api_out *o, struct error *err)
 		    c->opts->port);
 		return 0;
 	}
+	if (c->learned[0] != '\0')
+		strbuf_addf(&o->out,
+		    "The bastion presented %s: recorded on first use in "
+		    "%s (accept-new).\n",
+		    c->learned, c->kh_path);
 	plan_init(&plan);
 	if (c->use_systemd)
 		setup_plan_systemd(c, &plan);
@@ -546,9 +614,13 @@ tether_setup(const struct tether_setup_opts *opts, struct tether_result *r)
 		return api_finish(&o, r, TETHER_EXIT_FAILURE);
 	}
 	c->opts = opts;
+	strbuf_init(&c->kh_keys);
 	rc = setup_run(c, &o, &err);
 	free(c->config_text);
 	free(c->dropin_text);
+	free(c->kh_text);
+	free(c->kh_kept);
+	strbuf_free(&c->kh_keys);
 	free(c);
 	if (rc == 0)
 		return api_finish(&o, r, TETHER_EXIT_OK);

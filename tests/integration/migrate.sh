@@ -212,7 +212,10 @@ for line in \
     "would write /etc/tether/$PA.conf (mode 0644):" \
     "bastion = tunnel@127.0.0.1:22" \
     "key = $KEY" \
-    "known_hosts = $THOME/.ssh/known_hosts" \
+    "would write /etc/tether/$PA.known_hosts (mode 0644):" \
+    "# Copied from $THOME/.ssh/known_hosts; after a key change there, run setup again." \
+    "127.0.0.1 $HOSTPUB" \
+    "known_hosts = /etc/tether/$PA.known_hosts" \
     "forward = $PA:localhost:22" \
     "would write $UNITS/tether@$PA.service.d/50-tether-user.conf (mode 0644):" \
     "User=$TUSER" \
@@ -222,7 +225,8 @@ for line in \
     "would run: systemctl disable --now -- autossh-tunnel-$PB.service" \
     "would remove $UNITS/autossh-tunnel-$PB.service" \
     "bastion = tunnel@127.0.0.1:$BPORT" \
-    "known_hosts = $KH" \
+    "[127.0.0.1]:$BPORT $HOSTPUB" \
+    "known_hosts = /etc/tether/$PB.known_hosts" \
     "forward = $PB:127.0.0.1:2022" \
     "would run: systemctl enable -- tether@$PB.service"; do
 	has_line "$OUT" "$line" || { show; lab_fail "--dry-run does not print '$line'"; }
@@ -272,7 +276,7 @@ want_a="# Written by tether setup. Change it with tether setup -p $PA, or edit i
 name = $PA
 bastion = tunnel@127.0.0.1:22
 key = $KEY
-known_hosts = $THOME/.ssh/known_hosts
+known_hosts = /etc/tether/$PA.known_hosts
 host_key_policy = strict
 forward = $PA:localhost:22"
 [ "$(cat "/etc/tether/$PA.conf")" = "$want_a" ] || lab_fail "/etc/tether/$PA.conf differs: $(diff <(echo "$want_a") "/etc/tether/$PA.conf")"
@@ -282,15 +286,19 @@ want_b="# Written by tether setup. Change it with tether setup -p $PB, or edit i
 name = $PB
 bastion = tunnel@127.0.0.1:$BPORT
 key = $KEY
-known_hosts = $KH
+known_hosts = /etc/tether/$PB.known_hosts
 host_key_policy = strict
 forward = $PB:127.0.0.1:2022"
 [ "$(cat "/etc/tether/$PB.conf")" = "$want_b" ] || lab_fail "/etc/tether/$PB.conf differs: $(diff <(echo "$want_b") "/etc/tether/$PB.conf")"
+[ "$(grep -v '^#' "/etc/tether/$PA.known_hosts")" = "127.0.0.1 $HOSTPUB" ] ||
+    lab_fail "/etc/tether/$PA.known_hosts does not hold the key of $THOME/.ssh/known_hosts: $(cat "/etc/tether/$PA.known_hosts")"
+[ "$(grep -v '^#' "/etc/tether/$PB.known_hosts")" = "[127.0.0.1]:$BPORT $HOSTPUB" ] ||
+    lab_fail "/etc/tether/$PB.known_hosts does not hold the key of $KH: $(cat "/etc/tether/$PB.known_hosts")"
 for p in "$PA" "$PB"; do
 	has_line "$(cat "$UNITS/tether@$p.service.d/50-tether-user.conf")" "User=$TUSER" ||
 	    lab_fail "the drop-in of tether@$p does not run it as $TUSER"
 done
-lab_log "ok: /etc/tether/$PA.conf and $PB.conf keep port, bastion, key, target, known_hosts; drop-ins User=$TUSER"
+lab_log "ok: /etc/tether/$PA.conf and $PB.conf keep port, bastion, key, target; each has its own known_hosts with the key the seed trusted; drop-ins User=$TUSER"
 
 t "$TETHER" migrate --yes
 { [ "$RC" = 0 ] && has "$OUT" "nothing to migrate"; } || { show; lab_fail "migrating again: exit $RC"; }

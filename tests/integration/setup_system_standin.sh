@@ -183,6 +183,7 @@ t env SUDO_USER="$TUSER" "$TETHER" setup "${BASE[@]}" -s "$SVCKEY" --run-as $'x\
 t env SUDO_USER="$TUSER" "$TETHER" setup --dry-run "${BASE[@]}" -s "$SVCKEY"
 [ "$RC" = 0 ] || { show; lab_fail "setup --dry-run: exit $RC"; }
 for line in "would write $CONF (mode 0644):" "would write $DROPIN (mode 0644):" \
+    "would write /etc/tether/$PORT.known_hosts (mode 0644):" \
     "User=$TUSER" "would run: systemctl daemon-reload" "would run: systemctl enable -- $UNIT" \
     "would run: systemctl restart --no-block -- $UNIT"; do
 	has_line "$OUT" "$line" || { show; lab_fail "--dry-run does not print '$line'"; }
@@ -211,7 +212,7 @@ want_conf="# Written by tether setup. Change it with tether setup -p $PORT, or e
 name = $PORT
 bastion = $BASTION
 key = $SVCKEY
-known_hosts = $KH
+known_hosts = /etc/tether/$PORT.known_hosts
 host_key_policy = strict
 forward = $PORT:127.0.0.1:22"
 [ "$(cat "$CONF")" = "$want_conf" ] || lab_fail "$CONF differs: $(diff <(echo "$want_conf") "$CONF")"
@@ -220,7 +221,12 @@ want_dropin="# Written by tether setup: the tunnel runs as the key's owner.
 User=$TUSER
 Group=$TGROUP"
 [ "$(cat "$DROPIN")" = "$want_dropin" ] || lab_fail "$DROPIN differs: $(cat "$DROPIN")"
-for f in "$CONF" "$DROPIN"; do
+want_kh="# Written by tether setup: the host keys tunnel $PORT trusts for its bastion.
+# Copied from $KH; after a key change there, run setup again.
+$(cat "$KH")"
+[ "$(cat "/etc/tether/$PORT.known_hosts")" = "$want_kh" ] ||
+    lab_fail "/etc/tether/$PORT.known_hosts differs: $(diff <(echo "$want_kh") "/etc/tether/$PORT.known_hosts")"
+for f in "$CONF" "$DROPIN" "/etc/tether/$PORT.known_hosts"; do
 	[ "$(stat -c '%a %U' "$f")" = "644 root" ] || lab_fail "$f: mode/owner $(stat -c '%a %U' "$f")"
 done
 if [ -z "$HAVE_TEMPLATE" ]; then
@@ -229,7 +235,7 @@ if [ -z "$HAVE_TEMPLATE" ]; then
 	grep -q '^User=' "$TEMPLATE" && lab_fail "the template names a User="
 	lab_log "ok: template written with ExecStart=$TETHER_REAL run -c /etc/tether/%i.conf"
 fi
-lab_log "ok: $CONF and the drop-in (User=$TUSER Group=$TGROUP) are exactly as expected"
+lab_log "ok: $CONF, the tunnel's own known_hosts (root's, 644) and the drop-in (User=$TUSER Group=$TGROUP) are exactly as expected"
 
 # ---- status: systemd's view merged with the state file ---------------------
 mkdir -p /run/tether

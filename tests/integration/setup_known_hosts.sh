@@ -58,8 +58,8 @@ keys() { grep -v '^#' "$1"; }
 setup() { t "$TETHER" setup --user -b "$BASTION" -s "$KEY" -t "$TARGET" "$@"; }
 through() {
 	local out
-	out=$(lab_ssh_through "$1" 'echo tunnel-ok') && [ "$out" = tunnel-ok ] ||
-	    lab_fail "$2: ssh through port $1 failed: $out"
+	out=$(lab_ssh_through "$1" 'echo tunnel-ok')
+	[ "$out" = tunnel-ok ] || lab_fail "$2: ssh through port $1 failed: $out"
 }
 removed() {
 	t "$TETHER" remove --user -p "$1"

@@ -86,9 +86,12 @@ struct session {
 	int sock_fd;      /* the dialed socket, -1 = none */
 	dev_t sock_dev;   /* ... and its identity */
 	ino_t sock_ino;
-	ev_io io;           /* the bastion socket */
-	ev_timer deadline;  /* bounds connect, auth and requests */
-	ev_prepare prepare; /* reconciles interest before sleeping */
+	ev_io io;             /* the bastion socket */
+	ev_timer deadline;    /* bounds connect, auth and requests */
+	ev_timer gr_deadline; /* bounds a global request once forwarding */
+	unsigned gr_seq;      /* global requests started, this session */
+	unsigned gr_armed;    /* the one gr_deadline is running for */
+	ev_prepare prepare;   /* reconciles interest before sleeping */
 
 	struct splice_set splices;
 	struct forward forwards[CONFIG_FORWARDS_MAX];
@@ -121,6 +124,7 @@ struct session {
 
 static void session_on_io(struct ev_loop *, ev_io *, int);
 static void session_on_deadline(struct ev_loop *, ev_timer *, int);
+static void session_on_gr_deadline(struct ev_loop *, ev_timer *, int);
 static void session_on_prepare(struct ev_loop *, ev_prepare *, int);
 static void session_on_forward_retry(struct ev_loop *, ev_timer *, int);
 static void session_on_keepalive_timer(struct ev_loop *, ev_timer *, int);
@@ -184,6 +188,8 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	}
 	ev_init(&s->io, session_on_io);
 	ev_init(&s->deadline, session_on_deadline);
+	ev_init(&s->gr_deadline, session_on_gr_deadline);
+	s->gr_deadline.data = s;
 	ev_prepare_init(&s->prepare, session_on_prepare);
 	ev_init(&s->forward_retry, session_on_forward_retry);
 	ev_init(&s->keepalive, session_on_keepalive_timer);
@@ -230,6 +236,7 @@ session_teardown(struct session *s)
 	s->dialing = 0;
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->deadline);
+	ev_timer_stop(s->loop, &s->gr_deadline);
 	ev_timer_stop(s->loop, &s->forward_retry);
 	ev_timer_stop(s->loop, &s->keepalive);
 	ev_timer_stop(s->loop, &s->liveness);
@@ -844,7 +851,7 @@ session_update_state(struct session *s)
  * first, a keepalive only when nothing else is asked (see keepalive timer).
  */
 static void
-session_advance_global_requests(struct session *s)
+session_run_global_requests(struct session *s)
 {
 	for (;;) {
 		if (s->state == SESSION_CLOSED)
@@ -859,12 +866,14 @@ session_advance_global_requests(struct session *s)
 			return;
 		if (s->ncancels > 0) {
 			s->gr = GR_CANCEL;
+			s->gr_seq++;
 			continue;
 		}
 		s->gr_forward = session_next_pending_forward(s);
 		if (s->gr_forward == NULL)
 			break;
 		s->gr = GR_FORWARD;
+		s->gr_seq++;
 	}
 	if (s->state == SESSION_FORWARDING)
 		return;
@@ -880,6 +889,62 @@ session_advance_global_requests(struct session *s)
 	}
 }
 
+/*
+ * Once forwarding, packets of any kind prove the bastion alive, but one
+ * that never answers a request would hold every later one (libssh asks
+ * one at a time): each is bounded too. Patient enough for a reply queued
+ * behind bulk data on a slow link, as the keepalive is.
+ */
+static double
+session_gr_limit(const struct session *s)
+{
+	double patience = (double)s->cfg->keepalive_interval *
+	    s->cfg->keepalive_count;
+
+	return patience > s->cfg->connect_timeout ? patience :
+	                                            s->cfg->connect_timeout;
+}
+
+static void
+session_bound_global_request(struct session *s)
+{
+	if (s->state != SESSION_FORWARDING || s->gr == GR_NONE) {
+		ev_timer_stop(s->loop, &s->gr_deadline);
+		return;
+	}
+	if (ev_is_active(&s->gr_deadline) && s->gr_armed == s->gr_seq)
+		return;
+	s->gr_armed = s->gr_seq;
+	ev_timer_stop(s->loop, &s->gr_deadline);
+	ev_timer_set(&s->gr_deadline, session_gr_limit(s), 0);
+	ev_timer_start(s->loop, &s->gr_deadline);
+}
+
+static void
+session_advance_global_requests(struct session *s)
+{
+	session_run_global_requests(s);
+	if (s->state != SESSION_CLOSED)
+		session_bound_global_request(s);
+}
+
+static void
+session_on_gr_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	static const char *const what[] = { "", "forward", "cancel-forward",
+		"keepalive" };
+	struct session *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	session_fail(s, TETHER_EXIT_FAILURE,
+	    "bastion %s:%d did not answer a %s request for %.0f s (the "
+	    "longer of connect_timeout and keepalive_interval x "
+	    "keepalive_count)",
+	    s->cfg->bastion.host, s->cfg->bastion.port, what[s->gr],
+	    session_gr_limit(s));
+}
+
 static void
 session_on_keepalive_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -890,6 +955,7 @@ session_on_keepalive_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->gr != GR_NONE)
 		return; /* an answer to what is in flight proves life too */
 	s->gr = GR_KEEPALIVE;
+	s->gr_seq++;
 	log_debug(s->log, "keepalive sent");
 	session_advance_global_requests(s);
 }

@@ -18,6 +18,13 @@
 #       no global request is answered after the forward (TCP stays open):
 #       with -o keepalive_interval=1 -o keepalive_count=3 tether gives up
 #       within 1 x 3 + 1 s of the bastion's last packet, then reconnects.
+#   ignore-requests-chatty
+#       no global request is answered after the forward, but an
+#       SSH_MSG_IGNORE comes every 0.3 s: alive (the silence check must not
+#       fire), yet deaf. With keepalive 1 s x 3 and connect_timeout 3, the
+#       keepalive sent at +1 s goes unanswered and tether gives up 3 s
+#       later ("did not answer a keepalive request"), rather than let it
+#       hold every later request forever; then reconnects.
 #   close-mid-handshake
 #       four connections dropped during the handshake (FIN after the version
 #       exchange, RST after the client's KEXINIT, FIN after the client's ECDH
@@ -47,7 +54,7 @@ lab_init "$@"
 
 [ "$LAB_TUNNEL" = tether ] || lab_skip "these checks read tether's own log (LAB_TUNNEL=$LAB_TUNNEL)"
 
-ALL_MODES="open-session open-x11 open-agent open-unrequested flood ignore-keepalive close-mid-handshake window-overrun window-reopen"
+ALL_MODES="open-session open-x11 open-agent open-unrequested flood ignore-keepalive ignore-requests-chatty close-mid-handshake window-overrun window-reopen"
 read -r -a MODES <<<"${HOSTILE_MODES:-$ALL_MODES}"
 SLACK_KB=${HOSTILE_RSS_SLACK_KB:-16384}
 # ASan keeps freed memory in a quarantine (256 MiB by default): the plain
@@ -287,6 +294,36 @@ mode_ignore_keepalive() {
 	hb_stop
 }
 
+mode_ignore_requests_chatty() {
+	local t_grant t_end took ok=1
+	hb_start ignore-requests-chatty
+	hb_tether -o keepalive_interval=1 -o keepalive_count=3 -o connect_timeout=3
+	if ! lab_wait_log "$TETHER_LOG" 'did not answer a keepalive request for 3 s' 20; then
+		bad "tether did not give up on the deaf bastion within 20 s: $(tail -n 2 "$TETHER_LOG")"
+		hb_stop
+		return
+	fi
+	lab_wait_log "$HB_LOG" 'conn 1: connection ended' 5
+	t_grant=$(hb_t 'conn 1: granted tcpip-forward')
+	t_end=$(hb_t 'conn 1: connection ended')
+	took=$(awk -v a="$t_grant" -v b="$t_end" 'BEGIN { printf "%.3f", b - a }')
+	if grep -q 'did not answer for' "$TETHER_LOG"; then
+		bad "the silence check fired although the bastion sent a packet every 0.3 s"
+		ok=0
+	fi
+	if [ -z "$t_grant" ] || [ -z "$t_end" ]; then
+		bad "cannot time the detection from the hostile log"
+		ok=0
+	elif ! awk -v t="$took" 'BEGIN { exit !(t >= 3.5 && t <= 5.5) }'; then
+		bad "tether dropped the deaf bastion ${took} s after the grant; expected 3.5 to 5.5 s (keepalive at +1 s, then 3 s)"
+		ok=0
+	fi
+	lab_wait_log "$HB_LOG" 'conn 2: granted tcpip-forward' 15 ||
+	    { bad "tether did not reconnect and get its forward back within 15 s"; ok=0; }
+	[ "$ok" = 1 ] && note "deaf but chatty bastion dropped ${took} s after the grant: \"$(grep -m1 -oE 'bastion [^ ]+ did not answer a [^(]*' "$TETHER_LOG")\"; the silence check never fired; forward granted again at +$(hb_t 'conn 2: granted tcpip-forward') s"
+	hb_stop
+}
+
 mode_close_mid_handshake() {
 	local drops errors timeouts stall t_up
 	hb_start close-mid-handshake -n 4 -H 20
@@ -384,6 +421,7 @@ for mode in "${MODES[@]}"; do
 	open-unrequested) mode_bogus 'refused a connection for remote port [0-9]+, which this tunnel does not forward' ;;
 	flood) mode_flood ;;
 	ignore-keepalive) mode_ignore_keepalive ;;
+	ignore-requests-chatty) mode_ignore_requests_chatty ;;
 	close-mid-handshake) mode_close_mid_handshake ;;
 	window-overrun) mode_window_overrun ;;
 	window-reopen) mode_window_reopen ;;

@@ -24,6 +24,10 @@
  *                         then the legit echo check
  *     ignore-keepalive    never answer a global request after the forwards
  *                         (nor send anything), keep the TCP connection open
+ *     ignore-requests-chatty
+ *                         never answer a global request after the forwards,
+ *                         but send an SSH_MSG_IGNORE every 0.3 s: alive,
+ *                         yet deaf to requests
  *     close-mid-handshake drop the first COUNT connections during the
  *                         handshake, in turn: after the version exchange;
  *                         after the client's KEXINIT, with a reset; after
@@ -111,6 +115,7 @@ enum mode {
 	MODE_OPEN_UNREQUESTED,
 	MODE_FLOOD,
 	MODE_IGNORE_KEEPALIVE,
+	MODE_IGNORE_REQUESTS_CHATTY,
 	MODE_CLOSE_MID_HANDSHAKE,
 	MODE_WINDOW_OVERRUN,
 	MODE_WINDOW_REOPEN,
@@ -118,8 +123,8 @@ enum mode {
 
 static const char *const mode_names[] = {
 	"normal", "open-session", "open-x11", "open-agent", "open-unrequested",
-	"flood", "ignore-keepalive", "close-mid-handshake", "window-overrun",
-	"window-reopen", NULL
+	"flood", "ignore-keepalive", "ignore-requests-chatty",
+	"close-mid-handshake", "window-overrun", "window-reopen", NULL
 };
 
 enum phase {
@@ -139,6 +144,7 @@ enum phase {
 #define FLOOD_MAX 20000
 #define FLOOD_BATCH 200          /* opens sent per loop turn */
 #define PHASE_LIMIT 30.0         /* seconds any phase may take */
+#define CHATTY_EVERY 0.3         /* ignore-requests-chatty: between IGNOREs */
 #define CHUNK (32 * 1024)
 #define HANDSHAKE_IO_TIMEOUT_MS 5000
 #define PACKET_MAX 35000
@@ -172,6 +178,8 @@ struct conn {
 	struct forward fwd[FORWARDS_MAX];
 	int nfwd;
 	int silent;                  /* ignore every global request */
+	int chatty;                  /* ... while sending SSH_MSG_IGNOREs */
+	double chatted;              /* when the last one went */
 	unsigned ignored;
 	unsigned answered;
 	enum phase phase;
@@ -1091,6 +1099,9 @@ begin_script(struct conn *c)
 	case MODE_FLOOD:
 		set_phase(c, PHASE_FLOOD);
 		break;
+	case MODE_IGNORE_REQUESTS_CHATTY:
+		c->chatty = 1;
+		/* FALLTHROUGH */
 	case MODE_IGNORE_KEEPALIVE:
 		c->silent = 1;
 		say(c->n, "silent from now on: no global request will be "
@@ -1174,8 +1185,13 @@ serve(struct conn *c)
 		case PHASE_ECHO:
 			step_echo(c);
 			break;
-		case PHASE_DONE:
 		case PHASE_SILENT:
+			if (c->chatty && now() - c->chatted >= CHATTY_EVERY) {
+				ssh_send_ignore(c->s, "hostile");
+				c->chatted = now();
+			}
+			break;
+		case PHASE_DONE:
 			break;
 		}
 		if (c->phase == was && c->phase != PHASE_DONE &&

@@ -63,17 +63,24 @@ log_scrub(char *s)
 void
 log_msg(const struct logger *lg, int level, const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(lg, level, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_vmsg(const struct logger *lg, int level, const char *fmt, va_list ap)
+{
 	char line[LOG_LINE_MAX], msg[LOG_LINE_MAX - 128], stamp[32];
 	struct tm tm;
 	time_t now;
-	va_list ap;
 	int n;
 
 	if (lg == NULL || level > lg->max_level)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	log_scrub(msg);
 
 	if (lg->journal) {

@@ -6,6 +6,7 @@
 #ifndef TETHER_LOG_H
 #define TETHER_LOG_H
 
+#include <stdarg.h>
 #include <syslog.h>
 
 #define LOG_NAME_MAX 64
@@ -21,6 +22,8 @@ void log_init(struct logger *, const char *name, int verbose);
 void log_set_name(struct logger *, const char *name);
 void log_msg(const struct logger *, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void log_vmsg(const struct logger *, int level, const char *fmt, va_list)
+    __attribute__((format(printf, 3, 0)));
 
 #define log_err(lg, ...) log_msg((lg), LOG_ERR, __VA_ARGS__)
 #define log_warn(lg, ...) log_msg((lg), LOG_WARNING, __VA_ARGS__)

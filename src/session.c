@@ -20,6 +20,7 @@
 #include "dial.h"
 #include "hostkey.h"
 #include "probe.h"
+#include "ratelimit.h"
 #include "key.h"
 #include "session.h"
 #include "splice.h"
@@ -63,6 +64,9 @@ struct cancel {
 /* A connection after this long looks the target up again, as ssh would. */
 #define RESOLVE_REFRESH_SECONDS 60.0
 #define FORWARD_RETRY_MAX 5.0 /* seconds between asks for a held port */
+/* Refused channels: one line each, up to this many per interval. */
+#define REFUSAL_LOG_BURST 10
+#define REFUSAL_LOG_INTERVAL 5.0
 
 /* A request no sshd can grant, so any answer proves the bastion alive. */
 #define KEEPALIVE_PROBE_HOST "keepalive.tether.invalid"
@@ -86,12 +90,14 @@ struct session {
 	int sock_fd;      /* the dialed socket, -1 = none */
 	dev_t sock_dev;   /* ... and its identity */
 	ino_t sock_ino;
-	ev_io io;             /* the bastion socket */
-	ev_timer deadline;    /* bounds connect, auth and requests */
-	ev_timer gr_deadline; /* bounds a global request once forwarding */
-	unsigned gr_seq;      /* global requests started, this session */
-	unsigned gr_armed;    /* the one gr_deadline is running for */
-	ev_prepare prepare;   /* reconciles interest before sleeping */
+	ev_io io;                  /* the bastion socket */
+	ev_timer deadline;         /* bounds connect, auth and requests */
+	ev_timer gr_deadline;      /* bounds a global request once forwarding */
+	struct ratelimit refusals; /* log lines for refused channels */
+	ev_timer refusal_report;   /* says how many were not logged */
+	unsigned gr_seq;           /* global requests started, this session */
+	unsigned gr_armed;         /* the one gr_deadline is running for */
+	ev_prepare prepare;        /* reconciles interest before sleeping */
 
 	struct splice_set splices;
 	struct forward forwards[CONFIG_FORWARDS_MAX];
@@ -125,6 +131,8 @@ struct session {
 static void session_on_io(struct ev_loop *, ev_io *, int);
 static void session_on_deadline(struct ev_loop *, ev_timer *, int);
 static void session_on_gr_deadline(struct ev_loop *, ev_timer *, int);
+static void session_on_refusal_report(struct ev_loop *, ev_timer *, int);
+static void session_report_refusals(struct session *);
 static void session_on_prepare(struct ev_loop *, ev_prepare *, int);
 static void session_on_forward_retry(struct ev_loop *, ev_timer *, int);
 static void session_on_keepalive_timer(struct ev_loop *, ev_timer *, int);
@@ -189,7 +197,9 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	ev_init(&s->io, session_on_io);
 	ev_init(&s->deadline, session_on_deadline);
 	ev_init(&s->gr_deadline, session_on_gr_deadline);
-	s->gr_deadline.data = s;
+	ev_init(&s->refusal_report, session_on_refusal_report);
+	s->gr_deadline.data = s->refusal_report.data = s;
+	ratelimit_init(&s->refusals, REFUSAL_LOG_INTERVAL, REFUSAL_LOG_BURST);
 	ev_prepare_init(&s->prepare, session_on_prepare);
 	ev_init(&s->forward_retry, session_on_forward_retry);
 	ev_init(&s->keepalive, session_on_keepalive_timer);
@@ -237,6 +247,7 @@ session_teardown(struct session *s)
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->deadline);
 	ev_timer_stop(s->loop, &s->gr_deadline);
+	session_report_refusals(s);
 	ev_timer_stop(s->loop, &s->forward_retry);
 	ev_timer_stop(s->loop, &s->keepalive);
 	ev_timer_stop(s->loop, &s->liveness);
@@ -584,6 +595,47 @@ channel_type_name(int type)
 	}
 }
 
+/* Says how many refusals went unlogged, if any did. */
+static void
+session_report_refusals(struct session *s)
+{
+	unsigned n = ratelimit_take_suppressed(&s->refusals);
+
+	ev_timer_stop(s->loop, &s->refusal_report);
+	if (n > 0)
+		log_warn(s->log,
+		    "... and %u more channel(s) refused, not logged one by "
+		    "one (at most %d such lines per %.0f s)",
+		    n, REFUSAL_LOG_BURST, REFUSAL_LOG_INTERVAL);
+}
+
+static void
+session_on_refusal_report(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	session_report_refusals(w->data);
+}
+
+/* A refused channel: one line, unless a flood has used up the budget. */
+static void __attribute__((format(printf, 2, 3)))
+session_refuse(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ratelimit_allow(&s->refusals, ev_now(s->loop))) {
+		if (!ev_is_active(&s->refusal_report)) {
+			ev_timer_set(&s->refusal_report, REFUSAL_LOG_INTERVAL,
+			    0);
+			ev_timer_start(s->loop, &s->refusal_report);
+		}
+		return;
+	}
+	va_start(ap, fmt);
+	log_vmsg(s->log, LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
 /*
  * Every request the bastion makes of us lands here. Returning 1 makes libssh
  * send the default answer: a refusal.
@@ -603,7 +655,7 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 		return 1;
 	type = ssh_message_subtype(msg);
 	if (type != SSH_CHANNEL_FORWARDED_TCPIP) {
-		log_warn(s->log,
+		session_refuse(s,
 		    "refused a %s channel the bastion tried to "
 		    "open",
 		    channel_type_name(type));
@@ -612,14 +664,14 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 	port = ssh_message_channel_request_open_destination_port(msg);
 	f = session_find_forward(s, port);
 	if (f == NULL) {
-		log_warn(s->log,
+		session_refuse(s,
 		    "refused a connection for remote port %d, "
 		    "which this tunnel does not forward",
 		    port);
 		return 1;
 	}
 	if (s->splices.count >= (size_t)s->cfg->max_channels) {
-		log_warn(s->log,
+		session_refuse(s,
 		    "refused a connection on remote port %d: "
 		    "%zu connections open, the limit (max_channels)",
 		    port, s->splices.count);
@@ -627,7 +679,7 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 	}
 	session_refresh_target(s, f);
 	if (f->target == NULL) {
-		log_warn(s->log,
+		session_refuse(s,
 		    "refused a connection on remote port %d: its "
 		    "target %s %s",
 		    port, f->spec->host,

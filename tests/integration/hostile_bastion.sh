@@ -11,7 +11,9 @@
 #   flood
 #       3000 forwarded-tcpip opens as fast as possible, none closed, with
 #       -o max_channels=64: at most 64 accepted, the rest refused ("refused a
-#       connection on remote port"), fds <= baseline + 64 + 2 and RSS <=
+#       connection on remote port"; one line each for the first 10 per 5 s,
+#       then one line counting the rest: every refusal is accounted for),
+#       fds <= baseline + 64 + 2 and RSS <=
 #       baseline + HOSTILE_RSS_SLACK_KB while they are held; once the bastion
 #       closes them the forward works again and the fds come back.
 #   ignore-keepalive
@@ -233,7 +235,7 @@ mode_bogus() {
 }
 
 mode_flood() {
-	local done_line accepted refused logged
+	local done_line accepted refused logged unlogged
 	hb_start flood -n "$FLOOD_OPENS" -H 4 -w 1
 	hb_tether -o max_channels=$MAX_CHANNELS
 	baseline || { hb_stop; return; }
@@ -256,6 +258,14 @@ mode_flood() {
 	    { bad "only ${refused:-?} of the $FLOOD_OPENS opens were refused"; ok=0; }
 	[ "$logged" -ge 1 ] ||
 	    { bad "tether's log never says 'refused a connection on remote port $RPORT ... (max_channels)'"; ok=0; }
+	# One line each for the first 10 per 5 s, then one line with the count.
+	lab_wait_log "$TETHER_LOG" 'and [0-9]+ more channel\(s\) refused, not logged' 8 ||
+	    { bad "tether never said how many refusals it did not log"; ok=0; }
+	unlogged=$(grep -oE 'and [0-9]+ more channel\(s\) refused' "$TETHER_LOG" | awk '{ n += $2 } END { print n + 0 }')
+	[ "$logged" -le 20 ] ||
+	    { bad "tether logged $logged refusal lines for a 0.2 s flood; at most 10 per 5 s were expected"; ok=0; }
+	[ $((logged + unlogged)) = "${refused:-0}" ] ||
+	    { bad "tether accounts for $logged logged + $unlogged unlogged refusals, the bastion saw ${refused:-?}"; ok=0; }
 	[ "$MAX_FDS" -le $((BASE_FDS + MAX_CHANNELS + 2)) ] ||
 	    { bad "tether held $MAX_FDS fds, more than baseline $BASE_FDS + $MAX_CHANNELS + 2"; ok=0; }
 	[ "$MAX_RSS" -le $((BASE_RSS + SLACK_KB)) ] ||
@@ -263,7 +273,7 @@ mode_flood() {
 	hb_echo_ok 20 || ok=0
 	fds_back 5 ||
 	    { bad "tether still holds ${FDS_NOW:-?} fds 5 s after the flood's channels closed (baseline $BASE_FDS)"; ok=0; }
-	[ "$ok" = 1 ] && note "${done_line#*: }; tether logged $logged refusals (one line each); fds $BASE_FDS -> max $MAX_FDS (bound $((BASE_FDS + MAX_CHANNELS + 2))) -> back to $BASE_FDS; RSS $BASE_RSS -> max $MAX_RSS KiB (bound $((BASE_RSS + SLACK_KB))); then ${ECHO_LINE}"
+	[ "$ok" = 1 ] && note "${done_line#*: }; tether logged $logged refusal lines and counted $unlogged more in one; fds $BASE_FDS -> max $MAX_FDS (bound $((BASE_FDS + MAX_CHANNELS + 2))) -> back to $BASE_FDS; RSS $BASE_RSS -> max $MAX_RSS KiB (bound $((BASE_RSS + SLACK_KB))); then ${ECHO_LINE}"
 	hb_stop
 }
 

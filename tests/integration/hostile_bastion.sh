@@ -277,60 +277,53 @@ mode_flood() {
 	hb_stop
 }
 
-mode_ignore_keepalive() {
-	local t_grant t_end took limit=4
-	hb_start ignore-keepalive
-	hb_tether -o keepalive_interval=1 -o keepalive_count=3
-	if ! lab_wait_log "$TETHER_LOG" 'did not answer for' 20; then
-		bad "tether did not give up on the silent bastion within 20 s: $(tail -n 2 "$TETHER_LOG")"
-		hb_stop
-		return
+# hb_dropped WHAT PATTERN MIN MAX: tether gives up on the bastion (PATTERN
+# in its log within 20 s), MIN to MAX s after the first grant (timed from
+# the hostile log: sets TOOK), then reconnects and gets its forward back.
+# Returns 1 (after bad) otherwise.
+hb_dropped() {
+	local what=$1 pattern=$2 min=$3 max=$4 t_grant t_end
+	TOOK=
+	if ! lab_wait_log "$TETHER_LOG" "$pattern" 20; then
+		bad "tether did not give up on the $what bastion within 20 s: $(tail -n 2 "$TETHER_LOG")"
+		return 1
 	fi
 	lab_wait_log "$HB_LOG" 'conn 1: connection ended' 5
 	t_grant=$(hb_t 'conn 1: granted tcpip-forward')
 	t_end=$(hb_t 'conn 1: connection ended')
-	took=$(awk -v a="$t_grant" -v b="$t_end" 'BEGIN { printf "%.3f", b - a }')
-	local ok=1
 	if [ -z "$t_grant" ] || [ -z "$t_end" ]; then
 		bad "cannot time the detection from the hostile log"
-		ok=0
-	elif ! awk -v t="$took" -v l="$limit" 'BEGIN { exit !(t <= l && t >= 2.5) }'; then
-		bad "tether dropped the silent bastion ${took} s after its last packet; expected 3 to $limit s (interval 1 x count 3 + 1)"
-		ok=0
+		return 1
+	fi
+	TOOK=$(awk -v a="$t_grant" -v b="$t_end" 'BEGIN { printf "%.3f", b - a }')
+	if ! awk -v t="$TOOK" -v lo="$min" -v hi="$max" 'BEGIN { exit !(t >= lo && t <= hi) }'; then
+		bad "tether dropped the $what bastion $TOOK s after the grant; expected $min to $max s"
+		return 1
 	fi
 	lab_wait_log "$HB_LOG" 'conn 2: granted tcpip-forward' 15 ||
-	    { bad "tether did not reconnect and get its forward back within 15 s"; ok=0; }
-	[ "$ok" = 1 ] && note "silent bastion dropped ${took} s after its last packet (limit $limit s): \"$(grep -m1 -oE 'bastion [^ ]+ did not answer[^;]*' "$TETHER_LOG")\"; reconnected, forward granted again at +$(hb_t 'conn 2: granted tcpip-forward') s"
+	    { bad "tether did not reconnect and get its forward back within 15 s"; return 1; }
+}
+
+mode_ignore_keepalive() {
+	hb_start ignore-keepalive
+	hb_tether -o keepalive_interval=1 -o keepalive_count=3
+	# Silent from the grant on: interval 1 x count 3, plus a second.
+	hb_dropped silent 'did not answer for' 2.5 4 &&
+	    note "silent bastion dropped $TOOK s after its last packet (limit 4 s): \"$(grep -m1 -oE 'bastion [^ ]+ did not answer[^;]*' "$TETHER_LOG")\"; reconnected, forward granted again at +$(hb_t 'conn 2: granted tcpip-forward') s"
 	hb_stop
 }
 
 mode_ignore_requests_chatty() {
-	local t_grant t_end took ok=1
+	local ok=1
 	hb_start ignore-requests-chatty
 	hb_tether -o keepalive_interval=1 -o keepalive_count=3 -o connect_timeout=3
-	if ! lab_wait_log "$TETHER_LOG" 'did not answer a keepalive request for 3 s' 20; then
-		bad "tether did not give up on the deaf bastion within 20 s: $(tail -n 2 "$TETHER_LOG")"
-		hb_stop
-		return
-	fi
-	lab_wait_log "$HB_LOG" 'conn 1: connection ended' 5
-	t_grant=$(hb_t 'conn 1: granted tcpip-forward')
-	t_end=$(hb_t 'conn 1: connection ended')
-	took=$(awk -v a="$t_grant" -v b="$t_end" 'BEGIN { printf "%.3f", b - a }')
+	# The keepalive goes at +1 s; unanswered, it is given 3 s.
+	hb_dropped deaf 'did not answer a keepalive request for 3 s' 3.5 5.5 || ok=0
 	if grep -q 'did not answer for' "$TETHER_LOG"; then
 		bad "the silence check fired although the bastion sent a packet every 0.3 s"
 		ok=0
 	fi
-	if [ -z "$t_grant" ] || [ -z "$t_end" ]; then
-		bad "cannot time the detection from the hostile log"
-		ok=0
-	elif ! awk -v t="$took" 'BEGIN { exit !(t >= 3.5 && t <= 5.5) }'; then
-		bad "tether dropped the deaf bastion ${took} s after the grant; expected 3.5 to 5.5 s (keepalive at +1 s, then 3 s)"
-		ok=0
-	fi
-	lab_wait_log "$HB_LOG" 'conn 2: granted tcpip-forward' 15 ||
-	    { bad "tether did not reconnect and get its forward back within 15 s"; ok=0; }
-	[ "$ok" = 1 ] && note "deaf but chatty bastion dropped ${took} s after the grant: \"$(grep -m1 -oE 'bastion [^ ]+ did not answer a [^(]*' "$TETHER_LOG")\"; the silence check never fired; forward granted again at +$(hb_t 'conn 2: granted tcpip-forward') s"
+	[ "$ok" = 1 ] && note "deaf but chatty bastion dropped $TOOK s after the grant: \"$(grep -m1 -oE 'bastion [^ ]+ did not answer a [^(]*[^ (]' "$TETHER_LOG")\"; the silence check never fired; forward granted again at +$(hb_t 'conn 2: granted tcpip-forward') s"
 	hb_stop
 }
 

@@ -23,15 +23,10 @@ ln -s "$TETHER_REAL" "$LAB_DIR/bin/scitex-tunnel"
 HEADER=$LAB_SRC_DIR/../include/tether/tether.h
 [ -r "$HEADER" ] || lab_fail "cannot read $HEADER"
 
-N=0
-t() {
-	N=$((N + 1))
-	timeout -k 5 30 "$@" </dev/null >"$LAB_DIR/cmd-$N.out" 2>"$LAB_DIR/cmd-$N.err"
-	RC=$?
-	OUT=$(cat "$LAB_DIR/cmd-$N.out")
-	ERR=$(cat "$LAB_DIR/cmd-$N.err")
-}
-show() { lab_log "  rc=$RC"; printf '%s\n' "$OUT" | sed "s/^/[$LAB_NAME]   out: /"; printf '%s\n' "$ERR" | sed "s/^/[$LAB_NAME]   err: /"; }
+LAB_CMD_TIMEOUT=30
+# The lab's command runner and checks, by their short names.
+t() { lab_cmd "$@"; }
+show() { lab_show_cmd; }
 
 # ---- list-python-apis ------------------------------------------------------------
 want=$(grep -oE '^(int|void) +tether_[a-z_]+\(' "$HEADER" | sed -E 's/^(int|void) +//; s/\($//' | sort)

@@ -48,18 +48,11 @@ PIDF=$RUNDIR/$RPORT.pid
 STATE=$RUNDIR/$RPORT.json
 LOGF=$HOME/.local/state/tether/$RPORT.log
 
-# tether ARGS...: run under a time limit; sets RC, OUT (stdout), ERR (stderr).
-N=0
-t() {
-	N=$((N + 1))
-	timeout -k 5 40 "$@" </dev/null >"$LAB_DIR/cmd-$N.out" 2>"$LAB_DIR/cmd-$N.err"
-	RC=$?
-	OUT=$(cat "$LAB_DIR/cmd-$N.out")
-	ERR=$(cat "$LAB_DIR/cmd-$N.err")
-}
-show() { lab_log "  rc=$RC"; printf '%s\n' "$OUT" | sed "s/^/[$LAB_NAME]   out: /"; printf '%s\n' "$ERR" | sed "s/^/[$LAB_NAME]   err: /"; }
-has_line() { grep -qxF -- "$2" <<<"$1"; }
-has() { grep -qF -- "$2" <<<"$1"; }
+# The lab's command runner and checks, by their short names.
+t() { lab_cmd "$@"; }
+show() { lab_show_cmd; }
+has_line() { lab_has_line "$@"; }
+has() { lab_has "$@"; }
 # Every file and directory under the lab HOME and XDG dirs (not the roots).
 tree_listing() { find "${TREES[@]}" -mindepth 1 -printf '%p %y %m %s\n' 2>/dev/null | sort; }
 # tether processes of this lab (the daemons are not our children).

@@ -43,16 +43,10 @@ CONFDIR=$HOME/.config/tether
 FP=$(ssh-keygen -l -E sha256 -f "$BASTION_HOST_KEY.pub" | cut -d' ' -f2)
 [[ $FP == SHA256:* ]] || lab_fail "ssh-keygen -l gave no fingerprint for the bastion: $FP"
 
-N=0
-t() {
-	N=$((N + 1))
-	timeout -k 5 40 "$@" </dev/null >"$LAB_DIR/cmd-$N.out" 2>"$LAB_DIR/cmd-$N.err"
-	RC=$?
-	OUT=$(cat "$LAB_DIR/cmd-$N.out")
-	ERR=$(cat "$LAB_DIR/cmd-$N.err")
-}
-show() { lab_log "  rc=$RC"; printf '%s\n' "$OUT" | sed "s/^/[$LAB_NAME]   out: /"; printf '%s\n' "$ERR" | sed "s/^/[$LAB_NAME]   err: /"; }
-has() { grep -qF -- "$2" <<<"$1"; }
+# The lab's command runner and checks, by their short names.
+t() { lab_cmd "$@"; }
+show() { lab_show_cmd; }
+has() { lab_has "$@"; }
 # keys FILE: the non-comment lines of FILE.
 keys() { grep -v '^#' "$1"; }
 setup() { t "$TETHER" setup --user -b "$BASTION" -s "$KEY" -t "$TARGET" "$@"; }

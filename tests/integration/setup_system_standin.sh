@@ -127,17 +127,11 @@ export PATH=$STANDIN/bin:$PATH
 [ "$(command -v systemctl)" = "$STANDIN/bin/systemctl" ] || lab_fail "the stand-in is not first on PATH"
 
 # ---- helpers ---------------------------------------------------------------
-N=0
-t() {
-	N=$((N + 1))
-	timeout -k 5 40 "$@" </dev/null >"$LAB_DIR/cmd-$N.out" 2>"$LAB_DIR/cmd-$N.err"
-	RC=$?
-	OUT=$(cat "$LAB_DIR/cmd-$N.out")
-	ERR=$(cat "$LAB_DIR/cmd-$N.err")
-}
-show() { lab_log "  rc=$RC"; printf '%s\n' "$OUT" | sed "s/^/[$LAB_NAME]   out: /"; printf '%s\n' "$ERR" | sed "s/^/[$LAB_NAME]   err: /"; }
-has_line() { grep -qxF -- "$2" <<<"$1"; }
-has() { grep -qF -- "$2" <<<"$1"; }
+# The lab's command runner and checks, by their short names.
+t() { lab_cmd "$@"; }
+show() { lab_show_cmd; }
+has_line() { lab_has_line "$@"; }
+has() { lab_has "$@"; }
 # The calls since the log was last cleared, without the `show` queries.
 changes() { grep -v '^show ' "$STANDIN_LOG" 2>/dev/null; }
 calls() { cat "$STANDIN_LOG" 2>/dev/null; }

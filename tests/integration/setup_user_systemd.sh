@@ -28,17 +28,11 @@ lab_find_tool json_get -ljansson
 JSON_GET=$LAB_TOOL
 um_start
 
-N=0
-t() {
-	N=$((N + 1))
-	timeout -k 5 40 "$@" </dev/null >"$LAB_DIR/cmd-$N.out" 2>"$LAB_DIR/cmd-$N.err"
-	RC=$?
-	OUT=$(cat "$LAB_DIR/cmd-$N.out")
-	ERR=$(cat "$LAB_DIR/cmd-$N.err")
-}
-show() { lab_log "  rc=$RC"; printf '%s\n' "$OUT" | sed "s/^/[$LAB_NAME]   out: /"; printf '%s\n' "$ERR" | sed "s/^/[$LAB_NAME]   err: /"; }
-has_line() { grep -qxF -- "$2" <<<"$1"; }
-has() { grep -qF -- "$2" <<<"$1"; }
+# The lab's command runner and checks, by their short names.
+t() { lab_cmd "$@"; }
+show() { lab_show_cmd; }
+has_line() { lab_has_line "$@"; }
+has() { lab_has "$@"; }
 prop() { uctl show -p "$1" --value -- "$UNIT" 2>/dev/null; }
 
 # ---- the lab: bastion, workstation, the user's key and known_hosts ------------

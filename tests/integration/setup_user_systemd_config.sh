@@ -21,15 +21,9 @@ lab_tether_sanitized &&
     lab_skip "a sanitizer build cannot run inside the unit's sandbox (LeakSanitizer needs ptrace, which SystemCallFilter= forbids); the plain build runs this test"
 um_start
 
-N=0
-t() {
-	N=$((N + 1))
-	timeout -k 5 40 "$@" </dev/null >"$LAB_DIR/cmd-$N.out" 2>"$LAB_DIR/cmd-$N.err"
-	RC=$?
-	OUT=$(cat "$LAB_DIR/cmd-$N.out")
-	ERR=$(cat "$LAB_DIR/cmd-$N.err")
-}
-show() { lab_log "  rc=$RC"; printf '%s\n' "$OUT" | sed "s/^/[$LAB_NAME]   out: /"; printf '%s\n' "$ERR" | sed "s/^/[$LAB_NAME]   err: /"; }
+# The lab's command runner and checks, by their short names.
+t() { lab_cmd "$@"; }
+show() { lab_show_cmd; }
 FAILED=()
 failed_check() { FAILED+=("$1"); lab_log "FAILED CHECK: $1"; }
 

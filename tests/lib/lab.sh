@@ -557,6 +557,31 @@ lab_ssh_through() {
 	    -i "$LAB_KEY" "$LAB_USER@127.0.0.1" "$@" </dev/null
 }
 
+# lab_cmd ARGS...: runs a command in the foreground, no input, under a time
+# limit (LAB_CMD_TIMEOUT, default 40 s); sets RC, OUT (its stdout) and ERR
+# (its stderr), each also kept in $LAB_DIR/cmd-N.{out,err}.
+LAB_CMD_N=0
+lab_cmd() {
+	LAB_CMD_N=$((LAB_CMD_N + 1))
+	timeout -k 5 "${LAB_CMD_TIMEOUT:-40}" "$@" </dev/null \
+	    >"$LAB_DIR/cmd-$LAB_CMD_N.out" 2>"$LAB_DIR/cmd-$LAB_CMD_N.err"
+	RC=$?
+	OUT=$(cat "$LAB_DIR/cmd-$LAB_CMD_N.out")
+	ERR=$(cat "$LAB_DIR/cmd-$LAB_CMD_N.err")
+}
+
+# lab_show_cmd: the last lab_cmd's status and output, for a failure report.
+lab_show_cmd() {
+	lab_log "  rc=$RC"
+	printf '%s\n' "$OUT" | sed "s/^/[$LAB_NAME]   out: /"
+	printf '%s\n' "$ERR" | sed "s/^/[$LAB_NAME]   err: /"
+}
+
+# lab_has TEXT STRING: whether TEXT contains STRING; lab_has_line TEXT
+# LINE: whether one of its lines is exactly LINE.
+lab_has() { grep -qF -- "$2" <<<"$1"; }
+lab_has_line() { grep -qxF -- "$2" <<<"$1"; }
+
 # lab_rss_kb PID: resident set size in KiB (VmRSS of /proc/PID/status).
 lab_rss_kb() {
 	awk '/^VmRSS:/ { print $2; found = 1 } END { exit !found }' "/proc/$1/status" 2>/dev/null

@@ -58,6 +58,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#define TOOL_NAME "benchnet"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -78,39 +79,15 @@
 #include <time.h>
 #include <unistd.h>
 
-enum {
-	EXIT_CHECK = 1,
-	EXIT_USAGE = 2,
-	EXIT_DEADLINE = 3,
-	EXIT_SYSTEM = 4,
-};
+#include "toolkit.h"
 
 #define IO_SIZE (256 * 1024)
 #define ECHO_SIZE (16 * 1024)
 #define MAX_CONNS 8192
 
-static double deadline_seconds = 120;
-static double deadline_at;
-static const char *cmd_name = "benchnet";
 static unsigned char pattern[IO_SIZE];
 static unsigned char iobuf[IO_SIZE];
 static uint64_t progress;       /* bytes moved so far, for the deadline message */
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-die_sys(const char *what)
-{
-	fprintf(stderr, "benchnet %s: %s: %s\n", cmd_name, what, strerror(errno));
-	exit(EXIT_SYSTEM);
-}
 
 static _Noreturn void
 die_deadline(void)
@@ -130,85 +107,12 @@ fail(const char *what, const char *detail)
 	exit(EXIT_CHECK);
 }
 
-/* Milliseconds poll() may sleep: at most max_ms (-1: no cap), never past
- * the deadline. */
-static int
-wait_ms(int max_ms)
-{
-	double left = (deadline_at - now()) * 1000.0;
-
-	if (left < 0)
-		left = 0;
-	if (max_ms >= 0 && left > max_ms)
-		left = max_ms;
-	return (int)left + 1;
-}
-
-static int
-parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int
-parse_port(const char *s)
-{
-	long v;
-
-	if (parse_long(s, 1, 65535, &v) == -1) {
-		fprintf(stderr, "benchnet %s: '%s' is not a port from 1 to 65535\n",
-		    cmd_name, s);
-		exit(EXIT_USAGE);
-	}
-	return (int)v;
-}
-
-static void
-set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		die_sys("fcntl");
-}
-
 static void
 set_nodelay(int fd)
 {
 	int one = 1;
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-static struct sockaddr_in
-loopback(int port)
-{
-	struct sockaddr_in sin;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return sin;
-}
-
-static void
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 static void
@@ -599,25 +503,6 @@ serve_accept(struct listener *l)
 }
 
 static int
-listen_on(int port)
-{
-	struct sockaddr_in sin = loopback(port);
-	int fd, one = 1;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		die_sys("socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1)
-		die_sys("setsockopt SO_REUSEADDR");
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1)
-		die_sys("bind 127.0.0.1");
-	if (listen(fd, 4096) == -1)
-		die_sys("listen");
-	set_nonblock(fd);
-	return fd;
-}
-
-static int
 cmd_serve(int argc, char **argv)
 {
 	static struct listener ls[2];
@@ -635,7 +520,7 @@ cmd_serve(int argc, char **argv)
 	for (i = 0; i < 2; i++) {
 		ls[i].is_listener = 1;
 		ls[i].banner = i == 1;
-		ls[i].fd = listen_on(parse_port(argv[i]));
+		ls[i].fd = listen_on(parse_port(argv[i]), 4096);
 		memset(&ev, 0, sizeof ev);
 		ev.events = EPOLLIN;
 		ev.data.ptr = &ls[i];
@@ -1152,37 +1037,10 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	const char *env = getenv("BENCHNET_DEADLINE");
-	long v;
-
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (env != NULL && env[0] != '\0') {
-		if (parse_long(env, 1, 86400, &v) == -1) {
-			fprintf(stderr, "benchnet: BENCHNET_DEADLINE='%s' is not "
-			    "1 to 86400 seconds\n", env);
-			return EXIT_USAGE;
-		}
-		deadline_seconds = (double)v;
-	}
-	argc--;
-	argv++;
-	if (argc >= 2 && strcmp(argv[0], "-d") == 0) {
-		if (parse_long(argv[1], 1, 86400, &v) == -1) {
-			fprintf(stderr, "benchnet: -d '%s' is not 1 to 86400 "
-			    "seconds\n", argv[1]);
-			return EXIT_USAGE;
-		}
-		deadline_seconds = (double)v;
-		argc -= 2;
-		argv += 2;
-	}
-	if (argc < 1) {
+	if (tool_start(&argc, &argv, "BENCHNET_DEADLINE") == -1) {
 		usage();
 		return EXIT_USAGE;
 	}
-	deadline_at = now() + deadline_seconds;
-	cmd_name = argv[0];
 	fill_pattern();
 	if (strcmp(argv[0], "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);

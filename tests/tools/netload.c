@@ -21,6 +21,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#define TOOL_NAME "netload"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,35 +41,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum {
-	EXIT_CHECK = 1,
-	EXIT_USAGE = 2,
-	EXIT_DEADLINE = 3,
-	EXIT_SYSTEM = 4,
-};
+#include "toolkit.h"
 
 #define BUF_SIZE (64 * 1024)
 #define MAX_CLIENTS 4096
 
-static double deadline_seconds = 120;
-static double deadline_at;       /* monotonic time */
-static const char *cmd_name = "netload";
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-die_sys(const char *what)
-{
-	fprintf(stderr, "netload %s: %s: %s\n", cmd_name, what, strerror(errno));
-	exit(EXIT_SYSTEM);
-}
 
 static void
 check_deadline(void)
@@ -77,97 +54,6 @@ check_deadline(void)
 		fprintf(stderr, "netload %s: deadline of %g s reached, giving up\n",
 		    cmd_name, deadline_seconds);
 		exit(EXIT_DEADLINE);
-	}
-}
-
-/* Milliseconds poll() may sleep: at most max_ms, never past the deadline. */
-static int
-poll_timeout(int max_ms)
-{
-	double left = (deadline_at - now()) * 1000.0;
-
-	if (left < 0)
-		left = 0;
-	if (max_ms >= 0 && left > max_ms)
-		left = max_ms;
-	return (int)left + 1;
-}
-
-static int
-parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int
-parse_port(const char *s)
-{
-	long v;
-
-	if (parse_long(s, 1, 65535, &v) == -1) {
-		fprintf(stderr, "netload %s: '%s' is not a port from 1 to 65535\n",
-		    cmd_name, s);
-		exit(EXIT_USAGE);
-	}
-	return (int)v;
-}
-
-static void
-set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		die_sys("fcntl");
-}
-
-static struct sockaddr_in
-loopback(int port)
-{
-	struct sockaddr_in sin;
-
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return sin;
-}
-
-static int
-listen_on(int port)
-{
-	struct sockaddr_in sin = loopback(port);
-	int fd, one = 1;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		die_sys("socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1)
-		die_sys("setsockopt SO_REUSEADDR");
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1)
-		die_sys("bind 127.0.0.1");
-	if (listen(fd, 1024) == -1)
-		die_sys("listen");
-	set_nonblock(fd);
-	return fd;
-}
-
-static void
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 }
 
@@ -294,7 +180,7 @@ run_server(enum server_kind kind, int port)
 		for (i = 0; i < BUF_SIZE; i++)
 			pattern[i] = (unsigned char)('a' + i % 26);
 	}
-	lfd = listen_on(port);
+	lfd = listen_on(port, 1024);
 	for (;;) {
 		check_deadline();
 		nfds = 0;
@@ -315,7 +201,7 @@ run_server(enum server_kind kind, int port)
 				pfd[nfds].events = POLLIN | POLLOUT;
 			map[nfds++] = (int)i;
 		}
-		rc = poll(pfd, nfds, poll_timeout(1000));
+		rc = poll(pfd, nfds, wait_ms(1000));
 		if (rc == -1) {
 			if (errno == EINTR)
 				continue;
@@ -712,7 +598,7 @@ cmd_load(int argc, char **argv)
 			    deadline_seconds, active);
 			break;
 		}
-		rc = poll(pfd, nfds, poll_timeout(1000));
+		rc = poll(pfd, nfds, wait_ms(1000));
 		if (rc == -1) {
 			if (errno == EINTR)
 				continue;
@@ -802,14 +688,14 @@ cmd_slowread(int argc, char **argv)
 		if (now() < next) {
 			pfd.fd = -1;    /* just sleep until the next tick */
 			pfd.events = 0;
-			(void)poll(&pfd, 0, poll_timeout((int)((next - now())
+			(void)poll(&pfd, 0, wait_ms((int)((next - now())
 			    * 1000.0) + 1));
 			continue;
 		}
 		next += 0.1;
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		rc = poll(&pfd, 1, poll_timeout((int)((end - now()) * 1000.0)));
+		rc = poll(&pfd, 1, wait_ms((int)((end - now()) * 1000.0)));
 		if (rc == -1 && errno != EINTR)
 			die_sys("poll");
 		if (rc <= 0)
@@ -859,37 +745,10 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	const char *env = getenv("NETLOAD_DEADLINE");
-	long v;
-
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (env != NULL && env[0] != '\0') {
-		if (parse_long(env, 1, 86400, &v) == -1) {
-			fprintf(stderr, "netload: NETLOAD_DEADLINE='%s' is not "
-			    "1 to 86400 seconds\n", env);
-			return EXIT_USAGE;
-		}
-		deadline_seconds = (double)v;
-	}
-	argc--;
-	argv++;
-	if (argc >= 2 && strcmp(argv[0], "-d") == 0) {
-		if (parse_long(argv[1], 1, 86400, &v) == -1) {
-			fprintf(stderr, "netload: -d '%s' is not 1 to 86400 "
-			    "seconds\n", argv[1]);
-			return EXIT_USAGE;
-		}
-		deadline_seconds = (double)v;
-		argc -= 2;
-		argv += 2;
-	}
-	if (argc < 1) {
+	if (tool_start(&argc, &argv, "NETLOAD_DEADLINE") == -1) {
 		usage();
 		return EXIT_USAGE;
 	}
-	deadline_at = now() + deadline_seconds;
-	cmd_name = argv[0];
 	if (strcmp(argv[0], "freeport") == 0)
 		return cmd_freeport(argc - 1, argv + 1);
 	if (strcmp(argv[0], "echo") == 0)

@@ -22,26 +22,8 @@
 # Skips (77) when not root or when the namespace or mounts cannot be made.
 #
 # usage: setup_system_standin.sh TETHER_BINARY TESTS_BUILD_DIR
-if [ -z "${STANDIN_INNER:-}" ]; then
-	name=setup_system_standin
-	[ "$(id -u)" = 0 ] || { echo "[$name] SKIP: needs root (mount namespace, tmpfs, useradd)"; exit 77; }
-	if ! err=$(unshare -m --propagation private true 2>&1); then
-		echo "[$name] SKIP: unshare -m failed: $err"
-		exit 77
-	fi
-	STANDIN_INNER=1 exec unshare -m --propagation private bash "$0" "$@"
-fi
-
-# ---- inside the private mount namespace ----------------------------------
-skip_early() { echo "[setup_system_standin] SKIP: $*"; exit 77; }
-mount -t tmpfs -o mode=755 tmpfs /run || skip_early "cannot mount a tmpfs over /run"
-mkdir -p /run/.etc-upper/u /run/.etc-upper/w
-mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/.etc-upper/u,workdir=/run/.etc-upper/w /etc ||
-    skip_early "cannot mount an overlay over /etc (needed for /etc/tether and a private test user)"
-mkdir -p /etc/tether /etc/systemd/system
-mount -t tmpfs -o mode=755 tmpfs /etc/tether || skip_early "cannot mount a tmpfs over /etc/tether"
-mount -t tmpfs -o mode=755 tmpfs /etc/systemd/system || skip_early "cannot mount a tmpfs over /etc/systemd/system"
-mkdir -p /run/systemd/system
+# shellcheck source=SCRIPTDIR/../lib/private_etc.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/private_etc.sh"
 
 # shellcheck source=SCRIPTDIR/../lib/lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"

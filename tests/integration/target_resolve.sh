@@ -3,7 +3,9 @@
 # namespace whose DNS server never answers (resolv.conf names 127.0.0.1,
 # where nft drops every DNS packet, timeout 3 s): ip netns exec puts this
 # test's /etc/netns/NS/{hosts,resolv.conf} over /etc for tether alone.
-# Two forwards: one to localhost (found in hosts at once), one to
+# (A LAB_WRAP such as valgrind is kept, inside the namespace, and the
+# timeout raised to 8 s for its slower start.) Two
+# forwards: one to localhost (found in hosts at once), one to
 # slow.tether.test (only DNS could answer, and it hangs). Checks:
 #  - the fast forward is bound, and carries data, while the slow lookup
 #    still hangs: a lookup on the loop would hold both for its 3 s;
@@ -26,7 +28,11 @@ lab_start_bastion_netns 5 3
 NS_WS=$LAB_NS_WS
 NS_BAS=$LAB_NS_BAS
 SLOW=slow.tether.test
+# A wrapper (LAB_WRAP="valgrind ...") is kept inside the namespace; it
+# slows tether's start, so the hanging lookup is given longer.
+OUTER_WRAP=${LAB_WRAP:-}
 DNS_TIMEOUT=3
+[ -n "$OUTER_WRAP" ] && DNS_TIMEOUT=8
 
 # What tether's namespace resolves with: a hosts file without SLOW, and a
 # DNS server whose packets are dropped (no ICMP error: the lookup hangs).
@@ -64,12 +70,12 @@ through() {
 	timeout -k 2 15 ip netns exec "$NS_BAS" "$NETLOAD" -d 10 load "$1" 2 65536
 }
 
-LAB_WRAP="ip netns exec $NS_WS"
+LAB_WRAP="ip netns exec $NS_WS $OUTER_WRAP"
 lab_us; t_start=$LAB_US
 lab_start_tether run -v -b "$LAB_USER@$LAB_NS_BAS_ADDR:$BASTION_PORT" -s "$LAB_KEY" \
     --known-hosts "$BASTION_KNOWN_HOSTS" \
     -R "127.0.0.1:$RFAST:localhost:$TPORT" -R "127.0.0.1:$RSLOW:$SLOW:$TPORT"
-LAB_WRAP=
+LAB_WRAP=$OUTER_WRAP
 lab_wait_log "$TETHER_LOG" "remote port $RFAST bound" 10 ||
     lab_fail "the forward of port $RFAST was not bound within 10 s"
 t_bound=$(lab_since_us "$t_start")

@@ -53,6 +53,7 @@ enum doctor_opt {
 	D_CONFIG,
 	D_KNOWN_HOSTS,
 	D_POLICY,
+	D_HOST_KEY,
 	D_OPTION,
 	D_STATE_DIR,
 	D_USER,
@@ -77,6 +78,8 @@ static const struct cli_option doctor_options[] = {
 	    "known_hosts file (default ~/.ssh/known_hosts)" },
 	{ D_POLICY, 0, "host-key-policy", "strict|accept-new",
 	    "as the tunnel uses (default strict)" },
+	{ D_HOST_KEY, 0, "host-key", "SHA256:...",
+	    "the bastion's pinned key (known_hosts not needed)" },
 	{ D_OPTION, 'o', "option", "KEY=VALUE",
 	    "any [tunnel] key, e.g. connect_timeout=5" },
 	{ D_STATE_DIR, 0, "state-dir", "DIR",
@@ -299,6 +302,8 @@ doctor_flag(struct doctor *d, int id, const char *arg, int *remotes,
 		    "--known-hosts", err);
 	case D_POLICY:
 		return config_set_policy(cfg, arg, "--host-key-policy", err);
+	case D_HOST_KEY:
+		return config_set_host_key_pin(cfg, arg, "--host-key", err);
 	case D_OPTION:
 		if (strncmp(arg, "forward=", 8) == 0)
 			return doctor_flag(d, D_REMOTE, arg + 8, remotes, err);
@@ -578,10 +583,16 @@ doctor_known_hosts(struct doctor *d)
 	const char *missing = access(kh, F_OK) == 0 ? "" :
 	                                              " (the file does not "
 	                                              "exist)";
-	ssh_session ssh = doctor_session(d);
+	ssh_session ssh;
 	enum ssh_known_hosts_e known;
 
-	if (ssh == NULL) {
+	if (d->cfg.host_key_pin[0] != '\0') {
+		report(d, V_OK, 0, "known_hosts",
+		    "not needed: the bastion's key is pinned (host_key %s)",
+		    d->cfg.host_key_pin);
+		return;
+	}
+	if ((ssh = doctor_session(d)) == NULL) {
 		report(d, V_FAIL, TETHER_EXIT_FAILURE, "known_hosts",
 		    "cannot prepare a session (out of memory?)");
 		return;
@@ -647,6 +658,17 @@ doctor_connect(struct doctor *d)
 	    b->host, b->port, now_ms() - t0,
 	    banner != NULL ? banner : "no banner");
 	hostkey_describe_public(d->ssh, fp, sizeof fp);
+	error_clear(&err);
+	if (d->cfg.host_key_pin[0] != '\0') {
+		if (hostkey_verify(d->ssh, &d->cfg, NULL, &err) == 0) {
+			report(d, V_OK, 0, "host key",
+			    "%s matches the pinned key", fp);
+			return 0;
+		}
+		report(d, V_FAIL, TETHER_EXIT_HOSTKEY, "host key", "%s",
+		    err.msg);
+		return -2;
+	}
 	switch (hostkey_check(d->ssh)) {
 	case HOSTKEY_KNOWN:
 		report(d, V_OK, 0, "host key", "%s matches %s", fp,
@@ -670,7 +692,6 @@ doctor_connect(struct doctor *d)
 	/* The strict check words the refusal and its fix. */
 	strict = d->cfg;
 	strict.host_key_policy = HOST_KEY_STRICT;
-	error_clear(&err);
 	hostkey_verify(d->ssh, &strict, NULL, &err);
 	report(d, V_FAIL, TETHER_EXIT_HOSTKEY, "host key", "%s", err.msg);
 	return -2;

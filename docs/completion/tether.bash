@@ -18,31 +18,34 @@ _tether() {
 		esac
 	done
 	if [ -z "$verb" ]; then
-		COMPREPLY=($(compgen -W "run setup status remove trust bastion-line mcp setup-tunnel remove-tunnel show-status --help --help-recursive --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run setup status remove doctor migrate list-python-apis trust bastion-line mcp setup-tunnel remove-tunnel show-status --help --help-recursive --version" -- "$cur"))
 		return
 	fi
 	case $prev in
 	-s|--key|--secret-key|-c|--config|--known-hosts|--pidfile|--log-file)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	--state-dir)
+	--state-dir|--unit-dir)
 		COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--host-key-policy)
 		COMPREPLY=($(compgen -W "strict accept-new" -- "$cur")); return ;;
 	-p|--port)
 		case $verb in
-		status|remove|remove-tunnel|show-status)
+		status|remove|remove-tunnel|show-status|doctor)
 			COMPREPLY=($(compgen -W "$(_tether_ports)" -- "$cur")) ;;
 		esac
 		return ;;
 	-o|--option)
-		COMPREPLY=($(compgen -W "name= bastion= key= known_hosts= host_key_policy= forward= port= target= keepalive_interval= keepalive_count= backoff_initial= backoff_max= backoff_factor= stable_after= connect_timeout= max_channels= exit_on_forward_failure=" -- "$cur"))
+		COMPREPLY=($(compgen -W "name= bastion= key= known_hosts= host_key= host_key_policy= forward= port= target= keepalive_interval= keepalive_count= backoff_initial= backoff_max= backoff_factor= stable_after= connect_timeout= target_connect_timeout= refused_retry_interval= probe_interval= probe_timeout= max_channels= exit_on_forward_failure=" -- "$cur"))
 		compopt -o nospace 2>/dev/null
 		return ;;
 	esac
 	local opts
 	case $verb in
-	run) opts="-p --port -b --bastion -s --key --secret-key -t --target -R --remote -c --config --known-hosts --host-key-policy -n --name -o --option -v --verbose --check -d --daemon --pidfile --log-file --state-dir -h --help" ;;
-	setup|setup-tunnel) opts="-p --port -b --bastion -s --secret-key --key -t --target --known-hosts --host-key-policy --run-as --user -n --dry-run --no-start --wait -h --help" ;;
+	run) opts="-p --port -b --bastion -s --key --secret-key -t --target -R --remote -c --config --known-hosts --host-key-policy --host-key -n --name -o --option -v --verbose --check -d --daemon --pidfile --log-file --state-dir -h --help" ;;
+	setup|setup-tunnel) opts="-p --port -b --bastion -s --secret-key --key -t --target --known-hosts --host-key-policy --host-key --run-as --user -n --dry-run --no-start --wait -h --help" ;;
+	doctor) opts="-p --port --user -c --config -b --bastion -s --secret-key --key -t --target -R --remote --known-hosts --host-key-policy --host-key -o --option --state-dir -h --help" ;;
+	migrate) opts="-n --dry-run -y --yes --unit-dir --wait -h --help" ;;
+	list-python-apis) opts="-v --verbose -h --help" ;;
 	status|show-status) opts="-p --port --json --user --system -h --help" ;;
 	remove|remove-tunnel) opts="-p --port --user -n --dry-run -h --help" ;;
 	trust) opts="-b --bastion --known-hosts -y --yes -h --help" ;;

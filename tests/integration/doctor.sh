@@ -114,6 +114,20 @@ expect_fail "another host key recorded" 5 "host key" "changed" \
     -b "$BASTION" -s "$LAB_KEY" --known-hosts "$LAB_DIR/kh_changed" -R "$FWD"
 line_of ok known_hosts >/dev/null || { show; lab_fail "changed key: the known_hosts entry exists, so that check should pass"; }
 
+# A pinned key needs no known_hosts (an empty one here); a wrong pin fails
+# the host key check with both fingerprints.
+FP=$(ssh-keygen -l -E sha256 -f "$BASTION_HOST_KEY.pub" | cut -d' ' -f2)
+OTHER_FP=$(ssh-keygen -l -E sha256 -f "$LAB_DIR/other_host_key.pub" | cut -d' ' -f2)
+doc -b "$BASTION" -s "$LAB_KEY" --known-hosts "$LAB_DIR/kh_empty" --host-key "$FP" -R "$FWD"
+[ "$RC" = 0 ] || { show; lab_fail "pinned key: exit $RC, expected 0"; }
+line_of ok known_hosts | grep -qF "not needed: the bastion's key is pinned (host_key $FP)" ||
+    { show; lab_fail "pinned key: the known_hosts line does not say it is not needed"; }
+line_of ok "host key" | grep -qF "$FP matches the pinned key" || { show; lab_fail "pinned key: no 'matches the pinned key'"; }
+lab_log "ok: --host-key with an empty known_hosts: known_hosts not needed, host key matches the pin, exit 0"
+expect_fail "a wrong pinned key" 5 "host key" "but the pinned key (--host-key) is $OTHER_FP" \
+    -b "$BASTION" -s "$LAB_KEY" --known-hosts "$KH" --host-key "$OTHER_FP" -R "$FWD"
+line_of FAIL "host key" | grep -qF "$FP" || { show; lab_fail "wrong pin: the bastion's real fingerprint is not named"; }
+
 ssh-keygen -q -t ed25519 -N '' -C stranger -f "$LAB_DIR/stranger" || lab_fail "ssh-keygen"
 expect_fail "a key the bastion does not accept" 6 "auth" "the bastion refused $LAB_DIR/stranger for user $LAB_USER" \
     -b "$BASTION" -s "$LAB_DIR/stranger" --known-hosts "$KH" -R "$FWD"

@@ -52,4 +52,4 @@ keys=$(grep -oE '^[#;]? ?[a-z_]+ =' "$LAB_SRC_DIR/../conf/tether.conf.example" |
 got=$(offered tether run -o '' | tr -d '=' | sort -u)
 [ "$got" = "$keys" ] || lab_fail "-o offers other keys than conf/tether.conf.example has: $(diff <(echo "$keys") <(echo "$got") | grep '^[<>]' | tr '\n' ' ')"
 lab_log "ok: -o offers the $(wc -l <<<"$keys") keys of conf/tether.conf.example"
-lab_pass
+lab_pass "the bash and zsh completions offer every verb, option and config key"

@@ -252,7 +252,7 @@ setup_define(void)
 {
 	json_t *props;
 
-	props = json_pack("{s:o, s:o, s:o, s:o, s:o}", "port",
+	props = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "port",
 	    schema_port("remote port on the bastion that leads back "
 	                "here"),
 	    "bastion_server",
@@ -271,7 +271,12 @@ setup_define(void)
 	    "user_mode",
 	    schema_prop("boolean",
 	        "a per-user service instead "
-	        "of a system one; default false"));
+	        "of a system one; default false"),
+	    "host_key",
+	    schema_prop("string",
+	        "pin the bastion's host key, "
+	        "SHA256:... as ssh-keygen -l prints it (ask the bastion's "
+	        "admin); then no known_hosts entry is needed"));
 	return tool_entry("tunnel_setup", "Set up a reverse SSH tunnel",
 	    "Install, enable and start a tether service that keeps the port "
 	    "on the bastion forwarded to this machine's SSH server (or to "
@@ -477,21 +482,24 @@ setup_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 	struct tether_setup_opts opts;
 	struct tether_result res;
 	const char *bastion = NULL, *key = NULL, *target = NULL;
+	const char *host_key = NULL;
 	json_error_t jerr;
 	json_int_t port;
 	int user_mode = 0;
 
 	if (json_unpack_ex(args, &jerr, JSON_STRICT,
 	        "{s:I, s?:s, s?:s, s?:s, "
-	        "s?:b}",
+	        "s?:b, s?:s}",
 	        "port", &port, "bastion_server", &bastion, "secret_key_path",
-	        &key, "target", &target, "user_mode", &user_mode) == -1)
+	        &key, "target", &target, "user_mode", &user_mode, "host_key",
+	        &host_key) == -1)
 		return tool_invalid("tunnel_setup", jerr.text);
 	memset(&opts, 0, sizeof opts);
 	opts.port = (int)port;
 	opts.bastion = empty_to_null(bastion);
 	opts.key_path = empty_to_null(key);
 	opts.target = empty_to_null(target);
+	opts.host_key = empty_to_null(host_key);
 	opts.mode = user_mode ? TETHER_MODE_USER : TETHER_MODE_SYSTEM;
 	memset(&res, 0, sizeof res);
 	s->ops.setup(&opts, &res);

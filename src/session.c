@@ -1213,6 +1213,25 @@ session_on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 	    session_state_name(s->state), s->cfg->connect_timeout);
 }
 
+/* libssh closed the socket (a failed read or write), or lost the peer. */
+static int
+session_socket_lost(struct session *s)
+{
+	return s->state != SESSION_CLOSED &&
+	    (ssh_get_fd(s->ssh) != s->io.fd ||
+	        (s->state >= SESSION_REQUESTING && !ssh_is_connected(s->ssh)));
+}
+
+static void
+session_fail_lost(struct session *s)
+{
+	ev_io_stop(s->loop, &s->io);
+	session_fail(s, TETHER_EXIT_FAILURE, "lost the bastion %s:%d: %s",
+	    s->cfg->bastion.host, s->cfg->bastion.port,
+	    ssh_get_error(s->ssh)[0] != '\0' ? ssh_get_error(s->ssh) :
+	                                       "connection closed");
+}
+
 static void
 session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
@@ -1223,20 +1242,19 @@ session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	/*
 	 * libssh closes the socket itself when a write fails (inside a
 	 * splice's ssh_channel_write, say): never re-arm a watcher on a
-	 * closed, perhaps already reused, descriptor.
+	 * closed, perhaps already reused, descriptor. The splices' own
+	 * writes below can do it too, so the check follows them as well.
 	 */
 	if (s->dialing)
 		return;
-	if (s->state != SESSION_CLOSED &&
-	    (ssh_get_fd(s->ssh) != s->io.fd ||
-	        (s->state >= SESSION_REQUESTING &&
-	            !ssh_is_connected(s->ssh)))) {
-		ev_io_stop(loop, &s->io);
-		session_fail(s, TETHER_EXIT_FAILURE,
-		    "lost the bastion %s:%d: %s", s->cfg->bastion.host,
-		    s->cfg->bastion.port,
-		    ssh_get_error(s->ssh)[0] != '\0' ? ssh_get_error(s->ssh) :
-		                                       "connection closed");
+	if (session_socket_lost(s))
+		session_fail_lost(s);
+	if (s->state != SESSION_CLOSED) {
+		flags = ssh_get_poll_flags(s->ssh);
+		splice_set_reconcile(&s->splices,
+		    (flags & SSH_WRITE_PENDING) != 0);
+		if (session_socket_lost(s))
+			session_fail_lost(s);
 	}
 	if (s->state == SESSION_CLOSED) {
 		ev_prepare_stop(loop, w);
@@ -1247,7 +1265,6 @@ session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		return;
 	}
 	flags = ssh_get_poll_flags(s->ssh);
-	splice_set_reconcile(&s->splices, (flags & SSH_WRITE_PENDING) != 0);
 	events = EV_READ | ((flags & SSH_WRITE_PENDING) ? EV_WRITE : 0);
 	if (events != (s->io.events & (EV_READ | EV_WRITE))) {
 		ev_io_stop(loop, &s->io);

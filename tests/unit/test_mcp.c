@@ -40,8 +40,8 @@
 static struct {
 	int setup_calls, status_calls, remove_calls;
 	struct tether_setup_opts setup;
-	char bastion[128], key[128], target[128];
-	int bastion_null, key_null, target_null;
+	char bastion[128], key[128], target[128], host_key[128];
+	int bastion_null, key_null, target_null, host_key_null;
 	struct tether_status_opts status;
 	struct tether_remove_opts remove;
 	int success;
@@ -78,6 +78,8 @@ fake_setup(const struct tether_setup_opts *o, struct tether_result *r)
 	copy_opt(fake.key, sizeof fake.key, &fake.key_null, o->key_path);
 	copy_opt(fake.target, sizeof fake.target, &fake.target_null,
 	    o->target);
+	copy_opt(fake.host_key, sizeof fake.host_key, &fake.host_key_null,
+	    o->host_key);
 	fake_fill(r);
 	return fake.success ? 0 : -1;
 }
@@ -510,7 +512,7 @@ static void
 test_tools_list_has_the_three_tools_with_schemas(void **state)
 {
 	static const char *setup[] = { "port", "bastion_server",
-	    "secret_key_path", "target", "user_mode", NULL };
+	    "secret_key_path", "target", "user_mode", "host_key", NULL };
 	static const char *status[] = { "port", "json", NULL };
 	static const char *remove[] = { "port", "user_mode", NULL };
 	json_t *resp, *tools, *t;
@@ -777,7 +779,8 @@ test_setup_maps_the_arguments(void **state)
 {
 	json_t *resp = call_tool(*state, "tunnel_setup", "{\"port\":2222,"
 	    "\"bastion_server\":\"me@bastion:2200\",\"secret_key_path\":"
-	    "\"/k/id\",\"target\":\"10.0.0.5:22\",\"user_mode\":true}");
+	    "\"/k/id\",\"target\":\"10.0.0.5:22\",\"user_mode\":true,"
+	    "\"host_key\":\"SHA256:abc\"}");
 
 	assert_false(is_error_of(result_of(resp)));
 	assert_int_equal(fake.setup_calls, 1);
@@ -785,6 +788,7 @@ test_setup_maps_the_arguments(void **state)
 	assert_string_equal(fake.bastion, "me@bastion:2200");
 	assert_string_equal(fake.key, "/k/id");
 	assert_string_equal(fake.target, "10.0.0.5:22");
+	assert_string_equal(fake.host_key, "SHA256:abc");
 	assert_int_equal(fake.setup.mode, TETHER_MODE_USER);
 	assert_int_equal(fake.setup.dry_run, 0);
 	json_decref(resp);
@@ -801,6 +805,7 @@ test_setup_leaves_absent_and_empty_arguments_to_the_environment(
 	assert_true(fake.bastion_null);
 	assert_true(fake.key_null);
 	assert_true(fake.target_null);
+	assert_true(fake.host_key_null);
 	assert_int_equal(fake.setup.mode, TETHER_MODE_SYSTEM);
 	json_decref(resp);
 }

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +87,8 @@ resolver_start(struct ev_loop *loop, const char *host, int port, int ai_flags,
 	struct resolver *r;
 	pthread_attr_t attr;
 	pthread_t thread;
-	int fds[2];
+	sigset_t all, old;
+	int fds[2], rc;
 
 	r = calloc(1, sizeof *r);
 	if (r == NULL)
@@ -109,8 +111,17 @@ resolver_start(struct ev_loop *loop, const char *host, int port, int ai_flags,
 		free(r);
 		return NULL;
 	}
-	if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
-	    pthread_create(&thread, &attr, resolver_thread, r) != 0) {
+	/*
+	 * The thread takes no signal: SIGTERM and friends stay the loop's,
+	 * and the write to a pipe the loop has closed fails with EPIPE
+	 * rather than raising SIGPIPE, whatever the process does with it.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
+	    pthread_create(&thread, &attr, resolver_thread, r) != 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
 		pthread_attr_destroy(&attr);
 		close(fds[0]);
 		close(fds[1]);

@@ -46,9 +46,8 @@ struct setup_ctx {
 	char state_path[CONFIG_PATH_MAX];
 	char unit[64];
 	char exe[CONFIG_PATH_MAX];
-	char
-	    kh_source[CONFIG_PATH_MAX]; /* where the bastion's keys come from */
-	char kh_path[CONFIG_PATH_MAX];  /* the tunnel's own known_hosts */
+	char kh_source[CONFIG_PATH_MAX]; /* where the keys are copied from */
+	char kh_path[CONFIG_PATH_MAX];   /* the tunnel's own known_hosts */
 	char learned[160]; /* a key learned under accept-new, described */
 	struct strbuf kh_keys;
 	char *kh_text;

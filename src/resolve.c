@@ -105,10 +105,11 @@ resolver_start(struct ev_loop *loop, const char *host, int port, int ai_flags,
 	r->pipe_w = fds[1];
 	snprintf(r->host, sizeof r->host, "%s", host);
 	snprintf(r->port, sizeof r->port, "%d", port);
-	if (pthread_attr_init(&attr) != 0) {
+	if ((rc = pthread_attr_init(&attr)) != 0) {
 		close(fds[0]);
 		close(fds[1]);
 		free(r);
+		errno = rc;
 		return NULL;
 	}
 	/*
@@ -118,14 +119,16 @@ resolver_start(struct ev_loop *loop, const char *host, int port, int ai_flags,
 	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) != 0 ||
-	    pthread_create(&thread, &attr, resolver_thread, r) != 0;
+	rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (rc == 0)
+		rc = pthread_create(&thread, &attr, resolver_thread, r);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
+	if (rc != 0) {
 		pthread_attr_destroy(&attr);
 		close(fds[0]);
 		close(fds[1]);
 		free(r);
+		errno = rc; /* pthread calls return their error */
 		return NULL;
 	}
 	pthread_attr_destroy(&attr);

@@ -20,7 +20,10 @@ struct resolver;
 typedef void (*resolver_done_fn)(struct resolver *, struct addrinfo *res,
     const char *error, void *arg);
 
-/* Starts looking up host:port (SOCK_STREAM, ai_flags); NULL if it cannot. */
+/*
+ * Starts looking up host:port (SOCK_STREAM, ai_flags); NULL with errno set
+ * if it cannot.
+ */
 struct resolver *resolver_start(struct ev_loop *, const char *host, int port,
     int ai_flags, resolver_done_fn, void *arg);
 /* Whether the answer is still to come. */

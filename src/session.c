@@ -106,6 +106,7 @@ struct session {
 	enum global_request gr;
 	struct forward *gr_forward; /* with GR_FORWARD */
 	struct forward orphan;      /* in flight when a reload dropped it */
+	struct forward_spec orphan_spec; /* its own: the old config is freed */
 	struct cancel cancels[CANCELS_MAX];
 	size_t ncancels;
 	ev_timer forward_retry; /* refused forwards are asked again */
@@ -1249,6 +1250,14 @@ session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		return;
 	if (session_socket_lost(s))
 		session_fail_lost(s);
+	/*
+	 * A reply can be read by libssh outside session_pump (a splice's
+	 * channel read handles packets too): collect it now, not at the next
+	 * event on the socket, which an idle link may never bring.
+	 */
+	if (s->state >= SESSION_REQUESTING && s->state != SESSION_CLOSED &&
+	    s->gr != GR_NONE)
+		session_advance_global_requests(s);
 	if (s->state != SESSION_CLOSED) {
 		flags = ssh_get_poll_flags(s->ssh);
 		splice_set_reconcile(&s->splices,
@@ -1329,7 +1338,8 @@ session_resolve_target(struct session *s, struct forward *f)
 	f->resolving = resolver_start(s->loop, f->spec->host,
 	    f->spec->host_port, AI_NUMERICSERV, session_on_target_resolved, s);
 	if (f->resolving == NULL) {
-		f->resolve_failed_at = ev_now(s->loop);
+		/* Counts as a failed lookup: retried in a second, not per open. */
+		f->resolve_failed_at = f->resolved_at = ev_now(s->loop);
 		log_warn(s->log,
 		    "forward %s: cannot start looking up target %s: %s",
 		    f->label, f->spec->host, strerror(errno));
@@ -1356,6 +1366,8 @@ session_drop_forward(struct session *s, struct forward *f, int in_flight)
 	if (in_flight) {
 		/* Its answer is still to come: hold it until then. */
 		s->orphan = *f;
+		s->orphan_spec = *f->spec;
+		s->orphan.spec = &s->orphan_spec;
 		s->gr_forward = &s->orphan;
 		return;
 	}

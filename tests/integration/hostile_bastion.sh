@@ -27,6 +27,15 @@
 #       keepalive sent at +1 s goes unanswered and tether gives up 3 s
 #       later ("did not answer a keepalive request"), rather than let it
 #       hold every later request forever; then reconnects.
+#   reload-in-flight
+#       the ignore-requests-chatty bastion, and tether run from a config
+#       file: a reload adds a forward (its request is never answered), a
+#       second reload removes it again while that request is in flight.
+#       tether keeps the dropped forward until the answer, which never
+#       comes: the request deadline (3 s; keepalive 2 s x 1, so the forward
+#       is the request in flight) ends the session, and tether
+#       reconnects with the remaining forward. (The dropped forward once
+#       pointed into the freed old config: the ASan build caught it.)
 #   close-mid-handshake
 #       four connections dropped during the handshake (FIN after the version
 #       exchange, RST after the client's KEXINIT, FIN after the client's ECDH
@@ -56,7 +65,7 @@ lab_init "$@"
 
 [ "$LAB_TUNNEL" = tether ] || lab_skip "these checks read tether's own log (LAB_TUNNEL=$LAB_TUNNEL)"
 
-ALL_MODES="open-session open-x11 open-agent open-unrequested flood ignore-keepalive ignore-requests-chatty close-mid-handshake window-overrun window-reopen"
+ALL_MODES="open-session open-x11 open-agent open-unrequested flood ignore-keepalive ignore-requests-chatty reload-in-flight close-mid-handshake window-overrun window-reopen"
 read -r -a MODES <<<"${HOSTILE_MODES:-$ALL_MODES}"
 SLACK_KB=${HOSTILE_RSS_SLACK_KB:-16384}
 # ASan keeps freed memory in a quarantine (256 MiB by default): the plain
@@ -327,6 +336,42 @@ mode_ignore_requests_chatty() {
 	hb_stop
 }
 
+mode_reload_in_flight() {
+	local conf=$LAB_DIR/reload.conf extra ok=1
+	extra=$(lab_free_port) || lab_fail "no free port"
+	RPORT=$(lab_free_port) || lab_fail "no free port"
+	hb_start ignore-requests-chatty
+	# conf FORWARD...: the tunnel's config file, written whole (a rename).
+	conf() {
+		{
+			printf '[tunnel]\nbastion = %s@127.0.0.1:%s\nkey = %s\n' "$LAB_USER" "$HB_PORT" "$LAB_KEY"
+			printf 'known_hosts = %s\nkeepalive_interval = 2\nkeepalive_count = 1\nconnect_timeout = 3\n' "$HB_KH"
+			printf 'forward = %s\n' "$@"
+		} >"$conf.new" && mv "$conf.new" "$conf"
+	}
+	conf "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT"
+	lab_start_tether run -c "$conf"
+	lab_wait_log "$HB_LOG" 'conn 1: granted tcpip-forward' 15 || { bad "no first forward: $(tail -n 2 "$TETHER_LOG")"; hb_stop; return; }
+	# The bastion turns deaf 0.2 s after the grant; the keepalive is due
+	# at 2 s: the added forward's request must be the one in flight.
+	sleep 0.5
+	conf "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT" "127.0.0.1:$extra:127.0.0.1:$TARGET_PORT"
+	kill -HUP "$TETHER_PID"
+	lab_wait_log "$TETHER_LOG" "forward 127.0.0.1:$extra:.* added" 5 || { bad "the reload did not add port $extra"; ok=0; }
+	lab_wait_log "$HB_LOG" "conn 1: ignored global request" 5 || { bad "the added forward's request did not reach the bastion"; ok=0; }
+	conf "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT"
+	kill -HUP "$TETHER_PID"
+	lab_wait_log "$TETHER_LOG" 'did not answer a forward request for 3 s' 10 ||
+	    { bad "tether did not give up on the unanswered request within 10 s: $(tail -n 2 "$TETHER_LOG")"; ok=0; }
+	lab_wait_log "$HB_LOG" 'conn 2: granted tcpip-forward' 15 ||
+	    { bad "tether did not reconnect with its remaining forward within 15 s"; ok=0; }
+	grep -q "conn 2: granted tcpip-forward .*$extra" "$HB_LOG" &&
+	    { bad "the removed forward (port $extra) was asked for again after the reconnect"; ok=0; }
+	lab_alive "$TETHER_PID" || { bad "tether died: $(tail -n 3 "$TETHER_LOG")"; ok=0; }
+	[ "$ok" = 1 ] && note "a forward added, then removed while its request was unanswered: \"$(grep -m1 -oE 'did not answer a [^(]*[^ (]' "$TETHER_LOG")\"; reconnected with port $RPORT only"
+	hb_stop
+}
+
 mode_close_mid_handshake() {
 	local drops errors timeouts stall t_up
 	hb_start close-mid-handshake -n 4 -H 20
@@ -425,6 +470,7 @@ for mode in "${MODES[@]}"; do
 	flood) mode_flood ;;
 	ignore-keepalive) mode_ignore_keepalive ;;
 	ignore-requests-chatty) mode_ignore_requests_chatty ;;
+	reload-in-flight) mode_reload_in_flight ;;
 	close-mid-handshake) mode_close_mid_handshake ;;
 	window-overrun) mode_window_overrun ;;
 	window-reopen) mode_window_reopen ;;

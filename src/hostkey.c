@@ -1,5 +1,7 @@
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tether/exit.h"
@@ -49,17 +51,49 @@ hostkey_describe_public(ssh_session ssh, char *out, size_t sz)
 	return rc;
 }
 
+/* Appends the key of one known_hosts line if it names the bastion. */
+static int
+hostkey_copy_line(char *line, const char *pattern, struct strbuf *out)
+{
+	struct ssh_knownhosts_entry *e = NULL;
+	char *b64 = NULL, *p;
+	int added = 0;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	/* OpenSSH also splits fields at tabs; libssh only at spaces. */
+	for (p = line; *p != '\0'; p++) {
+		if (*p == '\t')
+			*p = ' ';
+	}
+	if (line[0] == '@' ||
+	    ssh_known_hosts_parse_line(pattern, line, &e) != SSH_OK ||
+	    e == NULL)
+		return 0;
+	/* The same key under two names is one line here. */
+	if (ssh_pki_export_pubkey_base64(e->publickey, &b64) == SSH_OK &&
+	    (out->data == NULL || strstr(out->data, b64) == NULL)) {
+		strbuf_addf(out, "%s %s %s\n", pattern,
+		    ssh_key_type_to_char(ssh_key_type(e->publickey)), b64);
+		added = 1;
+	}
+	ssh_string_free_char(b64);
+	ssh_knownhosts_entry_free(e);
+	return added;
+}
+
 int
 hostkey_copy_known(const char *known_hosts, const struct bastion_spec *b,
     struct strbuf *out, struct error *err)
 {
-	char pattern[SPEC_HOST_MAX + 16], line[8192];
-	struct ssh_knownhosts_entry *e;
-	char *b64;
+	char pattern[SPEC_HOST_MAX + 16], *line = NULL, *p;
+	size_t cap = 0;
+	int n = 0, failed;
 	FILE *f;
-	int n = 0;
 
+	/* Host names compare without case, as OpenSSH's do. */
 	hostkey_host_pattern(b, pattern, sizeof pattern);
+	for (p = pattern; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
 	if ((f = fopen(known_hosts, "re")) == NULL) {
 		if (errno == ENOENT)
 			return 0;
@@ -67,27 +101,16 @@ hostkey_copy_known(const char *known_hosts, const struct bastion_spec *b,
 		    known_hosts, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		e = NULL;
-		if (line[0] == '@' ||
-		    ssh_known_hosts_parse_line(pattern, line, &e) != SSH_OK ||
-		    e == NULL)
-			continue;
-		b64 = NULL;
-		/* The same key under two names is one line here. */
-		if (ssh_pki_export_pubkey_base64(e->publickey, &b64) ==
-		        SSH_OK &&
-		    (out->data == NULL || strstr(out->data, b64) == NULL)) {
-			strbuf_addf(out, "%s %s %s\n", pattern,
-			    ssh_key_type_to_char(ssh_key_type(e->publickey)),
-			    b64);
-			n++;
-		}
-		ssh_string_free_char(b64);
-		ssh_knownhosts_entry_free(e);
-	}
+	while (getline(&line, &cap, f) != -1)
+		n += hostkey_copy_line(line, pattern, out);
+	failed = ferror(f) ? errno : 0; /* a directory: EISDIR */
+	free(line);
 	fclose(f);
+	if (failed != 0) {
+		error_set(err, TETHER_EXIT_HOSTKEY, "cannot read %s: %s",
+		    known_hosts, strerror(failed));
+		return -1;
+	}
 	return n;
 }
 

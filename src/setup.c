@@ -204,6 +204,21 @@ setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 	    sizeof c->learned, err);
 }
 
+/* An absolute path for a file that may not exist (yet). */
+static void
+setup_absolute(const char *given, char *out, size_t sz)
+{
+	char *abs = realpath(given, NULL), cwd[CONFIG_PATH_MAX];
+
+	if (abs != NULL)
+		snprintf(out, sz, "%s", abs);
+	else if (given[0] != '/' && getcwd(cwd, sizeof cwd) != NULL)
+		snprintf(out, sz, "%.500s/%.500s", cwd, given);
+	else
+		snprintf(out, sz, "%s", given);
+	free(abs);
+}
+
 static int
 setup_validate(struct setup_ctx *c, struct error *err)
 {
@@ -253,11 +268,8 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	    setup_check_key(c, key, err) == -1)
 		return -1;
 	if (o->known_hosts != NULL) {
-		char *abs = realpath(o->known_hosts, NULL);
-
-		snprintf(c->kh_source, sizeof c->kh_source, "%s",
-		    abs != NULL ? abs : o->known_hosts);
-		free(abs);
+		setup_absolute(o->known_hosts, c->kh_source,
+		    sizeof c->kh_source);
 	} else {
 		/* User mode follows $HOME as the config does; system, passwd. */
 		const char *home = o->mode == TETHER_MODE_USER &&

@@ -10,6 +10,10 @@
 #    ("already set up"); with another key in the source, the copy follows;
 #  - strict, and no key anywhere: refused (5), naming `tether trust`,
 #    nothing written;
+#  - read as OpenSSH would: a line longer than any buffer is one line (its
+#    tail is no entry), a tab separates fields, host names ignore case
+#    (LOCALHOST); a directory, or a relative file that does not exist, is
+#    refused naming it;
 #  - accept-new, and no key anywhere: setup learns the key from the bastion
 #    (its fingerprint printed, the same as ssh-keygen -l says), the tunnel
 #    forwards; the bastion unreachable: refused (1), nothing written;
@@ -22,7 +26,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
 [ "${LAB_TUNNEL:-tether}" = ssh ] &&
     { echo "[setup_known_hosts] SKIP: setup is tether's; nothing to check with LAB_TUNNEL=ssh"; exit 77; }
 lab_init "$@"
-TETHER=$LAB_TETHER
+TETHER=$(readlink -f "$LAB_TETHER")
 
 export HOME=$LAB_DIR/home
 export XDG_CONFIG_HOME=$LAB_DIR/xdg-config
@@ -125,6 +129,36 @@ has "$ERR" "$SRC has no key for the bastion 127.0.0.1 port $BASTION_PORT" || { s
 has "$ERR" "tether trust -b 127.0.0.1:$BASTION_PORT --known-hosts $SRC" || { show; lab_fail "strict with no key: no tether trust hint"; }
 [ -e "$CONFDIR/$P2.known_hosts" ] || [ -e "$CONFDIR/$P2.conf" ] && lab_fail "a refused setup wrote files"
 lab_log "ok: strict, no key: exit 5, '$(head -n 1 <<<"$ERR")'"
+
+# ---- what OpenSSH accepts, and what must not fool the copy ------------------------
+# A line longer than any fixed buffer, whose tail reads like an entry for
+# the bastion with another key (it is one long name: no entry at all); the
+# real entry separated by a tab; the bastion named in capitals.
+{
+	printf '%s[localhost]:%s %s\n' "$(head -c 9000 /dev/zero | tr '\0' a)" "$BASTION_PORT" "$other_pub"
+	printf '[localhost]:%s\t%s\n' "$BASTION_PORT" "$BASTION_HOST_PUB"
+} >"$SRC"
+P4=$(lab_free_port) || lab_fail "no free port"
+t "$TETHER" setup --user -b "$LAB_USER@LOCALHOST:$BASTION_PORT" -s "$KEY" -t "$TARGET" -p "$P4"
+[ "$RC" = 0 ] || { show; lab_fail "setup with a long line, a tab and LOCALHOST: exit $RC"; }
+[ "$(keys "$CONFDIR/$P4.known_hosts")" = "[localhost]:$BASTION_PORT $BASTION_HOST_PUB" ] ||
+    lab_fail "the copy should hold the tab-separated entry only: $(keys "$CONFDIR/$P4.known_hosts" | cut -c1-200)"
+through "$P4" "bastion named LOCALHOST"
+lab_log "ok: a 9000-character line ignored, a tab-separated entry copied, LOCALHOST matched [localhost]; the tunnel forwards"
+removed "$P4"
+
+mkdir -p "$LAB_DIR/kh_dir"
+setup -p "$P4" --known-hosts "$LAB_DIR/kh_dir"
+{ [ "$RC" = 5 ] && has "$ERR" "cannot read $LAB_DIR/kh_dir: Is a directory"; } ||
+    { show; lab_fail "a directory as --known-hosts: exit $RC, expected 5 and 'Is a directory'"; }
+cd "$LAB_DIR" || lab_fail "cd $LAB_DIR"
+t "$TETHER" setup --user -b "$BASTION" -s "$KEY" -t "$TARGET" -p "$P4" --known-hosts no_such_file
+cd - >/dev/null || lab_fail "cd back"
+{ [ "$RC" = 5 ] && has "$ERR" "$LAB_DIR/no_such_file has no key for the bastion"; } ||
+    { show; lab_fail "a relative --known-hosts that does not exist: exit $RC, expected 5 naming $LAB_DIR/no_such_file"; }
+[ -e "$CONFDIR/$P4.conf" ] && lab_fail "a refused setup wrote $CONFDIR/$P4.conf"
+lab_log "ok: a directory (cannot read it: Is a directory) and a missing relative file (named absolutely) are refused"
+: >"$SRC"
 
 # ---- accept-new: learned from the bastion at setup ------------------------------
 setup -p "$P2" --host-key-policy accept-new

@@ -48,6 +48,8 @@ resolver_thread(void *arg)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = r->ai_flags;
 	r->rc = getaddrinfo(r->host, r->port, &hints, &r->res);
+	/* res and rc are published with the byte that wakes the loop. */
+	atomic_thread_fence(memory_order_release);
 	if (write(r->pipe_w, &byte, 1) != 1) {
 		/* The loop gave up on us (its end is closed): nothing to say. */
 	}
@@ -70,10 +72,12 @@ static void
 resolver_on_wake(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct resolver *r = w->data;
-	struct addrinfo *res = r->res;
+	struct addrinfo *res;
 
 	(void)loop;
 	(void)revents;
+	atomic_thread_fence(memory_order_acquire);
+	res = r->res;
 	resolver_stop_watching(r);
 	r->res = NULL;
 	/* Last: done may free the resolver. */

@@ -24,6 +24,7 @@ struct resolver {
 	int ai_flags;
 	struct addrinfo *res;
 	int rc;
+	atomic_int answered; /* res and rc are set */
 	int pipe_w;
 };
 
@@ -48,8 +49,8 @@ resolver_thread(void *arg)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = r->ai_flags;
 	r->rc = getaddrinfo(r->host, r->port, &hints, &r->res);
-	/* res and rc are published with the byte that wakes the loop. */
-	atomic_thread_fence(memory_order_release);
+	/* res and rc are published before the byte that wakes the loop. */
+	atomic_store_explicit(&r->answered, 1, memory_order_release);
 	if (write(r->pipe_w, &byte, 1) != 1) {
 		/* The loop gave up on us (its end is closed): nothing to say. */
 	}
@@ -76,7 +77,8 @@ resolver_on_wake(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	atomic_thread_fence(memory_order_acquire);
+	if (!atomic_load_explicit(&r->answered, memory_order_acquire))
+		return; /* a spurious wake-up: the byte comes with the answer */
 	res = r->res;
 	resolver_stop_watching(r);
 	r->res = NULL;
@@ -102,6 +104,7 @@ resolver_start(struct ev_loop *loop, const char *host, int port, int ai_flags,
 		return NULL;
 	}
 	atomic_init(&r->refs, 2);
+	atomic_init(&r->answered, 0);
 	r->loop = loop;
 	r->done = done;
 	r->arg = arg;

@@ -27,6 +27,18 @@ api_finish(struct api_out *o, struct tether_result *r, int exit_code)
 	return r->success ? 0 : -1;
 }
 
+int
+api_finish_run(struct api_out *o, struct tether_result *r, int rc,
+    const struct error *err, const char *trailer)
+{
+	if (rc == 0)
+		return api_finish(o, r, TETHER_EXIT_OK);
+	strbuf_addf(&o->err, "%s\n%s", err->msg,
+	    trailer != NULL ? trailer : "");
+	return api_finish(o, r,
+	    err->code != 0 ? err->code : TETHER_EXIT_FAILURE);
+}
+
 void
 tether_result_free(struct tether_result *r)
 {

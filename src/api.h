@@ -18,6 +18,12 @@ struct api_out {
 void api_out_init(struct api_out *);
 /* Moves the text into r and sets success and exit_code. */
 int api_finish(struct api_out *, struct tether_result *, int exit_code);
+/*
+ * Finishes an operation that returned rc: 0 is success; -1 puts err's
+ * message, then trailer (may be NULL), on stderr, with err's exit code.
+ */
+int api_finish_run(struct api_out *, struct tether_result *, int rc,
+    const struct error *, const char *trailer);
 
 /* "tether@PORT.service" */
 void api_unit_name(int port, char *out, size_t sz);

@@ -174,9 +174,5 @@ tether_remove(const struct tether_remove_opts *opts, struct tether_result *r)
 	c->opts = opts;
 	rc = remove_run(c, &o, &err);
 	free(c);
-	if (rc == 0)
-		return api_finish(&o, r, TETHER_EXIT_OK);
-	strbuf_addf(&o.err, "%s\n", err.msg);
-	return api_finish(&o, r,
-	    err.code != 0 ? err.code : TETHER_EXIT_FAILURE);
+	return api_finish_run(&o, r, rc, &err, NULL);
 }

@@ -182,7 +182,6 @@ setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 	if (n != 0)
 		return n > 0 ? 0 : -1;
 	/* What this tunnel already trusts stays, as it is. */
-	strbuf_free(&c->kh_keys);
 	n = hostkey_copy_known(c->kh_path, b, &c->kh_keys, err);
 	if (n > 0)
 		return file_read(c->kh_path, SETUP_CONFIG_MAX, &c->kh_kept,
@@ -614,6 +613,7 @@ tether_setup(const struct tether_setup_opts *opts, struct tether_result *r)
 	struct setup_ctx *c;
 	struct api_out o;
 	struct error err;
+	char trailer[64];
 	int rc;
 
 	memset(r, 0, sizeof *r);
@@ -633,10 +633,7 @@ tether_setup(const struct tether_setup_opts *opts, struct tether_result *r)
 	free(c->kh_kept);
 	strbuf_free(&c->kh_keys);
 	free(c);
-	if (rc == 0)
-		return api_finish(&o, r, TETHER_EXIT_OK);
-	strbuf_addf(&o.err, "%s\nFailed to set up tunnel on port %d.\n",
-	    err.msg, opts->port);
-	return api_finish(&o, r,
-	    err.code != 0 ? err.code : TETHER_EXIT_FAILURE);
+	snprintf(trailer, sizeof trailer,
+	    "Failed to set up tunnel on port %d.\n", opts->port);
+	return api_finish_run(&o, r, rc, &err, trailer);
 }

@@ -39,11 +39,14 @@ struct splice {
 	ev_timer connect_timer; /* the SYN, or the rest after a close */
 	enum splice_state state;
 	struct bytebuf to_local;
+	/* Read from the target, not yet taken by libssh (a rekey, say). */
+	struct bytebuf to_remote;
 	uint32_t in_libssh; /* bytes libssh still holds for us */
 	unsigned remote_eof : 1;
 	unsigned remote_closed : 1;
-	unsigned local_eof : 1;  /* the target sent EOF */
-	unsigned local_shut : 1; /* we sent EOF to the target */
+	unsigned local_eof : 1;   /* the target sent EOF */
+	unsigned local_shut : 1;  /* we sent EOF to the target */
+	unsigned remote_shut : 1; /* we sent EOF to the bastion */
 	unsigned dirty : 1;
 	unsigned starved : 1; /* on the starved list */
 	uint64_t bytes_to_local;
@@ -327,26 +330,70 @@ splice_drain_target(struct splice *s)
 		splice_fail(s, "read from the target: %s", strerror(errno));
 }
 
-static void
-splice_on_socket_readable(struct ev_loop *loop, ev_io *w, int revents)
+/*
+ * Hands data to the channel; returns how much libssh took, or -1 once the
+ * splice failed. Taking less than offered is no error: while a key
+ * exchange runs (every GiB, or whenever the bastion asks) libssh takes
+ * nothing, and a closing window takes part.
+ */
+static ssize_t
+splice_write_remote(struct splice *s, const void *data, size_t len)
 {
-	struct splice *s = w->data;
-	uint32_t window;
-	ssize_t n;
-	int written;
+	int written = ssh_channel_write(s->channel, data, (uint32_t)len);
 
-	(void)loop;
-	(void)revents;
-	splice_mark_dirty(s);
-	if (s->state == SPLICE_OPEN && s->remote_closed) {
-		splice_drain_target(s);
+	if (written < 0) {
+		splice_fail(s, "write to the bastion channel: %s",
+		    ssh_get_error(ssh_channel_get_session(s->channel)));
+		return -1;
+	}
+	s->bytes_to_remote += (uint64_t)written;
+	s->set->bytes_to_remote += (uint64_t)written;
+	return written;
+}
+
+/*
+ * Retries what libssh did not take. The buffer is freed once empty: it is
+ * needed only across a rekey or a full window, and idle splices keep none.
+ */
+static void
+splice_flush_to_remote(struct splice *s)
+{
+	ssize_t n;
+
+	if (s->to_remote.len == 0 || s->state != SPLICE_OPEN)
+		return;
+	if (s->remote_closed) {
+		/* Nobody will read it: the bastion closed the channel. */
+		bytebuf_free(&s->to_remote);
 		return;
 	}
-	window = ssh_channel_window_size(s->channel);
-	if (s->state != SPLICE_OPEN || window == 0 ||
-	    (ssh_get_poll_flags(ssh_channel_get_session(s->channel)) &
-	        SSH_WRITE_PENDING))
+	n = splice_write_remote(s, bytebuf_head(&s->to_remote),
+	    s->to_remote.len);
+	if (n <= 0)
 		return;
+	bytebuf_consume(&s->to_remote, (size_t)n);
+	if (s->to_remote.len == 0)
+		bytebuf_free(&s->to_remote);
+}
+
+/* The target's EOF goes on once everything it sent before it has. */
+static void
+splice_forward_eof(struct splice *s)
+{
+	if (s->state != SPLICE_OPEN || !s->local_eof || s->remote_shut ||
+	    s->remote_closed || s->to_remote.len > 0)
+		return;
+	s->remote_shut = 1;
+	if (ssh_channel_send_eof(s->channel) != SSH_OK)
+		splice_fail(s, "cannot send EOF to the bastion");
+}
+
+/* Reads the target into the channel; what libssh cannot take yet is kept. */
+static void
+splice_read_target(struct splice *s, uint32_t window)
+{
+	ssize_t n, taken;
+
 	if (window > SPLICE_SCRATCH_SIZE)
 		window = SPLICE_SCRATCH_SIZE;
 	n = recv(s->fd, s->set->scratch, window, 0);
@@ -358,19 +405,38 @@ splice_on_socket_readable(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (n == 0) {
 		s->local_eof = 1;
-		if (ssh_channel_send_eof(s->channel) != SSH_OK)
-			splice_fail(s, "cannot send EOF to the bastion");
+		splice_forward_eof(s);
 		return;
 	}
-	/* Within the window libssh queues it all without waiting. */
-	written = ssh_channel_write(s->channel, s->set->scratch, (uint32_t)n);
-	if (written != n) {
-		splice_fail(s, "the bastion channel took %d of %zd bytes",
-		    written, n);
+	taken = splice_write_remote(s, s->set->scratch, (size_t)n);
+	if (taken < 0 || taken == n)
+		return;
+	/* One read's worth always fits: reads stop while any is kept. */
+	if (bytebuf_append(&s->to_remote, s->set->scratch + taken,
+	        (size_t)(n - taken)) != (size_t)(n - taken))
+		splice_fail(s, "out of memory keeping %zd bytes for the bastion",
+		    n - taken);
+}
+
+static void
+splice_on_socket_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct splice *s = w->data;
+	uint32_t window;
+
+	(void)loop;
+	(void)revents;
+	splice_mark_dirty(s);
+	if (s->state == SPLICE_OPEN && s->remote_closed) {
+		splice_drain_target(s);
 		return;
 	}
-	s->bytes_to_remote += (uint64_t)n;
-	s->set->bytes_to_remote += (uint64_t)n;
+	window = ssh_channel_window_size(s->channel);
+	if (s->state != SPLICE_OPEN || window == 0 || s->to_remote.len > 0 ||
+	    (ssh_get_poll_flags(ssh_channel_get_session(s->channel)) &
+	        SSH_WRITE_PENDING))
+		return;
+	splice_read_target(s, window);
 }
 
 static void
@@ -421,6 +487,7 @@ splice_destroy(struct splice *s)
 	    s->label, (unsigned long long)s->bytes_to_local,
 	    (unsigned long long)s->bytes_to_remote);
 	bytebuf_free(&s->to_local);
+	bytebuf_free(&s->to_remote);
 	TAILQ_REMOVE(&set->all, s, entry);
 	set->count--;
 	free(s);
@@ -428,15 +495,17 @@ splice_destroy(struct splice *s)
 
 /*
  * libssh 0.10 opens a channel's remote window without telling us (its
- * write-wontblock callback is not called for a window adjust): a splice
- * that stopped reading for want of window is kept on a list and looked at
- * again each time the loop is about to sleep.
+ * write-wontblock callback is not called for a window adjust), nor says
+ * when a key exchange ends: a splice that stopped reading for want of
+ * window, or holds bytes libssh would not take, is kept on a list and
+ * looked at again each time the loop is about to sleep.
  */
 static void
 splice_watch_window(struct splice *s)
 {
-	int starved = s->state == SPLICE_OPEN && !s->local_eof &&
-	    !s->remote_closed && ssh_channel_window_size(s->channel) == 0;
+	int starved = s->state == SPLICE_OPEN && !s->remote_closed &&
+	    (s->to_remote.len > 0 ||
+	        (!s->local_eof && ssh_channel_window_size(s->channel) == 0));
 
 	if (starved && !s->starved)
 		TAILQ_INSERT_TAIL(&s->set->starved, s, starved_entry);
@@ -453,7 +522,7 @@ splice_is_done(const struct splice *s)
 
 	if (s->remote_closed)
 		return drained || s->local_shut;
-	return drained && s->remote_eof && s->local_eof;
+	return drained && s->remote_eof && s->remote_shut;
 }
 
 static void
@@ -461,6 +530,9 @@ splice_update(struct splice *s, int write_blocked)
 {
 	int want_read, want_write;
 
+	if (!write_blocked)
+		splice_flush_to_remote(s);
+	splice_forward_eof(s);
 	if (s->state == SPLICE_OPEN && s->remote_eof && !s->local_shut &&
 	    s->to_local.len == 0 && s->in_libssh == 0) {
 		shutdown(s->fd, SHUT_WR);
@@ -475,7 +547,8 @@ splice_update(struct splice *s, int write_blocked)
 	splice_watch_window(s);
 	want_read = s->state == SPLICE_OPEN && !s->local_eof &&
 	    (s->remote_closed ||
-	        (!write_blocked && ssh_channel_window_size(s->channel) > 0));
+	        (!write_blocked && s->to_remote.len == 0 &&
+	            ssh_channel_window_size(s->channel) > 0));
 	want_write = s->state == SPLICE_CONNECTING ||
 	    (s->to_local.len > 0 || s->in_libssh > 0);
 	splice_watch(s, &s->rio, want_read);
@@ -562,6 +635,7 @@ splice_new(struct splice_set *set, ssh_channel channel,
 		s->addr_lens[s->naddrs++] = target->ai_addrlen;
 	}
 	bytebuf_init(&s->to_local, SPLICE_BUFFER_SIZE);
+	bytebuf_init(&s->to_remote, SPLICE_SCRATCH_SIZE);
 	ev_init(&s->connect_timer, splice_on_connect_timeout);
 	s->connect_timer.data = s;
 	snprintf(s->label, sizeof s->label, "%s", label);

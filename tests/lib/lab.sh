@@ -36,6 +36,9 @@
 #   LAB_KEEP=1       keep the lab dir (logs) after the test.
 #   LAB_VERBOSE=1    print every log of the lab on exit, even on success.
 #   LAB_WRAP="valgrind -q"  a command prefix for the background tether.
+#   LAB_SSHD_EXTRA   lines put first in every sshd_config the lab writes, so
+#                    they win over the lab's own (sshd keeps the first value):
+#                    a cipher, a RekeyLimit, the field's server settings.
 #
 # Functions that start processes set global variables; never call them in
 # $(...) or a pipeline (the process would not be a child of the test).
@@ -355,6 +358,7 @@ lab__start_sshd() {
 	for attempt in 1 2 3 4 5; do
 		port=$(lab_free_port) || lab_fail "netload freeport failed"
 		cat >"$d/sshd_config" <<CFG
+${LAB_SSHD_EXTRA:-}
 Port $port
 ListenAddress 127.0.0.1
 HostKey $d/host_key

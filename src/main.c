@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libssh/libssh.h>
+
 #include "tether/exit.h"
 #include "commands.h"
 #include "mcp.h"
@@ -100,7 +102,8 @@ main(int argc, char **argv)
 		return TETHER_EXIT_OK;
 	}
 	if (strcmp(verb, "-V") == 0 || strcmp(verb, "--version") == 0) {
-		printf("tether %s\n", TETHER_VERSION);
+		printf("tether %s (libssh %s, %s)\n", TETHER_VERSION,
+		    ssh_version(0), TETHER_LIBSSH_KIND);
 		return TETHER_EXIT_OK;
 	}
 	for (i = 0; i < NVERBS; i++) {

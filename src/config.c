@@ -44,6 +44,7 @@ config_init_defaults(struct tether_config *cfg, const char *home)
 	cfg->probe_interval = 60;
 	cfg->probe_timeout = 10;
 	cfg->max_channels = 256;
+	cfg->channel_window = CONFIG_CHANNEL_WINDOW_DEFAULT;
 	/* A HOME too long for the path leaves it unset, not truncated. */
 	if (cfg->home[0] != '\0' &&
 	    config_expand_path("~/.ssh/known_hosts", cfg->home,
@@ -244,7 +245,28 @@ static const struct number_key number_keys[] = {
 	NUMBER_KEY(target_connect_timeout, 1, 1, 3600,
 	    "a whole number of seconds"),
 	NUMBER_KEY(max_channels, 1, 1, 4096, "a whole number"),
+	NUMBER_KEY(channel_window, 1, CONFIG_CHANNEL_WINDOW_MIN,
+	    CONFIG_CHANNEL_WINDOW_MAX, "a whole number of bytes"),
 };
+
+/* Keys that only some builds can honour: refused, never ignored. */
+static int
+config_check_build(const char *key, struct error *err)
+{
+#ifndef TETHER_LIBSSH_CHANNEL_WINDOW
+	if (strcmp(key, "channel_window") == 0) {
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "key 'channel_window': this tether uses the system's "
+		    "libssh, whose window is fixed at 1280000 bytes; remove "
+		    "the key or build with -DTETHER_BUNDLED_LIBSSH=ON");
+		return -1;
+	}
+#else
+	(void)key;
+	(void)err;
+#endif
+	return 0;
+}
 
 /* Returns 0 when set, -1 when the value is bad, 1 if key is not numeric. */
 static int
@@ -260,6 +282,8 @@ config_set_number(struct tether_config *cfg, const char *key, const char *value,
 		nk = &number_keys[i];
 		if (strcmp(key, nk->key) != 0)
 			continue;
+		if (config_check_build(key, err) == -1)
+			return -1;
 		field = (char *)cfg + nk->offset;
 		if (nk->is_int)
 			rc = parse_int(value, (long)nk->min, (long)nk->max,

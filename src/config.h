@@ -51,6 +51,7 @@ struct tether_config {
 	int probe_interval; /* seconds between end-to-end probes, 0 off */
 	int probe_timeout;  /* seconds a probe may take */
 	int max_channels;
+	int channel_window; /* bytes each channel keeps open, 0 = libssh's */
 	int exit_on_forward_failure;
 	int verbose;
 
@@ -58,6 +59,19 @@ struct tether_config {
 	char state_dir[CONFIG_PATH_MAX]; /* --state-dir; "" = the default */
 	char home[CONFIG_PATH_MAX];      /* for '~' */
 };
+
+/*
+ * channel_window: 4 MiB where libssh lets us set it (the bundled build,
+ * whose window is kept nearly full: twice OpenSSH's 2 MiB); the system's
+ * libssh 0.10 keeps 1,280,000 bytes, topped up at half, not settable.
+ */
+#define CONFIG_CHANNEL_WINDOW_MIN 32768
+#define CONFIG_CHANNEL_WINDOW_MAX (16 * 1024 * 1024)
+#ifdef TETHER_LIBSSH_CHANNEL_WINDOW
+#define CONFIG_CHANNEL_WINDOW_DEFAULT (4 * 1024 * 1024)
+#else
+#define CONFIG_CHANNEL_WINDOW_DEFAULT 0
+#endif
 
 typedef const char *(*env_lookup_fn)(const char *name, void *ctx);
 

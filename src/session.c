@@ -70,6 +70,10 @@ struct cancel {
 
 /* A request no sshd can grant, so any answer proves the bastion alive. */
 #define KEEPALIVE_PROBE_HOST "keepalive.tether.invalid"
+/* Socket reads per wakeup at most: 1 MiB with 64 KiB reads, 64 KiB with 4. */
+#define SESSION_DRAIN_READS 16
+/* Flush-and-reconcile rounds before the loop sleeps, at most. */
+#define SESSION_FLUSH_ROUNDS 4
 
 struct session {
 	struct ev_loop *loop;
@@ -113,7 +117,8 @@ struct session {
 	struct backoff forward_backoff;
 	uint64_t rng;
 
-	struct ssh_counter_struct rx; /* what arrived from the bastion */
+	struct ssh_counter_struct rx;   /* packets from the bastion */
+	struct ssh_counter_struct sock; /* bytes read from its socket */
 	uint64_t rx_packets_seen;
 	ev_tstamp last_alive;
 	ev_timer keepalive; /* a probe every keepalive_interval */
@@ -180,6 +185,7 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 		return NULL;
 	}
 	s->splices.connect_timeout = cfg->target_connect_timeout;
+	s->splices.window = (uint32_t)cfg->channel_window;
 	s->sock_fd = -1;
 	s->loop = loop;
 	s->cfg = cfg;
@@ -449,6 +455,18 @@ session_configure(struct session *s, struct error *err)
 		    ssh_get_error(s->ssh));
 		return -1;
 	}
+#ifdef TETHER_LIBSSH_CHANNEL_WINDOW
+	if (cfg->channel_window != 0) {
+		uint32_t window = (uint32_t)cfg->channel_window;
+
+		if (ssh_options_set(s->ssh, SSH_OPTIONS_CHANNEL_WINDOW,
+		        &window) < 0) {
+			error_set(err, TETHER_EXIT_CONFIG, "channel_window: %s",
+			    ssh_get_error(s->ssh));
+			return -1;
+		}
+	}
+#endif
 	ssh_set_blocking(s->ssh, 0);
 	return 0;
 }
@@ -1092,8 +1110,9 @@ session_on_authenticated(struct session *s)
 		return;
 	}
 	memset(&s->rx, 0, sizeof s->rx);
+	memset(&s->sock, 0, sizeof s->sock);
 	s->rx_packets_seen = 0;
-	ssh_set_counters(s->ssh, NULL, &s->rx);
+	ssh_set_counters(s->ssh, &s->sock, &s->rx);
 	session_set_state(s, SESSION_REQUESTING);
 	ev_timer_stop(s->loop, &s->deadline);
 	ev_timer_set(&s->deadline, s->cfg->connect_timeout, 0);
@@ -1161,15 +1180,41 @@ session_step_auth(struct session *s)
 	                                   "(current user)");
 }
 
-/* Lets libssh read and dispatch what arrived, then moves requests on. */
+/*
+ * libssh reads one buffer (4 KiB in 0.10) per poll: read on while a read
+ * brings something, so a burst costs one wakeup of the loop, not one per
+ * buffer. Bounded, so a bastion that never pauses cannot starve the rest.
+ */
 static void
-session_pump(struct session *s)
+session_drain(struct session *s)
 {
-	ssh_event_dopoll(s->event, 0);
+	uint64_t before;
+	int i;
+
+	for (i = 0; i < SESSION_DRAIN_READS; i++) {
+		before = s->sock.in_bytes;
+		ssh_event_dopoll(s->event, 0);
+		if (s->sock.in_bytes == before || !ssh_is_connected(s->ssh))
+			break;
+	}
+}
+
+/* Any packet from the bastion proves it alive. */
+static void
+session_note_rx(struct session *s)
+{
 	if (s->rx.in_packets != s->rx_packets_seen) {
 		s->rx_packets_seen = s->rx.in_packets;
 		s->last_alive = ev_now(s->loop);
 	}
+}
+
+/* Lets libssh read and dispatch what arrived, then moves requests on. */
+static void
+session_pump(struct session *s)
+{
+	session_drain(s);
+	session_note_rx(s);
 	session_advance_global_requests(s);
 	if (probe_active(&s->probe))
 		session_step_probe(s);
@@ -1233,6 +1278,48 @@ session_fail_lost(struct session *s)
 	                                       "connection closed");
 }
 
+/*
+ * libssh marks its socket write-pending after every send, however much
+ * went out, and sends nothing more until a poll reports POLLOUT. One poll
+ * now nearly always finds the socket writable and sends what is queued:
+ * cheaper than arming a write watcher, parking every splice, and going
+ * round the loop (four epoll_ctl calls per packet in the profile).
+ */
+static int
+session_poll_flags(struct session *s)
+{
+	int flags = ssh_get_poll_flags(s->ssh);
+
+	if ((flags & SSH_WRITE_PENDING) && s->event != NULL &&
+	    s->state >= SESSION_REQUESTING && !session_socket_lost(s)) {
+		ssh_event_dopoll(s->event, 0);
+		flags = ssh_get_poll_flags(s->ssh);
+	}
+	return flags;
+}
+
+/*
+ * Brings the splices in line with the bastion socket. What they queue goes
+ * out at once where the socket takes it, and the splices are reconciled
+ * again after every poll: a poll can deliver data, and a splice left dirty
+ * while the loop sleeps would wait for an event that may never come.
+ */
+static void
+session_reconcile(struct session *s)
+{
+	int flags, i;
+
+	for (i = 0; i < SESSION_FLUSH_ROUNDS; i++) {
+		flags = session_poll_flags(s);
+		splice_set_reconcile(&s->splices,
+		    (flags & SSH_WRITE_PENDING) != 0);
+		if (!(ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) ||
+		    session_socket_lost(s))
+			break;
+	}
+	session_note_rx(s);
+}
+
 static void
 session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 {
@@ -1252,16 +1339,20 @@ session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		session_fail_lost(s);
 	/*
 	 * A reply can be read by libssh outside session_pump (a splice's
-	 * channel read handles packets too): collect it now, not at the next
-	 * event on the socket, which an idle link may never bring.
+	 * channel read, a flush): collect it now, not at the next event on
+	 * the socket, which an idle link may never bring.
 	 */
 	if (s->state >= SESSION_REQUESTING && s->state != SESSION_CLOSED &&
 	    s->gr != GR_NONE)
 		session_advance_global_requests(s);
 	if (s->state != SESSION_CLOSED) {
-		flags = ssh_get_poll_flags(s->ssh);
-		splice_set_reconcile(&s->splices,
-		    (flags & SSH_WRITE_PENDING) != 0);
+		session_reconcile(s);
+		if (s->state >= SESSION_REQUESTING && s->gr != GR_NONE)
+			session_advance_global_requests(s);
+		if (!TAILQ_EMPTY(&s->splices.dirty))
+			splice_set_reconcile(&s->splices,
+			    (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) !=
+			        0);
 		if (session_socket_lost(s))
 			session_fail_lost(s);
 	}

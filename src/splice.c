@@ -16,7 +16,8 @@
 
 #define SPLICE_SCRATCH_SIZE ((size_t)64 * 1024)
 #define SPLICE_ADDRS_MAX 4
-#define SPLICE_LIBSSH_MAX (4u * 1024 * 1024)
+/* libssh 0.10's own window, when it is not set. */
+#define SPLICE_DEFAULT_WINDOW 1280000u
 
 enum splice_state {
 	SPLICE_CONNECTING,
@@ -227,6 +228,15 @@ splice_flush_to_local(struct splice *s)
 	}
 }
 
+static uint32_t
+splice_libssh_max(const struct splice_set *set)
+{
+	uint32_t window = set->window != 0 ? set->window :
+	                                     SPLICE_DEFAULT_WINDOW;
+
+	return window < 2u * 1024 * 1024 ? 4u * 1024 * 1024 : 2 * window;
+}
+
 static int
 splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
     uint32_t len, int is_stderr, void *arg)
@@ -242,10 +252,11 @@ splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
 		return (int)len;
 	/*
 	 * libssh keeps whatever the bastion sends, window or not; within the
-	 * window it holds at most ~2 MiB. More is a peer ignoring flow
-	 * control: drop it and the connection, as OpenSSH does.
+	 * window it holds at most the window and a packet or two. Past twice
+	 * that (4 MiB at least) is a peer ignoring flow control: drop it and
+	 * the connection, as OpenSSH does.
 	 */
-	if (len > SPLICE_LIBSSH_MAX) {
+	if (len > splice_libssh_max(s->set)) {
 		splice_fail(s,
 		    "the bastion sent %u bytes past the channel's "
 		    "window",
@@ -414,7 +425,8 @@ splice_read_target(struct splice *s, uint32_t window)
 	/* One read's worth always fits: reads stop while any is kept. */
 	if (bytebuf_append(&s->to_remote, s->set->scratch + taken,
 	        (size_t)(n - taken)) != (size_t)(n - taken))
-		splice_fail(s, "out of memory keeping %zd bytes for the bastion",
+		splice_fail(s,
+		    "out of memory keeping %zd bytes for the bastion",
 		    n - taken);
 }
 

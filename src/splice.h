@@ -40,6 +40,7 @@ struct splice_set {
 	size_t count;               /* live splices */
 	int write_blocked;          /* the bastion socket has unsent data */
 	double connect_timeout;     /* seconds to reach the target */
+	uint32_t window;            /* each channel's receive window */
 	uint64_t bytes_to_local;
 	uint64_t bytes_to_remote;
 };

@@ -472,6 +472,7 @@ supervisor_same_session(const struct tether_config *a,
 	    a->keepalive_count == b->keepalive_count &&
 	    a->connect_timeout == b->connect_timeout &&
 	    a->max_channels == b->max_channels &&
+	    a->channel_window == b->channel_window &&
 	    a->exit_on_forward_failure == b->exit_on_forward_failure;
 }
 

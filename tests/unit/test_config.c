@@ -270,6 +270,37 @@ test_bad_bastion_key_is_refused(void **state)
 	assert_int_equal(cfg.has_bastion, 0);
 }
 
+#ifdef TETHER_LIBSSH_CHANNEL_WINDOW
+static void
+test_channel_window_is_bounded(void **state)
+{
+	struct tether_config cfg;
+	struct error err;
+
+	config_init_defaults(&cfg, HOME);
+	assert_int_equal(cfg.channel_window, 4 * 1024 * 1024);
+	load_key_ok(&cfg, "channel_window", "16777216");
+	assert_int_equal(cfg.channel_window, 16777216);
+	err = load_key_bad(&cfg, "channel_window", "16777217");
+	assert_contains(err.msg, "key 'channel_window': '16777217' is not");
+	err = load_key_bad(&cfg, "channel_window", "1024");
+	assert_contains(err.msg, "from 32768 to");
+}
+#else
+static void
+test_channel_window_needs_the_bundled_libssh(void **state)
+{
+	struct tether_config cfg;
+	struct error err;
+
+	config_init_defaults(&cfg, HOME);
+	assert_int_equal(cfg.channel_window, 0);
+	err = load_key_bad(&cfg, "channel_window", "4194304");
+	assert_contains(err.msg, "TETHER_BUNDLED_LIBSSH=ON");
+	assert_int_equal(cfg.channel_window, 0);
+}
+#endif
+
 static void
 test_key_key_expands_tilde_to_home(void **state)
 {
@@ -1802,6 +1833,11 @@ main(void)
 		cmocka_unit_test(test_name_of_64_characters_is_refused),
 		cmocka_unit_test(test_bastion_key_sets_the_bastion),
 		cmocka_unit_test(test_bad_bastion_key_is_refused),
+#ifdef TETHER_LIBSSH_CHANNEL_WINDOW
+		cmocka_unit_test(test_channel_window_is_bounded),
+#else
+		cmocka_unit_test(test_channel_window_needs_the_bundled_libssh),
+#endif
 		cmocka_unit_test(test_key_key_expands_tilde_to_home),
 		cmocka_unit_test(test_key_key_keeps_an_absolute_path),
 		cmocka_unit_test(test_empty_key_is_refused),

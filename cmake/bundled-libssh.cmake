@@ -30,6 +30,7 @@ set(libssh_lib ${libssh_prefix}/lib/libssh.a)
 ExternalProject_Add(libssh_bundled
   URL ${libssh_dir}/libssh-0.10.6.tar.xz
   URL_HASH SHA256=${libssh_sha256}
+  DOWNLOAD_EXTRACT_TIMESTAMP TRUE
   PREFIX ${libssh_prefix}
   PATCH_COMMAND ${CMAKE_COMMAND} -DSERIES=${libssh_dir}/patches/series
     -P ${CMAKE_CURRENT_SOURCE_DIR}/cmake/patch-series.cmake

@@ -3,7 +3,7 @@
 # side on the same throwaway loopback bastion sshd in the same run. Not part
 # of ctest (a full run takes about 6 minutes; --quick about 1.5).
 #
-# usage: tests/bench/bench.sh [--quick] [BUILD_DIR]
+# usage: tests/bench/bench.sh [--quick] [--bundled BUNDLED_BUILD_DIR] [BUILD_DIR]
 #        (BUILD_DIR defaults to ./build next to tests/; needs openssh-server,
 #        autossh and, for the chart, gnuplot: apt-get install autossh gnuplot-nox)
 #
@@ -55,6 +55,18 @@
 #   concurrent 1,000 connections at once, each an echo round trip, all held
 #              open until the last one is done: how many succeeded, and the
 #              time from the first connect to the last echo.
+# A2 (with --bundled): A again with the tether of a TETHER_BUNDLED_LIBSSH=ON
+#   build (the patched libssh of src/libssh: 64 KiB reads, a 4 MiB window
+#   kept nearly full), in the same rounds, so the three columns compare.
+# CPU s/GiB is also split by direction: up (client->target, bastion to
+#   tunnel) and down (target->client).
+# Long link (after the ciphers, chacha20 only): tests/tools/delayline.c
+#   relays the tunnel's connection to the bastion with a fixed delay each
+#   way (no netem here); for RTT 20, 50 and 100 ms, each of tether, tether
+#   bundled and ssh gets a fresh tunnel through it and moves LL_BYTES up and
+#   down over ONE connection, capped at LL_CAP s: one connection's
+#   throughput, bounded by the SSH channel window / RTT. Down is bounded by
+#   sshd's window (2 MiB) for every client alike.
 # Measured in A and C: recovery = time from lab_kill_bastion (listener and
 # sessions SIGTERM) until a new connection through the forwarded port works
 # again; lab_restart_bastion follows the kill at once (~0.1-0.3 s).
@@ -77,9 +89,17 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 quick=0
 build=
+bundled=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
+	--bundled)
+		[ $# -ge 2 ] || { printf 'bench: --bundled needs a build dir\n' >&2; exit 2; }
+		bundled=$(cd "$2" 2>/dev/null && pwd) || { printf 'bench: no build dir %s\n' "$2" >&2; exit 2; }
+		[ -x "$bundled/tether" ] || { printf 'bench: no tether in %s\n' "$bundled" >&2; exit 2; }
+		"$bundled/tether" --version | grep -q bundled ||
+		    { printf 'bench: %s/tether is not a TETHER_BUNDLED_LIBSSH=ON build\n' "$bundled" >&2; exit 2; }
+		shift ;;
 	-h|--help) sed -n '2,/^set -u$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	-*) printf 'bench: unknown option %s\n' "$1" >&2; exit 2 ;;
 	*) build=$1 ;;
@@ -93,9 +113,14 @@ mkdir -p "$out_dir" && out_dir=$(cd "$out_dir" && pwd) || exit 2
 
 if [ "$quick" = 1 ]; then
 	ROUNDS=2 BULK=$((64 << 20)) CAP=2 PING=1000 CONNECT=10 B2B=15
+	LL_ROUNDS=1 LL_BYTES=$((64 << 20)) LL_CAP=3
 else
 	ROUNDS=5 BULK=$((256 << 20)) CAP=3 PING=3000 CONNECT=20 B2B=30
+	LL_ROUNDS=2 LL_BYTES=$((256 << 20)) LL_CAP=5
 fi
+LL_RTTS=(20 50 100)
+TETHERS=(tether)
+[ -n "$bundled" ] && TETHERS+=(tetherb)
 GAP_MS=60
 CONC=1000
 CIPHERS=(chacha20-poly1305@openssh.com aes128-gcm@openssh.com)
@@ -113,6 +138,8 @@ lab_init "$build/tether" "$build/tests"
 command -v autossh >/dev/null || lab_skip "autossh not found (apt-get install autossh)"
 lab_find_tool benchnet
 BN=$LAB_TOOL
+lab_find_tool delayline
+DL=$LAB_TOOL
 # The tunnels run in the lab dir: a core file of a crashed one stays there
 # (LAB_KEEP=1 keeps the dir), not in the caller's directory.
 cd "$LAB_DIR" || lab_fail "cannot enter $LAB_DIR"
@@ -182,24 +209,26 @@ ssh_args() {
 	    -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o IdentityAgent=none
 	    -o UserKnownHostsFile="$BASTION_KNOWN_HOSTS"
 	    -o ServerAliveInterval=1 -o ServerAliveCountMax=3
-	    -i "$LAB_KEY" -p "$BASTION_PORT"
+	    -i "$LAB_KEY" -p "$TUN_BASTION_PORT"
 	    -R "127.0.0.1:$R_MAIN:127.0.0.1:$TARGET_MAIN"
 	    -R "127.0.0.1:$R_BANNER:127.0.0.1:$TARGET_BANNER"
 	    "$LAB_USER@127.0.0.1")
 }
 
-# start_tunnel tether|ssh|autossh: a fresh tunnel on two fresh bastion
-# ports; sets TUN_PID, T0 (µs, just before the start), R_MAIN, R_BANNER.
+# start_tunnel tether|tetherb|ssh|autossh: a fresh tunnel on two fresh
+# bastion ports, to TUN_BASTION_PORT (the bastion, or a delayline in front
+# of it); sets TUN_PID, T0 (µs, just before the start), R_MAIN, R_BANNER.
 start_tunnel() {
-	local who=$1 log=$LAB_DIR/$1-$CIPHER_SHORT-$ROUND.log
+	local who=$1 log=$LAB_DIR/$1-$CIPHER_SHORT-$ROUND.log bin=$LAB_TETHER
 	R_MAIN=$(lab_free_port)
 	R_BANNER=$(lab_free_port)
 	ssh_args
 	T0=$(now_us)
+	[ "$who" = tetherb ] && bin=$bundled/tether
 	case $who in
-	tether)
-		lab_spawn "$log" "$LAB_TETHER" run -n bench \
-		    -b "$LAB_USER@127.0.0.1:$BASTION_PORT" -s "$LAB_KEY" \
+	tether|tetherb)
+		lab_spawn "$log" "$bin" run -n bench \
+		    -b "$LAB_USER@127.0.0.1:$TUN_BASTION_PORT" -s "$LAB_KEY" \
 		    --known-hosts "$BASTION_KNOWN_HOSTS" --state-dir "$LAB_DIR/state" \
 		    -R "127.0.0.1:$R_MAIN:127.0.0.1:$TARGET_MAIN" \
 		    -R "127.0.0.1:$R_BANNER:127.0.0.1:$TARGET_BANNER" \
@@ -228,7 +257,7 @@ wait_ready() {
 
 # perf CLIENT: the measurements of phases A and B on TUN_PID.
 perf() {
-	local who=$1 out c0 c1 s0 s1 up_b down_b gib mode port
+	local who=$1 out c0 cm c1 s0 s1 up_b down_b gib mode port
 	sleep 0.5
 	rec "$who" rss_idle_kb "$(lab_rss_kb "$TUN_PID")"
 	c0=$(cpu_ticks "$TUN_PID")
@@ -238,11 +267,14 @@ perf() {
 	rec "$who" up_mbps "$(kv "$out" mbps)"
 	rec "$who" up_complete "$(kv "$out" complete)"
 	up_b=$(kv "$out" bytes)
+	cm=$(cpu_ticks "$TUN_PID")
 	out=$(bn -d $((CAP + 60)) throughput "$R_MAIN" down "$BULK" "$CAP")
 	rec "$who" down_mbps "$(kv "$out" mbps)"
 	rec "$who" down_complete "$(kv "$out" complete)"
 	down_b=$(kv "$out" bytes)
 	c1=$(cpu_ticks "$TUN_PID")
+	rec "$who" cpu_up_s_per_gib "$(fdiv "$(fdiv $((cm - c0)) "$CLK_TCK")" "$(fdiv "${up_b:-0}" 1073741824)")"
+	rec "$who" cpu_down_s_per_gib "$(fdiv "$(fdiv $((c1 - cm)) "$CLK_TCK")" "$(fdiv "${down_b:-0}" 1073741824)")"
 	# shellcheck disable=SC2046
 	s1=$(cpu_ticks $(lab_bastion_sessions))
 	gib=$(awk -v a="${up_b:-0}" -v b="${down_b:-0}" 'BEGIN { printf "%.6f\n", (a + b) / 1073741824 }')
@@ -318,6 +350,7 @@ set_cipher() {
 # ---- the run ---------------------------------------------------------------
 
 lab_start_bastion
+TUN_BASTION_PORT=$BASTION_PORT
 TARGET_MAIN=$(lab_free_port)
 TARGET_BANNER=$(lab_free_port)
 lab_spawn "$LAB_DIR/target.log" "$BN" -d 3600 serve "$TARGET_MAIN" "$TARGET_BANNER"
@@ -331,16 +364,18 @@ for CIPHER in "${CIPHERS[@]}"; do
 	CIPHER_SHORT=${CIPHER_SHORT%-poly1305}
 	set_cipher "$CIPHER"
 	for ROUND in $(seq 1 "$ROUNDS"); do
-		# A: tether
-		start_tunnel tether
-		if wait_ready tether; then
-			perf tether
-			recovery tether
-		else
-			lab_log "tether did not come up: $(tail -n 3 "$TUN_LOG")"
-		fi
-		record_death tether
-		lab_stop "$TUN_PID" TERM 10
+		# A: tether (A2: tether with the bundled libssh)
+		for who in "${TETHERS[@]}"; do
+			start_tunnel "$who"
+			if wait_ready "$who"; then
+				perf "$who"
+				recovery "$who"
+			else
+				lab_log "$who did not come up: $(tail -n 3 "$TUN_LOG")"
+			fi
+			record_death "$who"
+			lab_stop "$TUN_PID" TERM 10
+		done
 		# B: ssh -N -R
 		start_tunnel ssh
 		ssh_peak=
@@ -376,6 +411,46 @@ for CIPHER in "${CIPHERS[@]}"; do
 		lab_log "$CIPHER_SHORT round $ROUND/$ROUNDS done ($((SECONDS - t_start)) s)"
 	done
 done
+
+# ---- the long link -----------------------------------------------------
+
+# long_link RTT_MS: a delayline in front of the bastion; one connection's
+# throughput each way through each client, LL_ROUNDS rounds.
+long_link() {
+	local rtt=$1 relay who out
+	relay=$(lab_free_port)
+	lab_spawn "$LAB_DIR/delayline-$rtt.log" "$DL" -d 3600 relay "$relay" \
+	    "$BASTION_PORT" $((rtt / 2))
+	lab_wait_tcp "$relay" 5 "$LAB_SPAWN_PID" || lab_fail "the delayline did not start"
+	local dl_pid=$LAB_SPAWN_PID
+	printf '[127.0.0.1]:%s %s\n' "$relay" "$BASTION_HOST_PUB" >>"$BASTION_KNOWN_HOSTS"
+	TUN_BASTION_PORT=$relay
+	for ROUND in $(seq 1 "$LL_ROUNDS"); do
+		for who in "${TETHERS[@]}" ssh; do
+			start_tunnel "$who"
+			if bn -d 60 ready "$R_MAIN" "$T0" >/dev/null; then
+				out=$(bn -d $((LL_CAP + 60)) throughput "$R_MAIN" up "$LL_BYTES" "$LL_CAP")
+				rec "$who" "ll${rtt}_up_mbps" "$(kv "$out" mbps)"
+				out=$(bn -d $((LL_CAP + 60)) throughput "$R_MAIN" down "$LL_BYTES" "$LL_CAP")
+				rec "$who" "ll${rtt}_down_mbps" "$(kv "$out" mbps)"
+			else
+				lab_log "$who did not come up through the $rtt ms link: $(tail -n 3 "$TUN_LOG")"
+				rec "$who" "ll${rtt}_up_mbps" ""
+			fi
+			lab_stop "$TUN_PID" TERM 10
+		done
+	done
+	TUN_BASTION_PORT=$BASTION_PORT
+	lab_stop "$dl_pid" TERM 5
+	lab_log "long link, RTT $rtt ms: done ($((SECONDS - t_start)) s)"
+}
+
+CIPHER=${CIPHERS[0]}
+CIPHER_SHORT=chacha20
+set_cipher "$CIPHER"
+for rtt in "${LL_RTTS[@]}"; do
+	long_link "$rtt"
+done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the table -------------------------------------------------------------
@@ -399,10 +474,18 @@ rss_peak_kb|RSS peak (bulk + 1,000 concurrent)|KiB|lower|ssh|RSS peak
 rss_idle_kb|RSS idle vs autossh+ssh|KiB|lower|autossh|RSS idle vs autossh+ssh
 rss_peak_kb|RSS peak vs autossh+ssh|KiB|lower|autossh|RSS peak vs autossh+ssh
 cpu_s_per_gib|CPU per GiB carried, tunnel process|s/GiB|lower|ssh|CPU s/GiB
+cpu_up_s_per_gib|CPU per GiB client->target, tunnel process|s/GiB|lower|ssh|CPU s/GiB up
+cpu_down_s_per_gib|CPU per GiB target->client, tunnel process|s/GiB|lower|ssh|CPU s/GiB down
 sshd_cpu_s_per_gib|CPU per GiB carried, bastion sshd session|s/GiB|lower|ssh|bastion sshd CPU s/GiB
 died|Rounds in which the tunnel process died (sum; vs autossh+ssh)|rounds|lower|autossh|-
 recovery_s|Recovery: bastion kill+restart to a working connection (vs autossh+ssh)|s|lower|autossh|recovery vs autossh
-recovery_back_s|Recovery: bastion listening again to a working connection (vs autossh+ssh)|s|lower|autossh|recovery after restart vs autossh'
+recovery_back_s|Recovery: bastion listening again to a working connection (vs autossh+ssh)|s|lower|autossh|recovery after restart vs autossh
+ll20_up_mbps|Long link RTT 20 ms, one connection client->target|MB/s|higher|ssh|RTT 20 ms up (higher better)
+ll20_down_mbps|Long link RTT 20 ms, one connection target->client|MB/s|higher|ssh|-
+ll50_up_mbps|Long link RTT 50 ms, one connection client->target|MB/s|higher|ssh|RTT 50 ms up (higher better)
+ll50_down_mbps|Long link RTT 50 ms, one connection target->client|MB/s|higher|ssh|-
+ll100_up_mbps|Long link RTT 100 ms, one connection client->target|MB/s|higher|ssh|RTT 100 ms up (higher better)
+ll100_down_mbps|Long link RTT 100 ms, one connection target->client|MB/s|higher|ssh|-'
 
 # median (min for conc_ok, sum for died) per cipher, client, metric
 awk -F, 'NR > 1 && $5 != "NA" && $5 != "" { k = $1 SUBSEP $3 SUBSEP $4; v[k, ++n[k]] = $5 }
@@ -435,11 +518,11 @@ mkdir -p "$out_dir"
 csv=$out_dir/latest.csv
 md=$out_dir/latest.md
 dat=$LAB_DIR/ratios.dat
-echo "cipher,metric,label,unit,better,tether,openssh_client,openssh,ratio_tether_over_openssh,rounds" >"$csv"
+echo "cipher,metric,label,unit,better,tether,tether_bundled,openssh_client,openssh,ratio_tether_over_openssh,ratio_bundled_over_openssh,rounds" >"$csv"
 table=$LAB_DIR/table.md
 {
-	echo "| Metric | Cipher | tether | OpenSSH | tether/OpenSSH |"
-	echo "|---|---|---:|---:|---:|"
+	echo "| Metric | Cipher | tether | tether, bundled libssh | OpenSSH | tether/OpenSSH | bundled/OpenSSH |"
+	echo "|---|---|---:|---:|---:|---:|---:|"
 } >"$table"
 : >"$dat"
 while IFS='|' read -r key label unit better oclient clabel; do
@@ -449,21 +532,33 @@ while IFS='|' read -r key label unit better oclient clabel; do
 		c=${c%-poly1305}
 		t=$(med "$c" tether "$key")
 		o=$(med "$c" "$oclient" "$key")
+		if [ -z "$t$o" ]; then         # a row measured for one cipher only
+			line="$line NaN NaN"
+			continue
+		fi
+		b=$(med "$c" tetherb "$key")
 		r=$(fdiv "$t" "$o")
+		rb=$(fdiv "$b" "$o")
 		n=$(nrounds "$c" tether "$key")
-		echo "$c,$key,\"$label\",$unit,$better,${t:-NA},$oclient,${o:-NA},${r:-NA},${n:-0}" >>"$csv"
+		echo "$c,$key,\"$label\",$unit,$better,${t:-NA},${b:-NA},$oclient,${o:-NA},${r:-NA},${rb:-NA},${n:-0}" >>"$csv"
 		oname="OpenSSH ssh"
 		[ "$oclient" = autossh ] && oname="autossh+ssh"
 		rx=n/a
 		[ -n "$r" ] && rx="$(fmt "$r")x"
-		echo "| $label ($unit, $better is better) | $c | $(fmt "$t") | $(fmt "$o") ($oname) | $rx |" >>"$table"
-		line="$line ${r:-NaN}"
+		rbx=n/a
+		[ -n "$rb" ] && rbx="$(fmt "$rb")x"
+		bx=n/a
+		[ -n "$b" ] && bx=$(fmt "$b")
+		echo "| $label ($unit, $better is better) | $c | $(fmt "$t") | $bx | $(fmt "$o") ($oname) | $rx | $rbx |" >>"$table"
+		line="$line ${r:-NaN} ${rb:-NaN}"
 	done
 	[ "$clabel" = - ] || echo "$line" >>"$dat"
 done <<<"$ROWS"
 
 # Targets (from the performance issue).
-ratio() { awk -F, -v c="$1" -v k="$2" -v o="$3" '$1 == c && $2 == k && $7 == o { print $9; exit }' "$csv"; }
+# From the medians, not the CSV: labels hold commas.
+ratio() { fdiv "$(med "$1" tether "$2")" "$(med "$1" "$3" "$2")"; }
+bratio() { fdiv "$(med "$1" tetherb "$2")" "$(med "$1" "$3" "$2")"; }
 verdict() { if awk "BEGIN { exit !($1) }" 2>/dev/null; then echo MET; else echo MISSED; fi; }
 targets=$LAB_DIR/targets.md
 : >"$targets"
@@ -482,7 +577,18 @@ for CIPHER in "${CIPHERS[@]}"; do
 		echo "- $c: RSS <= 0.5x autossh+ssh (idle ${ri:-NA}x, peak ${rp:-NA}x): idle $(verdict "${ri:-9} <= 0.5"), peak $(verdict "${rp:-9} <= 0.5")"
 		echo "- $c: recovery faster than autossh+ssh (${rc:-NA}x): $(verdict "${rc:-9} < 1.0")"
 	} >>"$targets"
+	[ -n "$bundled" ] || continue
+	u=$(bratio "$c" up_mbps ssh); d=$(bratio "$c" down_mbps ssh)
+	cu=$(bratio "$c" cpu_up_s_per_gib ssh); cd=$(bratio "$c" cpu_down_s_per_gib ssh)
+	{
+		echo "- $c, bundled libssh: throughput >= 1.0x ssh both ways (up ${u:-NA}x, down ${d:-NA}x): $(verdict "${u:-0} >= 1.0 && ${d:-0} >= 1.0")"
+		echo "- $c, bundled libssh: CPU per GiB <= 1.0x ssh both ways (up ${cu:-NA}x, down ${cd:-NA}x): $(verdict "${cu:-9} <= 1.0 && ${cd:-9} <= 1.0")"
+	} >>"$targets"
 done
+if [ -n "$bundled" ]; then
+	l=$(bratio chacha20 ll100_up_mbps ssh)
+	echo "- chacha20, bundled libssh: one connection over a 100 ms link faster than ssh -R (up ${l:-NA}x): $(verdict "${l:-0} > 1.0")" >>"$targets"
+fi
 
 {
 	echo "# tether vs OpenSSH: side-by-side bench"
@@ -493,8 +599,10 @@ done
 	echo "- OpenSSH: $(ssh -V 2>&1) (client and bastion sshd; Debian openssh-server $(dpkg-query -W -f '${Version}' openssh-server 2>/dev/null))"
 	echo "- libssh: $(dpkg-query -W -f '${Version}' libssh-4 2>/dev/null); $(autossh -V 2>&1 | head -n 1)"
 	echo "- $("$LAB_TETHER" --version 2>&1 | head -n 1): $LAB_TETHER, built $(date -u -r "$LAB_TETHER" '+%Y-%m-%d %H:%M:%S UTC'), sha256 $(sha256sum "$LAB_TETHER" | cut -c1-12); source tree at run time: $src_rev"
+	[ -n "$bundled" ] && echo "- bundled: $("$bundled/tether" --version 2>&1 | head -n 1): $bundled/tether, sha256 $(sha256sum "$bundled/tether" | cut -c1-12); patches: $(grep -v '^#' "$here/../../src/libssh/patches/series" | grep -c tether-) of tether's on Debian's 0.10.6 security series; channel_window 4 MiB (its default)"
+	echo "- Long link: tests/tools/delayline.c between the tunnel and the bastion, RTT ${LL_RTTS[*]} ms (half each way), chacha20; one connection, $((LL_BYTES >> 20)) MiB each way capped at $LL_CAP s; $LL_ROUNDS round(s), medians"
 	echo "- Load average (1/5/15 min) before: $load_before, after: $load_after (other jobs share these CPUs)"
-	echo "- $ROUNDS rounds per cipher, A B C alternating; medians over rounds. Bulk: $((BULK >> 20)) MiB per direction, capped at $CAP s; $PING pings; $CONNECT connections per connect mode, $GAP_MS ms apart, and $B2B back to back; $CONC concurrent. Run time $((SECONDS - t_start)) s."
+	echo "- $ROUNDS rounds per cipher, A$( [ -n "$bundled" ] && echo ' A2') B C alternating; medians over rounds. Bulk: $((BULK >> 20)) MiB per direction, capped at $CAP s; $PING pings; $CONNECT connections per connect mode, $GAP_MS ms apart, and $B2B back to back; $CONC concurrent. Run time $((SECONDS - t_start)) s."
 	echo "- tether: \`run -R ... -o max_channels=1100 -o keepalive_interval=1 -o keepalive_count=3 -o backoff_initial=0.5 -o backoff_max=2\`"
 	echo "- ssh: \`ssh -N -R ... -o ServerAliveInterval=1 -o ServerAliveCountMax=3 -o ExitOnForwardFailure=yes\`; autossh: \`AUTOSSH_GATETIME=0 AUTOSSH_POLL=2 AUTOSSH_FIRST_POLL=2 autossh -M 0\` + the same ssh arguments"
 	echo "- READY = first successful TCP connect + 1-byte echo through the forwarded port (same criterion for both). Recovery = from \`lab_kill_bastion\` (SIGTERM to the listener and sessions, then an immediate restart) to a working connection."
@@ -526,7 +634,9 @@ set rmargin 20
 set key top left
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 lc rgb "black"
 plot "$dat" using 2:xtic(1) title "chacha20-poly1305" lc rgb "#1f77b4", \
-     "" using 3 title "aes128-gcm" lc rgb "#ff7f0e"
+     "" using 3 title "chacha20-poly1305, bundled libssh" lc rgb "#aec7e8", \
+     "" using 4 title "aes128-gcm" lc rgb "#ff7f0e", \
+     "" using 5 title "aes128-gcm, bundled libssh" lc rgb "#ffbb78"
 GP
 else
 	lab_log "gnuplot not found: no chart (apt-get install gnuplot-nox)"

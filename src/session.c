@@ -689,11 +689,18 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 		    port);
 		return 1;
 	}
-	if (s->splices.count >= (size_t)s->cfg->max_channels) {
+	/*
+	 * Connections the bastion has closed are freed only when the loop is
+	 * about to sleep; a new one can arrive in the same read as their
+	 * CLOSE. They do not count, up to as many again.
+	 */
+	if (splice_set_open_count(&s->splices) >=
+	        (size_t)s->cfg->max_channels ||
+	    s->splices.count >= 2 * (size_t)s->cfg->max_channels) {
 		session_refuse(s,
 		    "refused a connection on remote port %d: "
 		    "%zu connections open, the limit (max_channels)",
-		    port, s->splices.count);
+		    port, splice_set_open_count(&s->splices));
 		return 1;
 	}
 	session_refresh_target(s, f);

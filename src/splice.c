@@ -605,6 +605,20 @@ splice_set_init(struct splice_set *set, struct ev_loop *loop,
 	return set->scratch != NULL ? 0 : -1;
 }
 
+size_t
+splice_set_open_count(const struct splice_set *set)
+{
+	const struct splice *s;
+	size_t n = 0;
+
+	TAILQ_FOREACH(s, &set->all, entry)
+	{
+		if (s->state != SPLICE_DEAD && !s->remote_closed)
+			n++;
+	}
+	return n;
+}
+
 void
 splice_set_close_all(struct splice_set *set)
 {

@@ -55,6 +55,8 @@ void splice_set_deinit(struct splice_set *);
  */
 void splice_set_reconcile(struct splice_set *, int write_blocked);
 void splice_set_close_all(struct splice_set *);
+/* Splices the bastion has not closed: what max_channels bounds. */
+size_t splice_set_open_count(const struct splice_set *);
 
 /*
  * Takes ownership of an accepted channel and connects to the target

@@ -39,8 +39,9 @@ struct forward {
 	double resolved_at;         /* when target was last looked up */
 	enum forward_state state;
 	int bound_port;
-	unsigned refusals; /* in a row, this session */
-	double probe_rtt;  /* the last good probe's round trip, s; 0 = none */
+	unsigned refusals;    /* in a row, this session */
+	time_t refused_since; /* wall clock of the first of them */
+	double probe_rtt; /* the last good probe's round trip, s; 0 = none */
 	double resolve_failed_at; /* when a lookup of the target last failed */
 	char label[2 * SPEC_HOST_MAX + 32];
 };
@@ -341,6 +342,8 @@ session_forwards(const struct session *s, struct session_forward_info *out,
 		out[i].label = s->forwards[i].label;
 		out[i].state = forward_state_name(s->forwards[i].state);
 		out[i].probe_rtt = s->forwards[i].probe_rtt;
+		out[i].refusals = s->forwards[i].refusals;
+		out[i].refused_since = s->forwards[i].refused_since;
 		out[i].bound_port = s->forwards[i].state == FORWARD_BOUND ?
 		    s->forwards[i].bound_port :
 		    0;
@@ -749,6 +752,7 @@ session_on_forward_bound(struct session *s, struct forward *f, int bound)
 	    f->bound_port, spec->host, spec->host_port,
 	    f->refusals > 0 ? " (the port was freed)" : "");
 	f->refusals = 0;
+	f->refused_since = 0;
 	session_changed(s);
 	if (s->events->on_forward_bound != NULL)
 		s->events->on_forward_bound(s, s->arg);
@@ -771,6 +775,8 @@ session_on_forward_refused(struct session *s, struct forward *f)
 		    f->spec->port, f->label);
 		return;
 	}
+	if (f->refusals == 0)
+		f->refused_since = time(NULL);
 	session_changed(s);
 	if (f->refusals++ == 0)
 		log_warn(s->log,

@@ -8,6 +8,7 @@
 #define TETHER_SESSION_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include <ev.h>
 
@@ -56,7 +57,9 @@ struct session_forward_info {
 	const char *label; /* "[bind:]PORT:HOST:HOSTPORT" */
 	const char *state; /* pending, requesting, bound, refused */
 	int bound_port;
-	double probe_rtt; /* the last good end-to-end probe, s; 0 = none */
+	double probe_rtt;     /* the last good end-to-end probe, s; 0 = none */
+	unsigned refusals;    /* in a row; 0 = not refused */
+	time_t refused_since; /* the first refusal of the streak; 0 = none */
 };
 
 /* Fills up to max entries; returns the number of forwards. */

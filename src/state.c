@@ -56,11 +56,13 @@ state_forwards(const struct state_view *v)
 		const struct state_forward *f = &v->forwards[i];
 
 		json_array_append_new(arr,
-		    json_pack("{s:s, s:i, s:i, s:s, s:o}", "spec", f->spec,
-		        "remote_port", f->remote_port, "bound_port",
+		    json_pack("{s:s, s:i, s:i, s:s, s:o, s:I, s:o}", "spec",
+		        f->spec, "remote_port", f->remote_port, "bound_port",
 		        f->bound_port, "state", f->state, "probe_rtt_ms",
 		        f->probe_rtt_ms > 0 ? json_real(f->probe_rtt_ms) :
-		                              json_null()));
+		                              json_null(),
+		        "refusals", (json_int_t)f->refusals, "refused_since",
+		        state_time(f->refused_since)));
 	}
 	return arr;
 }
@@ -68,7 +70,7 @@ state_forwards(const struct state_view *v)
 char *
 state_render(const struct state_view *v)
 {
-	json_t *root, *err;
+	json_t *root, *err, *prev;
 	char *text;
 
 	if (v->last_error != NULL)
@@ -77,13 +79,21 @@ state_render(const struct state_view *v)
 		    state_time(v->last_error_at));
 	else
 		err = json_null();
-	root = json_pack("{s:s, s:I, s:s, s:s, s:o, s:o, s:I, s:o, s:I, "
-	                 "s:I, s:I, s:o}",
+	if (v->previous_error != NULL)
+		prev = json_pack("{s:o, s:o, s:o}", "message",
+		    state_string(v->previous_error), "at",
+		    state_time(v->previous_error_at), "cleared_at",
+		    state_time(v->previous_error_cleared_at));
+	else
+		prev = json_null();
+	root = json_pack("{s:s, s:I, s:s, s:b, s:s, s:o, s:o, s:I, s:o, s:o, "
+	                 "s:I, s:I, s:I, s:o}",
 	    "name", v->name, "pid", (json_int_t)v->pid, "state", v->state,
-	    "bastion", v->bastion, "forwards", state_forwards(v),
-	    "connected_since", state_time(v->connected_since), "reconnects",
-	    (json_int_t)v->reconnects, "last_error", err, "channels",
-	    (json_int_t)v->channels, "bytes_to_target",
+	    "forwarding", strcmp(v->state, "forwarding") == 0, "bastion",
+	    v->bastion, "forwards", state_forwards(v), "connected_since",
+	    state_time(v->connected_since), "reconnects",
+	    (json_int_t)v->reconnects, "last_error", err, "previous_error",
+	    prev, "channels", (json_int_t)v->channels, "bytes_to_target",
 	    (json_int_t)v->bytes_to_target, "bytes_from_target",
 	    (json_int_t)v->bytes_from_target, "updated",
 	    state_time(v->updated));

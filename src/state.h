@@ -15,24 +15,31 @@
 
 struct state_forward {
 	char spec[2 * SPEC_HOST_MAX + 32];
-	int remote_port;     /* as asked; 0 = bastion's choice */
-	int bound_port;      /* 0 = not bound */
-	const char *state;   /* pending, requesting, bound, refused */
-	double probe_rtt_ms; /* the last good end-to-end probe; 0 = none */
+	int remote_port;      /* as asked; 0 = bastion's choice */
+	int bound_port;       /* 0 = not bound */
+	const char *state;    /* pending, requesting, bound, refused */
+	double probe_rtt_ms;  /* the last good end-to-end probe; 0 = none */
+	unsigned refusals;    /* in a row; 0 = not refused */
+	time_t refused_since; /* the first refusal of the streak; 0 = none */
 };
 
 struct state_view {
 	const char *name;
 	long pid;
 	const char *state; /* connecting, authenticating, requesting,
-	                           forwarding, waiting-to-retry, stopping */
+	                      forwarding (every forward bound), partial,
+	                      waiting-for-port (none bound), refused,
+	                      waiting-to-retry, stopping */
 	char bastion[SPEC_USER_MAX + SPEC_HOST_MAX + 8];
 	struct state_forward forwards[CONFIG_FORWARDS_MAX];
 	size_t nforwards;
 	time_t connected_since; /* 0 = not connected */
 	unsigned reconnects;
-	const char *last_error; /* NULL = none */
+	const char *last_error; /* NULL = none: the current problem */
 	time_t last_error_at;
+	const char *previous_error; /* the last problem recovered from */
+	time_t previous_error_at;
+	time_t previous_error_cleared_at;
 	size_t channels;
 	uint64_t bytes_to_target;
 	uint64_t bytes_from_target;

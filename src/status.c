@@ -287,12 +287,45 @@ status_format_forwards(const json_t *state, char *out, size_t sz)
 		snprintf(out, sz, "-");
 }
 
+/*
+ * The current problem: a forward the bastion keeps refusing, else the last
+ * error (cleared by the tunnel once it recovers).
+ */
+static void
+status_format_problem(const json_t *state, char *out, size_t sz)
+{
+	const json_t *f;
+	const char *spec, *since, *err;
+	json_int_t n;
+	size_t i;
+
+	out[0] = '\0';
+	json_array_foreach(json_object_get(state, "forwards"), i, f)
+	{
+		n = json_integer_value(json_object_get(f, "refusals"));
+		spec = json_string_value(json_object_get(f, "spec"));
+		since = json_string_value(json_object_get(f, "refused_since"));
+		if (n <= 0 || spec == NULL || since == NULL)
+			continue;
+		snprintf(out, sz,
+		    "forward %s refused %lld time%s since %s: port in use on "
+		    "the bastion, or not permitted",
+		    spec, (long long)n, n == 1 ? "" : "s", since);
+		return;
+	}
+	err = json_string_value(
+	    json_object_get(json_object_get(state, "last_error"), "message"));
+	if (err != NULL)
+		snprintf(out, sz, "%s", err);
+}
+
 static void
 status_table_row(const struct tunnel_entry *e, int colour, struct strbuf *sb)
 {
 	char fw[256] = "-", in[16] = "-", outb[16] = "-", since[32] = "-";
+	char problem[512] = "";
 	const json_t *st = e->alive ? e->state : NULL;
-	const char *state = status_state_of(e), *err = NULL, *s;
+	const char *state = status_state_of(e), *s;
 	const char *on = "", *off = "";
 
 	if (st != NULL) {
@@ -307,9 +340,7 @@ status_table_row(const struct tunnel_entry *e, int colour, struct strbuf *sb)
 		if ((s = json_string_value(
 		         json_object_get(st, "connected_since"))) != NULL)
 			snprintf(since, sizeof since, "%s", s);
-		err = json_string_value(
-		    json_object_get(json_object_get(st, "last_error"),
-		        "message"));
+		status_format_problem(st, problem, sizeof problem);
 	}
 	if (colour) {
 		on = status_is_forwarding(e) ? "\033[32m" : "\033[31m";
@@ -326,7 +357,7 @@ status_table_row(const struct tunnel_entry *e, int colour, struct strbuf *sb)
 	    st ?
 	        (long long)json_integer_value(json_object_get(st, "channels")) :
 	        0LL,
-	    in, outb, err != NULL ? err : "");
+	    in, outb, problem);
 }
 
 static void
@@ -342,7 +373,7 @@ status_render(struct status_ctx *c, struct api_out *o, json_t *list)
 	    "%-8s %-6s %-10s %-16s %-30s %-20s %5s %5s %8s "
 	    "%8s %s\n",
 	    "NAME", "MODE", "MANAGER", "STATE", "FORWARDS", "UP SINCE", "RECON",
-	    "CHAN", "TO-TGT", "FROM-TGT", "LAST ERROR");
+	    "CHAN", "TO-TGT", "FROM-TGT", "PROBLEM");
 	for (i = 0; i < c->n; i++) {
 		status_table_row(&c->entries[i], c->opts->colour, &o->out);
 		json_array_append_new(list, status_entry_json(&c->entries[i]));

@@ -58,8 +58,11 @@ struct supervisor {
 	int stopping;
 	unsigned reconnects;
 	time_t connected_since;
-	char last_error[ERROR_MSG_MAX];
+	char last_error[ERROR_MSG_MAX]; /* the current problem, if any */
 	time_t last_error_at;
+	char previous_error[ERROR_MSG_MAX]; /* the last one recovered from */
+	time_t previous_error_at;
+	time_t previous_error_cleared_at;
 	char status[512]; /* the last STATUS= sent */
 	char state_path[CONFIG_PATH_MAX];
 	size_t written_channels;
@@ -101,6 +104,17 @@ supervisor_is_refusal(int code)
 	return code == TETHER_EXIT_AUTH || code == TETHER_EXIT_HOSTKEY;
 }
 
+/* "forwarding" only while every forward is bound: what status trusts. */
+static const char *
+supervisor_forwarding_state(const struct supervisor *sv)
+{
+	size_t bound = session_bound_count(sv->session);
+
+	if (bound == sv->cfg->nforwards)
+		return "forwarding";
+	return bound == 0 ? "waiting-for-port" : "partial";
+}
+
 static const char *
 supervisor_state_name(const struct supervisor *sv)
 {
@@ -118,7 +132,7 @@ supervisor_state_name(const struct supervisor *sv)
 	case SESSION_REQUESTING:
 		return "requesting";
 	case SESSION_FORWARDING:
-		return "forwarding";
+		return supervisor_forwarding_state(sv);
 	case SESSION_CLOSED:
 	default:
 		return "waiting-to-retry";
@@ -134,6 +148,34 @@ supervisor_format_bastion(const struct tether_config *cfg, char *out, size_t sz)
 	    b->host, b->port);
 }
 
+/* "2222 refused 3 times since 07:31:02" for each forward not bound. */
+static size_t
+supervisor_format_unbound(struct supervisor *sv, char *out, size_t sz)
+{
+	struct session_forward_info fw[CONFIG_FORWARDS_MAX];
+	size_t i, n, len = 0;
+	struct tm tm;
+	char when[16];
+
+	n = session_forwards(sv->session, fw, CONFIG_FORWARDS_MAX);
+	for (i = 0; i < n && len < sz; i++) {
+		if (fw[i].bound_port != 0)
+			continue;
+		if (fw[i].refusals == 0) {
+			len += (size_t)snprintf(out + len, sz - len, "%s%d %s",
+			    len > 0 ? ", " : "", fw[i].spec->port, fw[i].state);
+			continue;
+		}
+		localtime_r(&fw[i].refused_since, &tm);
+		strftime(when, sizeof when, "%H:%M:%S", &tm);
+		len += (size_t)snprintf(out + len, sz - len,
+		    "%s%d refused %u time%s since %s", len > 0 ? ", " : "",
+		    fw[i].spec->port, fw[i].refusals,
+		    fw[i].refusals == 1 ? "" : "s", when);
+	}
+	return len;
+}
+
 /* One human line for systemctl status. */
 static void
 supervisor_format_status(struct supervisor *sv, char *out, size_t sz)
@@ -142,6 +184,17 @@ supervisor_format_status(struct supervisor *sv, char *out, size_t sz)
 	size_t i, n, len = 0;
 	const char *st = supervisor_state_name(sv);
 
+	if (strcmp(st, "partial") == 0 || strcmp(st, "waiting-for-port") == 0) {
+		len = (size_t)snprintf(out, sz, "%s %s: ", st,
+		    sv->cfg->bastion.host);
+		if (len < sz)
+			len += supervisor_format_unbound(sv, out + len,
+			    sz - len);
+		if (len < sz)
+			snprintf(out + len, sz - len,
+			    " (port in use on the bastion, or not permitted)");
+		return;
+	}
 	if (strcmp(st, "forwarding") != 0) {
 		/* The last error explains a wait; in other states it is old news. */
 		int why = (strcmp(st, "waiting-to-retry") == 0 ||
@@ -185,11 +238,17 @@ supervisor_fill_view(struct supervisor *sv, struct state_view *v)
 		v->forwards[i].bound_port = fw[i].bound_port;
 		v->forwards[i].state = fw[i].state;
 		v->forwards[i].probe_rtt_ms = fw[i].probe_rtt * 1000;
+		v->forwards[i].refusals = fw[i].refusals;
+		v->forwards[i].refused_since = fw[i].refused_since;
 	}
 	v->connected_since = sv->connected_since;
 	v->reconnects = sv->reconnects;
 	v->last_error = sv->last_error[0] != '\0' ? sv->last_error : NULL;
 	v->last_error_at = sv->last_error_at;
+	v->previous_error = sv->previous_error[0] != '\0' ? sv->previous_error :
+	                                                    NULL;
+	v->previous_error_at = sv->previous_error_at;
+	v->previous_error_cleared_at = sv->previous_error_cleared_at;
 	v->channels = session_channel_count(sv->session);
 	session_bytes(sv->session, &v->bytes_to_target, &v->bytes_from_target);
 	v->updated = time(NULL);
@@ -219,12 +278,32 @@ supervisor_write_state(struct supervisor *sv)
 	free(text);
 }
 
+/*
+ * Once every forward is bound, the last problem is over: it is kept as the
+ * previous one, with when it began and ended, and no longer shown as
+ * current.
+ */
+static void
+supervisor_clear_recovered(struct supervisor *sv)
+{
+	if (sv->last_error[0] == '\0' ||
+	    strcmp(supervisor_state_name(sv), "forwarding") != 0)
+		return;
+	snprintf(sv->previous_error, sizeof sv->previous_error, "%s",
+	    sv->last_error);
+	sv->previous_error_at = sv->last_error_at;
+	sv->previous_error_cleared_at = time(NULL);
+	sv->last_error[0] = '\0';
+	sv->last_error_at = 0;
+}
+
 /* A state change: the state file and STATUS=, at once. */
 static void
 supervisor_publish(struct supervisor *sv)
 {
 	char status[sizeof sv->status];
 
+	supervisor_clear_recovered(sv);
 	supervisor_write_state(sv);
 	supervisor_format_status(sv, status, sizeof status);
 	if (strcmp(status, sv->status) != 0) {

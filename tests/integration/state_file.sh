@@ -8,7 +8,8 @@
 #    bytes_to_target / bytes_from_target count a 4 x 1 MiB echo run;
 #  - the bastion killed: "waiting-to-retry" with last_error {message, at}
 #    and connected_since null; back to "forwarding" (reconnects >= 1) after
-#    the bastion restarts;
+#    the bastion restarts, last_error null again and the outage kept as
+#    previous_error {message, at, cleared_at};
 #  - a reader parsing it every 10 ms for the whole run (traffic, outage,
 #    reconnect) never sees it missing or invalid (atomic replacement);
 #  - SIGTERM: exit 0 and the file (and any .tmp) is gone.
@@ -141,7 +142,17 @@ lab_restart_bastion
 wait_field state forwarding 10 || { show; lab_fail "the state file did not show forwarding within 10 s of the bastion's restart"; }
 wait_field forwards.0.bound_port "$RPORT" 5 || { show; lab_fail "bound_port is not $RPORT again"; }
 wait_at_least reconnects 1 2 || { show; lab_fail "reconnects is '$(field reconnects)', expected >= 1"; }
-lab_log "ok: forwarding again, reconnects $(field reconnects), last_error '$(field last_error.message)'"
+lab_log "ok: forwarding again, reconnects $(field reconnects)"
+lab_log "check: the outage is over -> last_error null, kept as previous_error with both times"
+[ "$(field last_error)" = null ] || { show; lab_fail "last_error is still '$(field last_error.message)' after the recovery"; }
+[ "$(field forwarding)" = true ] || { show; lab_fail "forwarding is '$(field forwarding)' while every forward is bound"; }
+[ "$(field previous_error.message)" = "$msg" ] ||
+    { show; lab_fail "previous_error.message is '$(field previous_error.message)', expected the outage's '$msg'"; }
+for k in at cleared_at; do
+	[[ $(field "previous_error.$k") =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]] ||
+	    lab_fail "previous_error.$k is '$(field "previous_error.$k")', expected an ISO time"
+done
+lab_log "ok: previous_error '$msg' from $(field previous_error.at) to $(field previous_error.cleared_at)"
 sleep 0.5
 
 touch "$PARSE_STOP"

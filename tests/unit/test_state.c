@@ -22,15 +22,16 @@
 #include "tether/exit.h"
 #include "state.h"
 
-#define assert_contains(haystack, needle) do { \
-	if (strstr((haystack), (needle)) == NULL) \
-		fail_msg("\"%s\" does not contain \"%s\"", (haystack), \
-		    (needle)); \
-} while (0)
+#define assert_contains(haystack, needle) \
+	do { \
+		if (strstr((haystack), (needle)) == NULL) \
+			fail_msg("\"%s\" does not contain \"%s\"", (haystack), \
+			    (needle)); \
+	} while (0)
 
-#define T_CONNECTED 1700000000   /* 2023-11-14T22:13:20Z */
-#define T_ERROR     951782400    /* 2000-02-29T00:00:00Z */
-#define T_UPDATED   1712345678   /* 2024-04-05T19:34:38Z */
+#define T_CONNECTED 1700000000 /* 2023-11-14T22:13:20Z */
+#define T_ERROR 951782400      /* 2000-02-29T00:00:00Z */
+#define T_UPDATED 1712345678   /* 2024-04-05T19:34:38Z */
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -138,13 +139,65 @@ assert_forward(const json_t *arr, size_t i, const char *spec, int remote,
 
 	if (!json_is_object(f))
 		fail_msg("forwards[%zu] is not an object", i);
-	assert_int_equal(json_object_size(f), 5);
+	assert_int_equal(json_object_size(f), 7);
 	assert_json_string(f, "spec", spec);
 	assert_json_int(f, "remote_port", remote);
 	assert_json_int(f, "bound_port", bound);
 	assert_json_string(f, "state", st);
-	/* No probe has run in these views. */
+	/* No probe has run, and nothing was refused, in these views. */
 	assert_json_null(f, "probe_rtt_ms");
+	assert_json_int(f, "refusals", 0);
+	assert_json_null(f, "refused_since");
+}
+
+/* A refused forward says how often and since when. */
+static void
+test_render_gives_a_refused_forward_its_count_and_start(void **state)
+{
+	struct state_view v;
+	json_t *root, *f;
+
+	(void)state;
+	memset(&v, 0, sizeof v);
+	v.name = "r";
+	v.state = "waiting-for-port";
+	v.nforwards = 1;
+	snprintf(v.forwards[0].spec, sizeof v.forwards[0].spec, "2222:h:22");
+	v.forwards[0].remote_port = 2222;
+	v.forwards[0].state = "refused";
+	v.forwards[0].refusals = 3;
+	v.forwards[0].refused_since = 86400;
+	root = render_parse(&v, NULL);
+	f = json_array_get(json_object_get(root, "forwards"), 0);
+	assert_json_int(f, "refusals", 3);
+	assert_json_string(f, "refused_since", "1970-01-02T00:00:00Z");
+	assert_true(json_is_false(json_object_get(root, "forwarding")));
+	json_decref(root);
+}
+
+/* A recovered problem is no longer current: previous_error, both times. */
+static void
+test_render_gives_the_previous_error_its_start_and_end(void **state)
+{
+	struct state_view v;
+	const json_t *p;
+	json_t *root;
+
+	(void)state;
+	memset(&v, 0, sizeof v);
+	v.name = "p";
+	v.state = "forwarding";
+	v.previous_error = "lost the bastion";
+	v.previous_error_at = 86400;
+	v.previous_error_cleared_at = 86460;
+	root = render_parse(&v, NULL);
+	assert_json_null(root, "last_error");
+	assert_true(json_is_true(json_object_get(root, "forwarding")));
+	p = member(root, "previous_error");
+	assert_json_string(p, "message", "lost the bastion");
+	assert_json_string(p, "at", "1970-01-02T00:00:00Z");
+	assert_json_string(p, "cleared_at", "1970-01-02T00:01:00Z");
+	json_decref(root);
 }
 
 /* A forward with a probe's round trip shows it in milliseconds. */
@@ -246,8 +299,8 @@ write_ok(const char *path, const char *text)
 
 struct tempdir {
 	char dir[64];
-	char path[128];      /* dir/db.json */
-	char tmp[128];       /* dir/db.json.tmp */
+	char path[128]; /* dir/db.json */
+	char tmp[128];  /* dir/db.json.tmp */
 };
 
 static int
@@ -295,12 +348,23 @@ tempdir_teardown(void **state)
 /* ---- state_render: fields ---------------------------------------------- */
 
 static void
-test_render_gives_exactly_the_twelve_fields(void **state)
+test_render_gives_exactly_the_fourteen_fields(void **state)
 {
 	static const char *const keys[] = {
-		"name", "pid", "state", "bastion", "forwards",
-		"connected_since", "reconnects", "last_error", "channels",
-		"bytes_to_target", "bytes_from_target", "updated",
+		"name",
+		"pid",
+		"state",
+		"forwarding",
+		"bastion",
+		"forwards",
+		"connected_since",
+		"reconnects",
+		"last_error",
+		"previous_error",
+		"channels",
+		"bytes_to_target",
+		"bytes_from_target",
+		"updated",
 	};
 	struct state_view v;
 	json_t *root;
@@ -308,7 +372,7 @@ test_render_gives_exactly_the_twelve_fields(void **state)
 
 	full_view(&v);
 	root = render_parse(&v, NULL);
-	assert_int_equal(json_object_size(root), 12);
+	assert_int_equal(json_object_size(root), 14);
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		member(root, keys[i]);
 	json_decref(root);
@@ -390,8 +454,8 @@ test_render_gives_all_sixteen_forwards_in_order(void **state)
 	assert_int_equal(json_array_size(arr), CONFIG_FORWARDS_MAX);
 	for (i = 0; i < CONFIG_FORWARDS_MAX; i++) {
 		snprintf(spec, sizeof spec, "%zu:localhost:22", 10000 + i);
-		assert_forward(arr, i, spec, (int)(10000 + i),
-		    (int)(20000 + i), i % 2 ? "pending" : "requesting");
+		assert_forward(arr, i, spec, (int)(10000 + i), (int)(20000 + i),
+		    i % 2 ? "pending" : "requesting");
 	}
 	json_decref(root);
 }
@@ -464,7 +528,7 @@ test_render_gives_byte_counts_above_four_gib_exactly(void **state)
 	json_t *root;
 
 	full_view(&v);
-	v.bytes_to_target = 0x100000001ULL;           /* 2^32 + 1 */
+	v.bytes_to_target = 0x100000001ULL; /* 2^32 + 1 */
 	v.bytes_from_target = 5000000000123ULL;
 	root = render_parse(&v, NULL);
 	assert_json_int(root, "bytes_to_target", 4294967297LL);
@@ -499,7 +563,7 @@ test_render_keeps_the_full_range_of_reconnects_and_pid(void **state)
 
 	full_view(&v);
 	v.reconnects = 4294967295U;
-	v.pid = 4194304;                  /* pid_max on 64-bit Linux */
+	v.pid = 4194304; /* pid_max on 64-bit Linux */
 	root = render_parse(&v, NULL);
 	assert_json_int(root, "reconnects", 4294967295LL);
 	assert_json_int(root, "pid", 4194304);
@@ -548,7 +612,7 @@ static void
 test_render_round_trips_odd_bytes_in_every_string(void **state)
 {
 	static const char odd[] = "q\"b\\n\nt\tc\x01 \xc3\xa9 \xe2\x98\x83 "
-	    "\xf0\x9f\x98\x80";
+	                          "\xf0\x9f\x98\x80";
 	struct state_view v;
 	json_t *root;
 
@@ -578,7 +642,8 @@ test_render_escapes_control_characters(void **state)
 	const char *p;
 
 	full_view(&v);
-	v.last_error = "a\tb\x01" "c\x1f";
+	v.last_error = "a\tb\x01"
+	               "c\x1f";
 	root = render_parse(&v, &text);
 	for (p = text; *p != '\0'; p++) {
 		if ((unsigned char)*p < 0x20 && *p != '\n')
@@ -586,7 +651,8 @@ test_render_escapes_control_characters(void **state)
 	}
 	assert_contains(text, "\"a\\tb\\u00");
 	assert_json_string(member(root, "last_error"), "message",
-	    "a\tb\x01" "c\x1f");
+	    "a\tb\x01"
+	    "c\x1f");
 	free(text);
 	json_decref(root);
 }
@@ -620,7 +686,9 @@ test_render_of_invalid_utf8_keeps_the_ascii_and_replaces_the_rest(void **state)
 	json_t *root;
 
 	full_view(&v);
-	v.last_error = "\xff" "a\xe2\x98" "b\xc3\xa9";
+	v.last_error = "\xff"
+	               "a\xe2\x98"
+	               "b\xc3\xa9";
 	root = render_parse(&v, NULL);
 	assert_json_string(member(root, "last_error"), "message", "?a??b??");
 	json_decref(root);
@@ -786,45 +854,65 @@ test_write_over_a_directory_fails_and_removes_the_temp_file(void **state)
 	assert_int_equal(rmdir(t->path), 0);
 }
 
-#define TEMP_TEST(f) cmocka_unit_test_setup_teardown(f, tempdir_setup, \
-	tempdir_teardown)
+#define TEMP_TEST(f) \
+	cmocka_unit_test_setup_teardown(f, tempdir_setup, tempdir_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_gives_exactly_the_twelve_fields),
-		cmocka_unit_test(test_render_gives_every_scalar_field_its_value),
-		cmocka_unit_test(test_render_gives_each_forward_with_spec_ports_and_state),
-		cmocka_unit_test(test_render_gives_a_probed_forward_its_round_trip),
-		cmocka_unit_test(test_render_without_forwards_gives_an_empty_array),
-		cmocka_unit_test(test_render_gives_all_sixteen_forwards_in_order),
-		cmocka_unit_test(test_render_gives_null_connected_since_when_not_connected),
+		cmocka_unit_test(test_render_gives_exactly_the_fourteen_fields),
+		cmocka_unit_test(
+		    test_render_gives_every_scalar_field_its_value),
+		cmocka_unit_test(
+		    test_render_gives_each_forward_with_spec_ports_and_state),
+		cmocka_unit_test(
+		    test_render_gives_a_probed_forward_its_round_trip),
+		cmocka_unit_test(
+		    test_render_gives_a_refused_forward_its_count_and_start),
+		cmocka_unit_test(
+		    test_render_gives_the_previous_error_its_start_and_end),
+		cmocka_unit_test(
+		    test_render_without_forwards_gives_an_empty_array),
+		cmocka_unit_test(
+		    test_render_gives_all_sixteen_forwards_in_order),
+		cmocka_unit_test(
+		    test_render_gives_null_connected_since_when_not_connected),
 		cmocka_unit_test(test_render_gives_timestamps_in_utc),
-		cmocka_unit_test(test_render_gives_null_last_error_when_there_is_none),
+		cmocka_unit_test(
+		    test_render_gives_null_last_error_when_there_is_none),
 		cmocka_unit_test(test_render_gives_last_error_message_and_time),
-		cmocka_unit_test(test_render_gives_byte_counts_above_four_gib_exactly),
+		cmocka_unit_test(
+		    test_render_gives_byte_counts_above_four_gib_exactly),
 		cmocka_unit_test(test_render_gives_zero_counters_as_zero),
-		cmocka_unit_test(test_render_keeps_the_full_range_of_reconnects_and_pid),
+		cmocka_unit_test(
+		    test_render_keeps_the_full_range_of_reconnects_and_pid),
 		cmocka_unit_test(test_render_ends_with_exactly_one_newline),
 
-		cmocka_unit_test(test_render_escapes_quotes_backslashes_and_newlines),
-		cmocka_unit_test(test_render_round_trips_odd_bytes_in_every_string),
+		cmocka_unit_test(
+		    test_render_escapes_quotes_backslashes_and_newlines),
+		cmocka_unit_test(
+		    test_render_round_trips_odd_bytes_in_every_string),
 		cmocka_unit_test(test_render_escapes_control_characters),
-		cmocka_unit_test(test_render_with_a_last_error_that_is_not_utf8_still_renders),
-		cmocka_unit_test(test_render_of_invalid_utf8_keeps_the_ascii_and_replaces_the_rest),
+		cmocka_unit_test(
+		    test_render_with_a_last_error_that_is_not_utf8_still_renders),
+		cmocka_unit_test(
+		    test_render_of_invalid_utf8_keeps_the_ascii_and_replaces_the_rest),
 
 		TEMP_TEST(test_write_puts_the_exact_text_in_the_file),
-		TEMP_TEST(test_write_of_rendered_state_reads_back_as_the_same_json),
+		TEMP_TEST(
+		    test_write_of_rendered_state_reads_back_as_the_same_json),
 		TEMP_TEST(test_write_leaves_no_temp_file),
 		TEMP_TEST(test_write_replaces_an_existing_file_by_rename),
 		TEMP_TEST(test_write_leaves_an_open_reader_the_whole_old_text),
 		TEMP_TEST(test_write_overwrites_a_stale_temp_file),
 		TEMP_TEST(test_write_of_empty_text_gives_an_empty_file),
 		TEMP_TEST(test_write_of_a_large_text_writes_all_of_it),
-		TEMP_TEST(test_write_into_a_missing_directory_fails_naming_the_path),
+		TEMP_TEST(
+		    test_write_into_a_missing_directory_fails_naming_the_path),
 		cmocka_unit_test(test_write_to_an_overlong_path_fails),
-		TEMP_TEST(test_write_over_a_directory_fails_and_removes_the_temp_file),
+		TEMP_TEST(
+		    test_write_over_a_directory_fails_and_removes_the_temp_file),
 
 	};
 

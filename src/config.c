@@ -40,7 +40,7 @@ config_init_defaults(struct tether_config *cfg, const char *home)
 	cfg->stable_after = 30;
 	cfg->connect_timeout = 15;
 	cfg->target_connect_timeout = 10;
-	cfg->refused_retry_interval = 300;
+	cfg->refused_retry_interval = 60;
 	cfg->probe_interval = 60;
 	cfg->probe_timeout = 10;
 	cfg->max_channels = 256;

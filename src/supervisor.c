@@ -42,7 +42,9 @@ struct supervisor {
 	ev_signal sigterm;
 	ev_signal sighup;
 	ev_signal sigusr1;
-	ev_timer retry;  /* the wait before reconnecting */
+	ev_timer retry; /* the wait before reconnecting */
+	ev_stat
+	    known_hosts; /* while a host key is refused: a fix ends the wait */
 	ev_timer stable; /* up long enough: backoff starts over */
 	ev_timer watchdog;
 	ev_timer refresh;     /* counters into the state file */
@@ -329,6 +331,36 @@ supervisor_record_error(struct supervisor *sv, const struct error *err)
 	sv->last_error_at = time(NULL);
 }
 
+/*
+ * A changed or unknown host key is fixed by editing known_hosts (or by
+ * tether trust): retry as soon as the file changes, not at the next
+ * refused_retry_interval. libev watches it with inotify.
+ */
+static void
+supervisor_on_known_hosts_changed(struct ev_loop *loop, ev_stat *w, int revents)
+{
+	struct supervisor *sv = w->data;
+
+	(void)revents;
+	ev_stat_stop(loop, w);
+	if (!sv->refused || !ev_is_active(&sv->retry))
+		return;
+	log_info(sv->log, "%s changed: connecting again now",
+	    sv->cfg->known_hosts);
+	ev_timer_stop(loop, &sv->retry);
+	ev_timer_set(&sv->retry, 0, 0);
+	ev_timer_start(loop, &sv->retry);
+}
+
+static void
+supervisor_watch_known_hosts(struct supervisor *sv)
+{
+	if (sv->cfg->known_hosts[0] == '\0' || ev_is_active(&sv->known_hosts))
+		return;
+	ev_stat_set(&sv->known_hosts, sv->cfg->known_hosts, 0.);
+	ev_stat_start(sv->loop, &sv->known_hosts);
+}
+
 static void
 supervisor_schedule_retry(struct supervisor *sv, const struct error *err)
 {
@@ -346,8 +378,13 @@ supervisor_schedule_retry(struct supervisor *sv, const struct error *err)
 		wait = sv->cfg->refused_retry_interval;
 		log_err(sv->log,
 		    "%s; the bastion refuses this tunnel: asking "
-		    "again in %.0f s (refused_retry_interval)",
-		    err->msg, wait);
+		    "again in %.0f s (refused_retry_interval)%s",
+		    err->msg, wait,
+		    err->code == TETHER_EXIT_HOSTKEY ?
+		        ", or as soon as known_hosts changes" :
+		        "");
+		if (err->code == TETHER_EXIT_HOSTKEY)
+			supervisor_watch_known_hosts(sv);
 	} else {
 		/*
 		 * A tunnel that was up and stable drops: try again at once,
@@ -442,8 +479,8 @@ supervisor_on_retry_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct supervisor *sv = w->data;
 
-	(void)loop;
 	(void)revents;
+	ev_stat_stop(loop, &sv->known_hosts);
 	sv->reconnects++;
 	supervisor_start_session(sv);
 	supervisor_publish(sv);
@@ -688,6 +725,8 @@ supervisor_start_watchers(struct supervisor *sv)
 		ev_signal_start(sv->loop, sigs[i]);
 	}
 	ev_timer_init(&sv->retry, supervisor_on_retry_timer, 0, 0);
+	ev_init(&sv->known_hosts, supervisor_on_known_hosts_changed);
+	sv->known_hosts.data = sv;
 	ev_timer_init(&sv->stable, supervisor_on_stable_timer, 0, 0);
 	ev_timer_init(&sv->refresh, supervisor_on_refresh_timer,
 	    STATE_REFRESH_SECONDS, STATE_REFRESH_SECONDS);
@@ -721,6 +760,7 @@ supervisor_stop_watchers(struct supervisor *sv)
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		ev_signal_stop(sv->loop, sigs[i]);
 	ev_timer_stop(sv->loop, &sv->retry);
+	ev_stat_stop(sv->loop, &sv->known_hosts);
 	ev_timer_stop(sv->loop, &sv->stable);
 	ev_timer_stop(sv->loop, &sv->refresh);
 	ev_timer_stop(sv->loop, &sv->clock_check);

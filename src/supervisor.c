@@ -43,8 +43,8 @@ struct supervisor {
 	ev_signal sighup;
 	ev_signal sigusr1;
 	ev_timer retry; /* the wait before reconnecting */
-	ev_stat
-	    known_hosts; /* while a host key is refused: a fix ends the wait */
+	/* While a host key is refused: a fix to the file ends the wait. */
+	ev_stat known_hosts;
 	ev_timer stable; /* up long enough: backoff starts over */
 	ev_timer watchdog;
 	ev_timer refresh;     /* counters into the state file */

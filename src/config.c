@@ -41,6 +41,8 @@ config_init_defaults(struct tether_config *cfg, const char *home)
 	cfg->connect_timeout = 15;
 	cfg->target_connect_timeout = 10;
 	cfg->refused_retry_interval = 60;
+	/* 2 x ClientAliveInterval 10 x (ClientAliveCountMax 3 + 1). */
+	cfg->stale_port_timeout = 80;
 	cfg->probe_interval = 60;
 	cfg->probe_timeout = 10;
 	cfg->max_channels = 256;
@@ -237,6 +239,8 @@ static const struct number_key number_keys[] = {
 	NUMBER_KEY(backoff_factor, 0, 1, 10, "a number"),
 	NUMBER_KEY(stable_after, 1, 0, 86400, "a whole number of seconds"),
 	NUMBER_KEY(refused_retry_interval, 1, 1, 86400,
+	    "a whole number of seconds"),
+	NUMBER_KEY(stale_port_timeout, 1, 1, 86400,
 	    "a whole number of seconds"),
 	NUMBER_KEY(probe_interval, 1, 0, 86400,
 	    "a whole number of seconds (0 = off)"),

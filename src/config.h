@@ -46,7 +46,8 @@ struct tether_config {
 	double backoff_factor;
 	int stable_after;           /* seconds up before backoff resets */
 	int refused_retry_interval; /* seconds between asks once refused */
-	int connect_timeout;        /* seconds for TCP + handshake + auth */
+	int stale_port_timeout; /* a forward refused longer: not permitted */
+	int connect_timeout;    /* seconds for TCP + handshake + auth */
 	int target_connect_timeout; /* seconds to reach a forward's target */
 	int probe_interval; /* seconds between end-to-end probes, 0 off */
 	int probe_timeout;  /* seconds a probe may take */

@@ -39,8 +39,9 @@ struct forward {
 	double resolved_at;         /* when target was last looked up */
 	enum forward_state state;
 	int bound_port;
-	unsigned refusals;    /* in a row, this session */
-	time_t refused_since; /* wall clock of the first of them */
+	unsigned refusals;          /* in a row, this session */
+	time_t refused_since;       /* wall clock of the first of them */
+	unsigned not_permitted : 1; /* refused past any stale session's life */
 	double probe_rtt; /* the last good probe's round trip, s; 0 = none */
 	double resolve_failed_at; /* when a lookup of the target last failed */
 	char label[2 * SPEC_HOST_MAX + 32];
@@ -64,7 +65,7 @@ struct cancel {
 #define RESOLVE_RETRY_SECONDS 1.0 /* between lookups of a failing target */
 /* A connection after this long looks the target up again, as ssh would. */
 #define RESOLVE_REFRESH_SECONDS 60.0
-#define FORWARD_RETRY_MAX 5.0 /* seconds between asks for a held port */
+#define FORWARD_RETRY_MAX 60.0 /* seconds between asks for a held port */
 /* Refused channels: one line each, up to this many per interval. */
 #define REFUSAL_LOG_BURST 10
 #define REFUSAL_LOG_INTERVAL 5.0
@@ -219,8 +220,9 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	s->forward_retry.data = s->keepalive.data = s->liveness.data = s;
 	/*
 	 * A held port is freed by the bastion's ClientAlive timeout, not by
-	 * us: asking every few seconds costs one request and gets it back
-	 * soon after, however long the reconnect backoff may grow.
+	 * us: ask again with backoff, at most a minute apart (a port that is
+	 * not permitted at all would otherwise be asked for every few
+	 * seconds forever), and at once after a reconnect.
 	 */
 	backoff_init(&s->forward_backoff, cfg->backoff_initial,
 	    cfg->backoff_max < FORWARD_RETRY_MAX ? cfg->backoff_max :
@@ -343,6 +345,7 @@ session_forwards(const struct session *s, struct session_forward_info *out,
 		out[i].state = forward_state_name(s->forwards[i].state);
 		out[i].probe_rtt = s->forwards[i].probe_rtt;
 		out[i].refusals = s->forwards[i].refusals;
+		out[i].not_permitted = s->forwards[i].not_permitted;
 		out[i].refused_since = s->forwards[i].refused_since;
 		out[i].bound_port = s->forwards[i].state == FORWARD_BOUND ?
 		    s->forwards[i].bound_port :
@@ -753,9 +756,32 @@ session_on_forward_bound(struct session *s, struct forward *f, int bound)
 	    f->refusals > 0 ? " (the port was freed)" : "");
 	f->refusals = 0;
 	f->refused_since = 0;
+	f->not_permitted = 0;
 	session_changed(s);
 	if (s->events->on_forward_bound != NULL)
 		s->events->on_forward_bound(s, s->arg);
+}
+
+/*
+ * A port held by a dead session is freed once the bastion's ClientAlive
+ * check gives up on it; refused for longer than that (stale_port_timeout),
+ * it is far more likely not permitted at all. Said once per session.
+ */
+static void
+session_diagnose_refusal(struct session *s, struct forward *f)
+{
+	double held = difftime(time(NULL), f->refused_since);
+
+	if (f->not_permitted || held < s->cfg->stale_port_timeout)
+		return;
+	f->not_permitted = 1;
+	session_changed(s);
+	log_warn(s->log,
+	    "bastion still refuses remote port %d (forward %s) after %.0f s, "
+	    "longer than a stale session holds a port (stale_port_timeout): "
+	    "probably not permitted; check permitlisten in authorized_keys, "
+	    "AllowTcpForwarding and GatewayPorts on the bastion",
+	    f->spec->port, f->label, held);
 }
 
 /*
@@ -784,6 +810,7 @@ session_on_forward_refused(struct session *s, struct forward *f)
 		    "in use, maybe by our own previous session, or not "
 		    "permitted (AllowTcpForwarding, permitlisten); retrying",
 		    f->spec->port, f->label);
+	session_diagnose_refusal(s, f);
 	if (!ev_is_active(&s->forward_retry)) {
 		wait = backoff_next(&s->forward_backoff, rng_unit(&s->rng));
 		log_debug(s->log, "asking for refused forwards again in %.1f s",

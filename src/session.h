@@ -59,6 +59,7 @@ struct session_forward_info {
 	int bound_port;
 	double probe_rtt;     /* the last good end-to-end probe, s; 0 = none */
 	unsigned refusals;    /* in a row; 0 = not refused */
+	int not_permitted;    /* refused past stale_port_timeout */
 	time_t refused_since; /* the first refusal of the streak; 0 = none */
 };
 

@@ -46,6 +46,17 @@ state_string(const char *s)
 	return j;
 }
 
+/* Why a forward is not bound, as far as tether can tell. */
+static json_t *
+state_diagnosis(const struct state_forward *f)
+{
+	if (f->not_permitted)
+		return json_string("not-permitted");
+	if (f->refusals > 0)
+		return json_string("in-use-or-not-permitted");
+	return json_null();
+}
+
 static json_t *
 state_forwards(const struct state_view *v)
 {
@@ -56,13 +67,15 @@ state_forwards(const struct state_view *v)
 		const struct state_forward *f = &v->forwards[i];
 
 		json_array_append_new(arr,
-		    json_pack("{s:s, s:i, s:i, s:s, s:o, s:I, s:o}", "spec",
-		        f->spec, "remote_port", f->remote_port, "bound_port",
-		        f->bound_port, "state", f->state, "probe_rtt_ms",
+		    json_pack("{s:s, s:i, s:i, s:s, s:o, s:I, s:o, s:o}",
+		        "spec", f->spec, "remote_port", f->remote_port,
+		        "bound_port", f->bound_port, "state", f->state,
+		        "probe_rtt_ms",
 		        f->probe_rtt_ms > 0 ? json_real(f->probe_rtt_ms) :
 		                              json_null(),
 		        "refusals", (json_int_t)f->refusals, "refused_since",
-		        state_time(f->refused_since)));
+		        state_time(f->refused_since), "diagnosis",
+		        state_diagnosis(f)));
 	}
 	return arr;
 }

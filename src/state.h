@@ -20,6 +20,7 @@ struct state_forward {
 	const char *state;    /* pending, requesting, bound, refused */
 	double probe_rtt_ms;  /* the last good end-to-end probe; 0 = none */
 	unsigned refusals;    /* in a row; 0 = not refused */
+	int not_permitted;    /* refused past stale_port_timeout */
 	time_t refused_since; /* the first refusal of the streak; 0 = none */
 };
 

@@ -295,7 +295,7 @@ static void
 status_format_problem(const json_t *state, char *out, size_t sz)
 {
 	const json_t *f;
-	const char *spec, *since, *err;
+	const char *spec, *since, *err, *why;
 	json_int_t n;
 	size_t i;
 
@@ -307,10 +307,13 @@ status_format_problem(const json_t *state, char *out, size_t sz)
 		since = json_string_value(json_object_get(f, "refused_since"));
 		if (n <= 0 || spec == NULL || since == NULL)
 			continue;
-		snprintf(out, sz,
-		    "forward %s refused %lld time%s since %s: port in use on "
-		    "the bastion, or not permitted",
-		    spec, (long long)n, n == 1 ? "" : "s", since);
+		why = json_string_value(json_object_get(f, "diagnosis"));
+		snprintf(out, sz, "forward %s refused %lld time%s since %s: %s",
+		    spec, (long long)n, n == 1 ? "" : "s", since,
+		    why != NULL && strcmp(why, "not-permitted") == 0 ?
+		        "probably not permitted (permitlisten, "
+		        "AllowTcpForwarding, GatewayPorts)" :
+		        "port in use on the bastion, or not permitted");
 		return;
 	}
 	err = json_string_value(

@@ -171,9 +171,10 @@ supervisor_format_unbound(struct supervisor *sv, char *out, size_t sz)
 		localtime_r(&fw[i].refused_since, &tm);
 		strftime(when, sizeof when, "%H:%M:%S", &tm);
 		len += (size_t)snprintf(out + len, sz - len,
-		    "%s%d refused %u time%s since %s", len > 0 ? ", " : "",
+		    "%s%d refused %u time%s since %s%s", len > 0 ? ", " : "",
 		    fw[i].spec->port, fw[i].refusals,
-		    fw[i].refusals == 1 ? "" : "s", when);
+		    fw[i].refusals == 1 ? "" : "s", when,
+		    fw[i].not_permitted ? ", probably not permitted" : "");
 	}
 	return len;
 }
@@ -241,6 +242,7 @@ supervisor_fill_view(struct supervisor *sv, struct state_view *v)
 		v->forwards[i].state = fw[i].state;
 		v->forwards[i].probe_rtt_ms = fw[i].probe_rtt * 1000;
 		v->forwards[i].refusals = fw[i].refusals;
+		v->forwards[i].not_permitted = fw[i].not_permitted;
 		v->forwards[i].refused_since = fw[i].refused_since;
 	}
 	v->connected_since = sv->connected_since;

@@ -139,7 +139,7 @@ assert_forward(const json_t *arr, size_t i, const char *spec, int remote,
 
 	if (!json_is_object(f))
 		fail_msg("forwards[%zu] is not an object", i);
-	assert_int_equal(json_object_size(f), 7);
+	assert_int_equal(json_object_size(f), 8);
 	assert_json_string(f, "spec", spec);
 	assert_json_int(f, "remote_port", remote);
 	assert_json_int(f, "bound_port", bound);
@@ -148,6 +148,7 @@ assert_forward(const json_t *arr, size_t i, const char *spec, int remote,
 	assert_json_null(f, "probe_rtt_ms");
 	assert_json_int(f, "refusals", 0);
 	assert_json_null(f, "refused_since");
+	assert_json_null(f, "diagnosis");
 }
 
 /* A refused forward says how often and since when. */
@@ -171,6 +172,7 @@ test_render_gives_a_refused_forward_its_count_and_start(void **state)
 	f = json_array_get(json_object_get(root, "forwards"), 0);
 	assert_json_int(f, "refusals", 3);
 	assert_json_string(f, "refused_since", "1970-01-02T00:00:00Z");
+	assert_json_string(f, "diagnosis", "in-use-or-not-permitted");
 	assert_true(json_is_false(json_object_get(root, "forwarding")));
 	json_decref(root);
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tether/exit.h"
 #include "error.h"
 
 void
@@ -26,6 +27,29 @@ error_set(struct error *err, int code, const char *fmt, ...)
 	/* One event, one line: a newline from outside input must not split it. */
 	while ((nl = strpbrk(err->msg, "\r\n")) != NULL)
 		*nl = ' ';
+}
+
+const char *
+error_exit_meaning(int code)
+{
+	static const char *const meanings[] = {
+		[TETHER_EXIT_OK] = "stopped",
+		[TETHER_EXIT_FAILURE] = "runtime failure (bastion unreachable "
+		                        "or lost, out of memory)",
+		[TETHER_EXIT_USAGE] = "bad command line",
+		[TETHER_EXIT_CONFIG] = "bad configuration (file, flag or "
+		                       "environment value)",
+		[TETHER_EXIT_KEY] = "private key missing, readable by others, "
+		                    "or passphrase-protected",
+		[TETHER_EXIT_HOSTKEY] = "bastion host key unknown or changed",
+		[TETHER_EXIT_AUTH] = "the bastion refused authentication",
+		[TETHER_EXIT_FORWARD] = "a forward was refused "
+		                        "(exit_on_forward_failure)",
+	};
+
+	if (code < 0 || (size_t)code >= sizeof meanings / sizeof meanings[0])
+		return "not one of tether's exit statuses";
+	return meanings[code];
 }
 
 int

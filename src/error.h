@@ -16,5 +16,7 @@ void error_clear(struct error *);
 void error_set(struct error *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int error_is_set(const struct error *);
+/* What an exit status of tether means, in words (README's table). */
+const char *error_exit_meaning(int code);
 
 #endif

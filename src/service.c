@@ -169,6 +169,11 @@ service_parse_props(const char *text, struct unit_props *p)
 				p->main_pid = strtol(eq, NULL, 10);
 			else if (PROP_IS("NRestarts"))
 				p->restarts = strtoul(eq, NULL, 10);
+			else if (PROP_IS("Result"))
+				service_copy_value(p->result, sizeof p->result,
+				    eq, vlen);
+			else if (PROP_IS("ExecMainStatus"))
+				p->exec_main_status = (int)strtol(eq, NULL, 10);
 #undef PROP_IS
 		}
 		if (nl == NULL)
@@ -183,7 +188,8 @@ service_unit_props(enum tether_mode mode, const char *unit,
 {
 	static const char props[] =
 	    "--property=ActiveState,SubState,"
-	    "UnitFileState,StatusText,MainPID,NRestarts";
+	    "UnitFileState,StatusText,MainPID,NRestarts,Result,"
+	    "ExecMainStatus";
 	char out[SERVICE_OUTPUT_MAX];
 	char *argv[] = { "systemctl", "--user", "show", (char *)props, "--",
 		(char *)unit, NULL };

@@ -29,6 +29,8 @@ struct unit_props {
 	long main_pid;
 	unsigned long restarts;
 	char status_text[512]; /* tether's STATUS= line */
+	char result[32];       /* success, exit-code, watchdog, ... */
+	int exec_main_status;  /* the last exit status of the main process */
 };
 
 /* `systemctl [--user] show` of one unit; -1 if systemctl failed. */

@@ -83,7 +83,7 @@ state_forwards(const struct state_view *v)
 char *
 state_render(const struct state_view *v)
 {
-	json_t *root, *err, *prev;
+	json_t *root, *err, *prev, *ex;
 	char *text;
 
 	if (v->last_error != NULL)
@@ -99,16 +99,21 @@ state_render(const struct state_view *v)
 		    state_time(v->previous_error_cleared_at));
 	else
 		prev = json_null();
+	if (v->exit_code > 0)
+		ex = json_pack("{s:i, s:s}", "code", v->exit_code, "meaning",
+		    error_exit_meaning(v->exit_code));
+	else
+		ex = json_null();
 	root = json_pack("{s:s, s:I, s:s, s:b, s:s, s:o, s:o, s:I, s:o, s:o, "
-	                 "s:I, s:I, s:I, s:o}",
+	                 "s:o, s:I, s:I, s:I, s:o}",
 	    "name", v->name, "pid", (json_int_t)v->pid, "state", v->state,
 	    "forwarding", strcmp(v->state, "forwarding") == 0, "bastion",
 	    v->bastion, "forwards", state_forwards(v), "connected_since",
 	    state_time(v->connected_since), "reconnects",
 	    (json_int_t)v->reconnects, "last_error", err, "previous_error",
-	    prev, "channels", (json_int_t)v->channels, "bytes_to_target",
-	    (json_int_t)v->bytes_to_target, "bytes_from_target",
-	    (json_int_t)v->bytes_from_target, "updated",
+	    prev, "exit", ex, "channels", (json_int_t)v->channels,
+	    "bytes_to_target", (json_int_t)v->bytes_to_target,
+	    "bytes_from_target", (json_int_t)v->bytes_from_target, "updated",
 	    state_time(v->updated));
 	if (root == NULL)
 		return NULL;

@@ -41,6 +41,7 @@ struct state_view {
 	const char *previous_error; /* the last problem recovered from */
 	time_t previous_error_at;
 	time_t previous_error_cleared_at;
+	int exit_code; /* the failure that ended the process; 0 = none */
 	size_t channels;
 	uint64_t bytes_to_target;
 	uint64_t bytes_from_target;

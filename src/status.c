@@ -197,6 +197,18 @@ status_ask_managers(struct status_ctx *c, enum tether_mode mode,
 	}
 }
 
+/* The failure a dead tunnel wrote into its state file before it exited. */
+static const json_t *
+status_final_exit(const struct tunnel_entry *e)
+{
+	const json_t *ex;
+
+	if (e->state == NULL || e->alive)
+		return NULL;
+	ex = json_object_get(e->state, "exit");
+	return json_is_object(ex) ? ex : NULL;
+}
+
 static const char *
 status_state_of(const struct tunnel_entry *e)
 {
@@ -205,6 +217,8 @@ status_state_of(const struct tunnel_entry *e)
 	if (e->state == NULL || !e->alive) {
 		if (e->has_props &&
 		    strcmp(e->props.active_state, "failed") == 0)
+			return "failed";
+		if (status_final_exit(e) != NULL)
 			return "failed";
 		return e->state != NULL ? "stale" : "stopped";
 	}
@@ -216,6 +230,52 @@ static int
 status_is_forwarding(const struct tunnel_entry *e)
 {
 	return strcmp(status_state_of(e), "forwarding") == 0;
+}
+
+/*
+ * Why a tunnel that is not running stopped: what it wrote before it exited,
+ * else what systemd recorded of a unit that failed or is waiting to
+ * restart, in words from the exit-status table.
+ */
+static void
+status_format_exit(const struct tunnel_entry *e, char *out, size_t sz)
+{
+	const json_t *ex = status_final_exit(e);
+	const char *msg;
+	int failing;
+
+	out[0] = '\0';
+	if (ex != NULL) {
+		msg = json_string_value(
+		    json_object_get(json_object_get(e->state, "last_error"),
+		        "message"));
+		snprintf(out, sz, "exit %lld (%s)%s%s",
+		    (long long)json_integer_value(json_object_get(ex, "code")),
+		    json_string_value(json_object_get(ex, "meaning")),
+		    msg != NULL ? ": " : "", msg != NULL ? msg : "");
+		return;
+	}
+	failing = e->has_props && e->props.exec_main_status != 0 &&
+	    (strcmp(e->props.active_state, "failed") == 0 ||
+	        strcmp(e->props.sub_state, "auto-restart") == 0);
+	if (failing)
+		snprintf(out, sz,
+		    "exit %d (%s), systemd Result=%s; the journal has the "
+		    "details",
+		    e->props.exec_main_status,
+		    error_exit_meaning(e->props.exec_main_status),
+		    e->props.result[0] != '\0' ? e->props.result : "?");
+}
+
+/* "exit": why a tunnel that is not running stopped, as the table says. */
+static void
+status_exit_json(const struct tunnel_entry *e, json_t *o)
+{
+	char why[600];
+
+	status_format_exit(e, why, sizeof why);
+	if (why[0] != '\0')
+		json_object_set_new(o, "exit", json_string(why));
 }
 
 static json_t *
@@ -248,6 +308,7 @@ status_entry_json(const struct tunnel_entry *e)
 		    json_integer(e->daemon_pid));
 	if (e->state != NULL && e->alive)
 		json_object_set(o, "live", e->state);
+	status_exit_json(e, o);
 	return o;
 }
 
@@ -344,6 +405,8 @@ status_table_row(const struct tunnel_entry *e, int colour, struct strbuf *sb)
 		         json_object_get(st, "connected_since"))) != NULL)
 			snprintf(since, sizeof since, "%s", s);
 		status_format_problem(st, problem, sizeof problem);
+	} else {
+		status_format_exit(e, problem, sizeof problem);
 	}
 	if (colour) {
 		on = status_is_forwarding(e) ? "\033[32m" : "\033[31m";

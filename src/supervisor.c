@@ -120,6 +120,8 @@ supervisor_forwarding_state(const struct supervisor *sv)
 static const char *
 supervisor_state_name(const struct supervisor *sv)
 {
+	if (sv->finished && sv->exit_code != TETHER_EXIT_OK)
+		return "failed";
 	if (sv->stopping)
 		return "stopping";
 	if (sv->refused && ev_is_active(&sv->retry))
@@ -253,6 +255,7 @@ supervisor_fill_view(struct supervisor *sv, struct state_view *v)
 	                                                    NULL;
 	v->previous_error_at = sv->previous_error_at;
 	v->previous_error_cleared_at = sv->previous_error_cleared_at;
+	v->exit_code = sv->finished ? sv->exit_code : 0;
 	v->channels = session_channel_count(sv->session);
 	session_bytes(sv->session, &v->bytes_to_target, &v->bytes_from_target);
 	v->updated = time(NULL);

@@ -15,7 +15,8 @@
 #    it again;
 #  - a broken edit of the conf: `systemctl reload` refuses it and keeps the
 #    running process; `systemctl restart` ends failed with ExecMainStatus=3
-#    and no restart loop (NRestarts unchanged);
+#    and no restart loop (NRestarts unchanged); `tether status` says failed,
+#    exit 3 (bad configuration), from systemd's ExecMainStatus;
 #  - `systemctl reboot` of the container: the unit is active after the boot
 #    and the tunnel carries ssh again;
 #  - `tether remove -p PORT`: no unit, no config, no drop-in, the bastion's
@@ -174,6 +175,11 @@ sleep 6      # twice RestartSec=3: a restart loop would show by now
 j=$(sys_journal "$UNIT" -n 5 -o cat)
 grep -q 'keepalive_interval' <<<"$j" || lab_fail "the journal does not say what is wrong: $j"
 lab_log "ok: a broken conf -> failed, ExecMainStatus=3, NRestarts stays $n0, journal: $(grep -m1 keepalive_interval <<<"$j")"
+out=$(cx "$SYS_TETHER" status -p "$PORT" 2>&1) && lab_fail "tether status exited 0 for a failed unit: $out"
+printf '%s\n' "$out" | sed "s/^/[$LAB_NAME]   status: /"
+grep -qE "failed .*exit 3 \(bad configuration" <<<"$out" ||
+    lab_fail "tether status does not say why the unit failed: $out"
+lab_log "ok: tether status says the unit failed with exit 3 (bad configuration)"
 sys_bastion_port_open "$PORT" && lab_fail "the bastion still listens on $PORT while the unit is failed"
 cp "$LAB_DIR/conf.good" "$CONF"
 cx systemctl reset-failed -- "$UNIT"

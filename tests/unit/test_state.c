@@ -177,6 +177,27 @@ test_render_gives_a_refused_forward_its_count_and_start(void **state)
 	json_decref(root);
 }
 
+/* A tunnel that ended on a failure says with what, in words. */
+static void
+test_render_gives_a_failed_tunnel_its_exit_code_and_meaning(void **state)
+{
+	struct state_view v;
+	const json_t *ex;
+	json_t *root;
+
+	(void)state;
+	memset(&v, 0, sizeof v);
+	v.name = "f";
+	v.state = "failed";
+	v.exit_code = 5;
+	v.last_error = "bastion host key changed";
+	root = render_parse(&v, NULL);
+	ex = member(root, "exit");
+	assert_json_int(ex, "code", 5);
+	assert_json_string(ex, "meaning", "bastion host key unknown or changed");
+	json_decref(root);
+}
+
 /* A recovered problem is no longer current: previous_error, both times. */
 static void
 test_render_gives_the_previous_error_its_start_and_end(void **state)
@@ -350,7 +371,7 @@ tempdir_teardown(void **state)
 /* ---- state_render: fields ---------------------------------------------- */
 
 static void
-test_render_gives_exactly_the_fourteen_fields(void **state)
+test_render_gives_exactly_the_fifteen_fields(void **state)
 {
 	static const char *const keys[] = {
 		"name",
@@ -363,6 +384,7 @@ test_render_gives_exactly_the_fourteen_fields(void **state)
 		"reconnects",
 		"last_error",
 		"previous_error",
+		"exit",
 		"channels",
 		"bytes_to_target",
 		"bytes_from_target",
@@ -374,7 +396,7 @@ test_render_gives_exactly_the_fourteen_fields(void **state)
 
 	full_view(&v);
 	root = render_parse(&v, NULL);
-	assert_int_equal(json_object_size(root), 14);
+	assert_int_equal(json_object_size(root), 15);
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		member(root, keys[i]);
 	json_decref(root);
@@ -863,7 +885,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_gives_exactly_the_fourteen_fields),
+		cmocka_unit_test(test_render_gives_exactly_the_fifteen_fields),
 		cmocka_unit_test(
 		    test_render_gives_every_scalar_field_its_value),
 		cmocka_unit_test(
@@ -874,6 +896,8 @@ main(void)
 		    test_render_gives_a_refused_forward_its_count_and_start),
 		cmocka_unit_test(
 		    test_render_gives_the_previous_error_its_start_and_end),
+		cmocka_unit_test(
+		    test_render_gives_a_failed_tunnel_its_exit_code_and_meaning),
 		cmocka_unit_test(
 		    test_render_without_forwards_gives_an_empty_array),
 		cmocka_unit_test(

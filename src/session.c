@@ -905,10 +905,23 @@ session_step_cancel(struct session *s)
 	if (rc == SSH_AGAIN)
 		return -1;
 	s->gr = GR_NONE;
-	log_info(s->log, "remote port %d released on the bastion%s", c->port,
-	    rc == SSH_OK ? "" : " (it had already gone)");
 	memmove(&s->cancels[0], &s->cancels[1],
 	    (--s->ncancels) * sizeof s->cancels[0]);
+	if (rc == SSH_OK) {
+		log_info(s->log, "remote port %d released on the bastion",
+		    c->port);
+		return 0;
+	}
+	/*
+	 * A failure may mean the bastion keeps listening (Dropbear does for a
+	 * localhost forward): only the end of this session frees the port.
+	 */
+	if (ssh_is_connected(s->ssh))
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "the bastion did not release remote port %d (it answered "
+		    "the cancel with a failure, and may keep listening); "
+		    "reconnecting so that the removal takes effect",
+		    c->port);
 	return 0;
 }
 

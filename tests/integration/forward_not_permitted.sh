@@ -14,9 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
 lab_init "$@"
 lab_find_tool json_get -ljansson
 JSON_GET=$LAB_TOOL
-export XDG_RUNTIME_DIR=$LAB_DIR/xdg
-export RUNTIME_DIRECTORY=$XDG_RUNTIME_DIR/tether
-mkdir -p "$RUNTIME_DIRECTORY"
+lab_user_runtime_dir
 
 RPORT=$(lab_free_port) || lab_fail "no free port"
 OTHER=$(lab_free_port) || lab_fail "no free port"

@@ -17,10 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
 lab_init "$@"
 lab_find_tool json_get -ljansson
 JSON_GET=$LAB_TOOL
-# The tunnel writes its state where `status --user` looks for it.
-export XDG_RUNTIME_DIR=$LAB_DIR/xdg
-export RUNTIME_DIRECTORY=$XDG_RUNTIME_DIR/tether
-mkdir -p "$RUNTIME_DIRECTORY"
+lab_user_runtime_dir
 
 lab_start_bastion
 lab_start_netload echo

@@ -695,6 +695,14 @@ lab_restart_bastion() {
 	lab_fail "the bastion sshd could not listen on port $BASTION_PORT again"
 }
 
+# lab_user_runtime_dir: the tunnel writes its state file where
+# `tether status --user` looks for it, in the lab dir (XDG_RUNTIME_DIR).
+lab_user_runtime_dir() {
+	export XDG_RUNTIME_DIR=$LAB_DIR/xdg
+	export RUNTIME_DIRECTORY=$XDG_RUNTIME_DIR/tether
+	mkdir -p "$RUNTIME_DIRECTORY"
+}
+
 # lab_find_tool NAME [CC ARGS...]: sets LAB_TOOL to tests/tools/NAME.c as
 # built by CMake in the tests build dir, else compiles it here with the
 # extra CC ARGS (e.g. libraries).

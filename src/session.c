@@ -290,6 +290,8 @@ session_teardown(struct session *s)
 		s->forwards[i].state = FORWARD_PENDING;
 		s->forwards[i].bound_port = 0;
 		s->forwards[i].refusals = 0;
+		s->forwards[i].refused_since = 0;
+		s->forwards[i].not_permitted = 0;
 		s->forwards[i].probe_rtt = 0;
 	}
 }

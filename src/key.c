@@ -1,7 +1,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tether/exit.h"
 #include "key.h"
@@ -18,6 +20,36 @@ key_on_passphrase_prompt(const char *prompt,
 	(void)echo;
 	(void)verify;
 	*(int *)arg = 1;
+	return -1;
+}
+
+/*
+ * KEY-cert.pub beside the key is its certificate, as ssh -i KEY finds it: a
+ * bastion that trusts a user CA (TrustedUserCAKeys) accepts the key only
+ * with it. None there is fine; one that cannot be used is an error.
+ */
+static int
+key_attach_certificate(const char *path, ssh_key key, struct error *err)
+{
+	char cert_path[4096];
+	ssh_key cert = NULL;
+	int n, rc;
+
+	n = snprintf(cert_path, sizeof cert_path, "%s-cert.pub", path);
+	if (n < 0 || (size_t)n >= sizeof cert_path ||
+	    access(cert_path, F_OK) == -1)
+		return 0;
+	rc = ssh_pki_import_cert_file(cert_path, &cert);
+	if (rc == SSH_OK)
+		rc = ssh_pki_copy_cert_to_privkey(cert, key);
+	ssh_key_free(cert);
+	if (rc == SSH_OK)
+		return 0;
+	error_set(err, TETHER_EXIT_KEY,
+	    "certificate %s: not an OpenSSH certificate for key %s; "
+	    "sign the key's .pub again (ssh-keygen -s CA -I ID -n USER "
+	    "%s.pub) or remove the file",
+	    cert_path, path, path);
 	return -1;
 }
 
@@ -49,8 +81,13 @@ key_load(const char *path, ssh_key *key, struct error *err)
 		return -1;
 	}
 	if (ssh_pki_import_privkey_file(path, NULL, key_on_passphrase_prompt,
-	        &asked, key) == SSH_OK)
-		return 0;
+	        &asked, key) == SSH_OK) {
+		if (key_attach_certificate(path, *key, err) == 0)
+			return 0;
+		ssh_key_free(*key);
+		*key = NULL;
+		return -1;
+	}
 	if (asked) {
 		error_set(err, TETHER_EXIT_KEY,
 		    "key %s is protected by a "

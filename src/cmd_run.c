@@ -60,7 +60,8 @@ run_check(const struct tether_config *cfg)
 
 	error_clear(&err);
 	if (cfg->key_path[0] != '\0' &&
-	    key_load(cfg->key_path, &key, &err) == -1) {
+	    key_load_for_auth(cfg->key_path, cfg->agent_available, &key,
+	        &err) == -1) {
 		fprintf(stderr, "tether: %s\n", err.msg);
 		return err.code;
 	}

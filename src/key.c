@@ -53,8 +53,9 @@ key_attach_certificate(const char *path, ssh_key key, struct error *err)
 	return -1;
 }
 
-int
-key_load(const char *path, ssh_key *key, struct error *err)
+/* key_load, or 1 for a passphrase-protected key when agent_ok. */
+static int
+key_import(const char *path, int agent_ok, ssh_key *key, struct error *err)
 {
 	struct stat st;
 	int asked = 0;
@@ -88,6 +89,10 @@ key_load(const char *path, ssh_key *key, struct error *err)
 		*key = NULL;
 		return -1;
 	}
+	if (asked && agent_ok) {
+		*key = NULL;
+		return 1;
+	}
 	if (asked) {
 		error_set(err, TETHER_EXIT_KEY,
 		    "key %s is protected by a "
@@ -102,4 +107,17 @@ key_load(const char *path, ssh_key *key, struct error *err)
 		    path);
 	}
 	return -1;
+}
+
+int
+key_load(const char *path, ssh_key *key, struct error *err)
+{
+	return key_import(path, 0, key, err);
+}
+
+int
+key_load_for_auth(const char *path, int agent_available, ssh_key *key,
+    struct error *err)
+{
+	return key_import(path, agent_available, key, err);
 }

@@ -11,5 +11,12 @@
  * with a TETHER_EXIT_KEY error naming the fix.
  */
 int key_load(const char *path, ssh_key *key, struct error *);
+/*
+ * key_load for logging in: a passphrase-protected key, where an ssh-agent
+ * is available, returns 1 with *key NULL (the agent holds it, as ssh -i
+ * KEY uses the agent for such a key).
+ */
+int key_load_for_auth(const char *path, int agent_available, ssh_key *key,
+    struct error *);
 
 #endif

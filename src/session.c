@@ -551,9 +551,18 @@ session_start(struct session *s, struct error *err)
 	if (s->state != SESSION_CLOSED)
 		return 0;
 	error_clear(&s->err);
-	if (cfg->key_path[0] != '\0' &&
-	    key_load(cfg->key_path, &s->key, err) == -1)
-		return -1;
+	if (cfg->key_path[0] != '\0') {
+		int rc = key_load_for_auth(cfg->key_path, cfg->agent_available,
+		    &s->key, err);
+
+		if (rc == -1)
+			return -1;
+		if (rc == 1)
+			log_info(s->log,
+			    "key %s is protected by a passphrase: logging in "
+			    "with ssh-agent's keys instead, as ssh -i does",
+			    cfg->key_path);
+	}
 	if (session_configure(s, err) == -1) {
 		session_teardown(s);
 		return -1;

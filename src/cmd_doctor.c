@@ -38,6 +38,7 @@
 #include "hostkey.h"
 #include "key.h"
 #include "paths.h"
+#include "sshconfig.h"
 
 #define DOCTOR_AGENT_TIMEOUT_S 3
 #define DOCTOR_TARGET_TIMEOUT_MS 2000
@@ -374,7 +375,8 @@ doctor_config(struct doctor *d, int argc, char **argv, struct error *err)
 	/* The key check below explains a missing key and agent better. */
 	agent = cfg->agent_available;
 	cfg->agent_available = 1;
-	if (config_finish(cfg, err) == -1)
+	/* The bastion run would reach: the user's ssh_config applies here too. */
+	if (config_finish(cfg, err) == -1 || sshconfig_apply(cfg, err) == -1)
 		return -1;
 	cfg->agent_available = agent;
 	return 0;

@@ -15,6 +15,7 @@
 #include "key.h"
 #include "log.h"
 #include "paths.h"
+#include "sshconfig.h"
 #include "supervisor.h"
 
 const char *
@@ -42,7 +43,8 @@ reload_run_config(struct tether_config *out, struct error *err, void *ctx)
 		return -1;
 	}
 	if (cli_parse_run(args->argc, args->argv, cmd_env_lookup, NULL, req,
-	        err) == -1) {
+	        err) == -1 ||
+	    sshconfig_apply(&req->cfg, err) == -1) {
 		free(req);
 		return -1;
 	}
@@ -173,7 +175,8 @@ cmd_run(int argc, char **argv)
 		return TETHER_EXIT_FAILURE;
 	}
 	error_clear(&err);
-	if (cli_parse_run(argc, argv, cmd_env_lookup, NULL, req, &err) == -1) {
+	if (cli_parse_run(argc, argv, cmd_env_lookup, NULL, req, &err) == -1 ||
+	    (!req->help && sshconfig_apply(&req->cfg, &err) == -1)) {
 		fprintf(stderr, "tether: %s\n", err.msg);
 		free(req);
 		return err.code;

@@ -153,6 +153,30 @@ config_set_path(struct tether_config *cfg, char *dst, const char *value,
 }
 
 int
+config_check_key_source(const struct tether_config *cfg, struct error *err)
+{
+	if (cfg->key_path[0] != '\0' || cfg->agent_available)
+		return 0;
+	error_set(err, TETHER_EXIT_KEY,
+	    "no key: give -s PATH (or set TETHER_KEY, or an IdentityFile in "
+	    "ssh_config), or run an ssh-agent and set SSH_AUTH_SOCK");
+	return -1;
+}
+
+/* "none", "default" (ssh's own ~/.ssh/config) or a file for ssh -F. */
+static int
+config_set_ssh_config(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	if (strcmp(value, "none") == 0 || strcmp(value, "default") == 0) {
+		snprintf(cfg->ssh_config, sizeof cfg->ssh_config, "%s",
+		    value[0] == 'n' ? "none" : "");
+		return 0;
+	}
+	return config_set_path(cfg, cfg->ssh_config, value, origin, err);
+}
+
+int
 config_set_policy(struct tether_config *cfg, const char *value,
     const char *origin, struct error *err)
 {
@@ -350,6 +374,8 @@ config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
 		return config_set_path(cfg, cfg->key_path, value, what, e);
 	if (strcmp(key, "known_hosts") == 0)
 		return config_set_path(cfg, cfg->known_hosts, value, what, e);
+	if (strcmp(key, "ssh_config") == 0)
+		return config_set_ssh_config(cfg, value, what, e);
 	if (strcmp(key, "host_key_policy") == 0)
 		return config_set_policy(cfg, value, what, e);
 	if (strcmp(key, "host_key") == 0)
@@ -599,6 +625,9 @@ config_apply_env(struct tether_config *cfg, env_lookup_fn lookup, void *lctx,
 			break;
 		}
 	}
+	if ((v = lookup("TETHER_SSH_CONFIG", lctx)) != NULL && *v != '\0' &&
+	    config_set_ssh_config(cfg, v, "$TETHER_SSH_CONFIG", err) == -1)
+		return -1;
 	v = lookup("SSH_AUTH_SOCK", lctx);
 	cfg->agent_available = v != NULL && *v != '\0';
 	return 0;
@@ -672,12 +701,10 @@ config_finish(struct tether_config *cfg, struct error *err)
 	}
 	if (config_check_forwards(cfg, err) == -1)
 		return -1;
-	if (cfg->key_path[0] == '\0' && !cfg->agent_available) {
-		error_set(err, TETHER_EXIT_KEY,
-		    "no key: give -s PATH (or set "
-		    "TETHER_KEY), or run an ssh-agent and set SSH_AUTH_SOCK");
+	/* ssh_config may still name one (sshconfig_apply checks again). */
+	if (strcmp(cfg->ssh_config, "none") == 0 &&
+	    config_check_key_source(cfg, err) == -1)
 		return -1;
-	}
 	if (cfg->known_hosts[0] == '\0') {
 		error_set(err, TETHER_EXIT_CONFIG,
 		    "no known_hosts file: HOME is "

@@ -27,6 +27,8 @@ struct tether_config {
 	int has_bastion;
 	char key_path[CONFIG_PATH_MAX]; /* "" = use ssh-agent */
 	char known_hosts[CONFIG_PATH_MAX];
+	/* "" = ssh's own (~/.ssh/config), "none", or a file for ssh -F */
+	char ssh_config[CONFIG_PATH_MAX];
 	enum host_key_policy host_key_policy;
 	char host_key_pin
 	    [64]; /* "SHA256:..." pins the bastion's key; "" = none */
@@ -73,6 +75,9 @@ struct tether_config {
 #else
 #define CONFIG_CHANNEL_WINDOW_DEFAULT 0
 #endif
+
+/* A key, or an agent to ask: -1 with the fix named when neither. */
+int config_check_key_source(const struct tether_config *, struct error *);
 
 typedef const char *(*env_lookup_fn)(const char *name, void *ctx);
 

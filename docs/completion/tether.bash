@@ -35,7 +35,7 @@ _tether() {
 		esac
 		return ;;
 	-o|--option)
-		COMPREPLY=($(compgen -W "name= bastion= key= known_hosts= host_key= host_key_policy= forward= port= target= keepalive_interval= keepalive_count= backoff_initial= backoff_max= backoff_factor= stable_after= connect_timeout= target_connect_timeout= refused_retry_interval= stale_port_timeout= probe_interval= probe_timeout= max_channels= channel_window= exit_on_forward_failure=" -- "$cur"))
+		COMPREPLY=($(compgen -W "name= bastion= key= known_hosts= ssh_config= host_key= host_key_policy= forward= port= target= keepalive_interval= keepalive_count= backoff_initial= backoff_max= backoff_factor= stable_after= connect_timeout= target_connect_timeout= refused_retry_interval= stale_port_timeout= probe_interval= probe_timeout= max_channels= channel_window= exit_on_forward_failure=" -- "$cur"))
 		compopt -o nospace 2>/dev/null
 		return ;;
 	esac

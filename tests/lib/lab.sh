@@ -51,6 +51,9 @@ LAB_PDEATH=()
 declare -gA LAB_REAPED=()
 LAB_DIR=
 LAB_TUNNEL=${LAB_TUNNEL:-tether}
+# Tests do not read the machine's ~/.ssh/config: those about ssh_config
+# name their own file (-o ssh_config=FILE wins over this).
+export TETHER_SSH_CONFIG=${TETHER_SSH_CONFIG:-none}
 LAB_NAME=$(basename "$0" .sh)
 LAB_RESULT=
 LAB_TETHER_N=0

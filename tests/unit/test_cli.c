@@ -891,7 +891,7 @@ test_run_without_key_or_agent_is_a_key_error(void **state)
 {
 	struct run_fixture *f = *state;
 	char *argv[] = { "-b", "u@h", "-p", "2222" };
-	const char *env[] = { "HOME", HOME, NULL };
+	const char *env[] = { "HOME", HOME, "TETHER_SSH_CONFIG", "none", NULL };
 
 	run_bad(f, ARGC(argv), argv, env, TETHER_EXIT_KEY);
 	assert_starts_with(f->err.msg, "no key:");

@@ -1523,9 +1523,27 @@ test_finish_without_key_or_agent_is_a_key_error(void **state)
 	runnable(&cfg);
 	cfg.key_path[0] = '\0';
 	cfg.agent_available = 0;
+	snprintf(cfg.ssh_config, sizeof cfg.ssh_config, "none");
 	err = finish_bad(&cfg, TETHER_EXIT_KEY);
 	assert_starts_with(err.msg, "no key: give -s PATH");
 	assert_contains(err.msg, "SSH_AUTH_SOCK");
+}
+
+/* With ssh_config in use, an IdentityFile there may still be the key. */
+static void
+test_finish_leaves_a_missing_key_to_ssh_config(void **state)
+{
+	struct tether_config cfg;
+	struct error err;
+
+	(void)state;
+	runnable(&cfg);
+	cfg.key_path[0] = '\0';
+	cfg.agent_available = 0;
+	error_clear(&err);
+	assert_int_equal(config_finish(&cfg, &err), 0);
+	assert_int_equal(config_check_key_source(&cfg, &err), -1);
+	assert_int_equal(err.code, TETHER_EXIT_KEY);
 }
 
 static void
@@ -1922,6 +1940,7 @@ main(void)
 		cmocka_unit_test(test_finish_allows_several_forwards_on_port_0),
 		cmocka_unit_test(test_finish_refuses_shorthand_port_that_repeats_a_forward),
 		cmocka_unit_test(test_finish_without_key_or_agent_is_a_key_error),
+		cmocka_unit_test(test_finish_leaves_a_missing_key_to_ssh_config),
 		cmocka_unit_test(test_finish_with_agent_needs_no_key),
 		cmocka_unit_test(test_finish_without_known_hosts_is_refused),
 		cmocka_unit_test(test_finish_refuses_backoff_max_below_backoff_initial),

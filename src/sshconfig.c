@@ -1,0 +1,190 @@
+/*
+ * The user's ssh_config, read as ssh itself reads it: `ssh -G HOST` prints
+ * what ssh would use for HOST after every Host and Match block, Include
+ * and token, so an alias that works with `ssh -R` works with tether. On a
+ * machine without the OpenSSH client there is no ssh_config in use, and
+ * nothing to read (unless a file was named: then that is an error).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tether/exit.h"
+#include "service.h"
+#include "spec.h"
+#include "sshconfig.h"
+
+#define SSHCONFIG_OUTPUT_MAX (64 * 1024)
+#define SSHCONFIG_TIMEOUT 10
+
+/* The value of "KEY value" lines in ssh -G's output; "" if absent. */
+static void
+sshconfig_value(const char *text, const char *key, char *out, size_t sz)
+{
+	size_t klen = strlen(key);
+	const char *line = text, *nl;
+	size_t vlen;
+
+	out[0] = '\0';
+	for (; *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl == NULL)
+			nl = line + strlen(line);
+		if ((size_t)(nl - line) > klen &&
+		    strncmp(line, key, klen) == 0 && line[klen] == ' ') {
+			vlen = (size_t)(nl - line) - klen - 1;
+			if (vlen < sz)
+				snprintf(out, sz, "%.*s", (int)vlen,
+				    line + klen + 1);
+			return;
+		}
+		if (*nl == '\0')
+			return;
+	}
+}
+
+/* The first identityfile ssh would try that exists; "" if none does. */
+static void
+sshconfig_identity(const char *text, char *out, size_t sz)
+{
+	const char *line = text, *nl;
+	char path[CONFIG_PATH_MAX];
+	size_t vlen;
+
+	out[0] = '\0';
+	for (; *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl == NULL)
+			nl = line + strlen(line);
+		if (strncmp(line, "identityfile ", 13) == 0) {
+			vlen = (size_t)(nl - line) - 13;
+			if (vlen < sizeof path) {
+				snprintf(path, sizeof path, "%.*s", (int)vlen,
+				    line + 13);
+				if (access(path, F_OK) == 0 && vlen < sz) {
+					snprintf(out, sz, "%s", path);
+					return;
+				}
+			}
+		}
+		if (*nl == '\0')
+			return;
+	}
+}
+
+/* What tether cannot do for the bastion yet: refused, never ignored. */
+static int
+sshconfig_check_unsupported(const char *text, const char *alias,
+    struct error *err)
+{
+	static const char *const keys[] = { "proxyjump", "proxycommand" };
+	char value[CONFIG_PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		sshconfig_value(text, keys[i], value, sizeof value);
+		if (value[0] == '\0' || strcmp(value, "none") == 0)
+			continue;
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "ssh_config gives the bastion %s a %s (%.200s), which "
+		    "tether does not support yet: give a bastion it can "
+		    "reach directly, or set ssh_config = none",
+		    alias, keys[i], value);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fills what tether's own configuration left unsaid from ssh -G's text. */
+static int
+sshconfig_apply_text(struct tether_config *cfg, const char *alias,
+    const char *text, struct error *err)
+{
+	char value[CONFIG_PATH_MAX];
+
+	if (sshconfig_check_unsupported(text, alias, err) == -1)
+		return -1;
+	sshconfig_value(text, "hostname", value, sizeof value);
+	if (value[0] != '\0') {
+		if (!spec_host_is_valid(value) ||
+		    strlen(value) >= sizeof cfg->bastion.host) {
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "ssh_config gives the bastion %s the HostName "
+			    "'%.100s', which is not a host name or address",
+			    alias, value);
+			return -1;
+		}
+		snprintf(cfg->bastion.host, sizeof cfg->bastion.host, "%s",
+		    value);
+	}
+	sshconfig_value(text, "port", value, sizeof value);
+	if (cfg->bastion.port == 22 && value[0] != '\0' &&
+	    spec_parse_port(value, 1, &cfg->bastion.port) == -1) {
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "ssh_config gives the bastion %s the Port '%.20s'", alias,
+		    value);
+		return -1;
+	}
+	sshconfig_value(text, "user", value, sizeof value);
+	if (cfg->bastion.user[0] == '\0' && value[0] != '\0' &&
+	    strlen(value) < sizeof cfg->bastion.user)
+		snprintf(cfg->bastion.user, sizeof cfg->bastion.user, "%s",
+		    value);
+	if (cfg->key_path[0] == '\0')
+		sshconfig_identity(text, cfg->key_path, sizeof cfg->key_path);
+	return 0;
+}
+
+int
+sshconfig_apply(struct tether_config *cfg, struct error *err)
+{
+	char alias[SPEC_HOST_MAX], port[8], *text;
+	char *argv[12];
+	int n = 0, rc;
+
+	if (strcmp(cfg->ssh_config, "none") == 0)
+		return 0;
+	if (!cfg->has_bastion)
+		return config_check_key_source(cfg, err);
+	snprintf(alias, sizeof alias, "%s", cfg->bastion.host);
+	snprintf(port, sizeof port, "%d", cfg->bastion.port);
+	argv[n++] = "ssh";
+	argv[n++] = "-G";
+	if (cfg->ssh_config[0] != '\0') {
+		argv[n++] = "-F";
+		argv[n++] = cfg->ssh_config;
+	}
+	if (cfg->bastion.port != 22) {
+		argv[n++] = "-p";
+		argv[n++] = port;
+	}
+	if (cfg->bastion.user[0] != '\0') {
+		argv[n++] = "-l";
+		argv[n++] = cfg->bastion.user;
+	}
+	argv[n++] = "--";
+	argv[n++] = alias;
+	argv[n] = NULL;
+	text = malloc(SSHCONFIG_OUTPUT_MAX);
+	if (text == NULL) {
+		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
+		return -1;
+	}
+	rc = service_exec(argv, text, SSHCONFIG_OUTPUT_MAX, SSHCONFIG_TIMEOUT);
+	if (rc == 0)
+		rc = sshconfig_apply_text(cfg, alias, text, err);
+	else if (rc == 127 && cfg->ssh_config[0] == '\0')
+		rc = 0; /* no OpenSSH client here: no ssh_config in use */
+	else
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "cannot read the ssh_config for the bastion %s (ssh -G%s%s "
+		    "failed: is openssh-client installed, and the file "
+		    "valid?); set ssh_config = none to skip it",
+		    alias, cfg->ssh_config[0] != '\0' ? " -F " : "",
+		    cfg->ssh_config);
+	free(text);
+	if (rc != 0)
+		return -1;
+	return config_check_key_source(cfg, err);
+}

@@ -16,6 +16,7 @@
 #include <libssh/server.h>
 
 #include "tether/exit.h"
+#include "agent.h"
 #include "backoff.h"
 #include "dial.h"
 #include "hostkey.h"
@@ -1211,6 +1212,33 @@ session_step_connect(struct session *s)
 	session_set_state(s, SESSION_AUTHENTICATING);
 }
 
+/*
+ * The agent offered nothing: it is gone, or holds no keys. Saying the
+ * bastion refused them would send the user to the wrong machine.
+ */
+static int
+session_fail_agent(struct session *s)
+{
+	const char *sock = getenv("SSH_AUTH_SOCK");
+	char why[128];
+	int n = agent_key_count(sock, why, sizeof why);
+
+	if (n > 0)
+		return 0;
+	/* AUTH, not KEY: an agent comes back; a tunnel that was up retries. */
+	if (n == 0)
+		session_fail(s, TETHER_EXIT_AUTH,
+		    "ssh-agent at %s holds no keys: add the tunnel's key "
+		    "(ssh-add KEY), or give it with -s",
+		    sock);
+	else
+		session_fail(s, TETHER_EXIT_AUTH,
+		    "ssh-agent at %s cannot be used (%s): start it again and "
+		    "add the key, or give the key with -s",
+		    sock != NULL ? sock : "(unset)", why);
+	return 1;
+}
+
 static void
 session_step_auth(struct session *s)
 {
@@ -1234,6 +1262,8 @@ session_step_auth(struct session *s)
 		    ssh_get_error(s->ssh));
 		return;
 	}
+	if (s->key == NULL && session_fail_agent(s))
+		return;
 	session_fail(s, TETHER_EXIT_AUTH,
 	    "bastion %s:%d refused %s for user "
 	    "%s; add the public key to that user's authorized_keys on the "

@@ -979,7 +979,7 @@ doctor_advice(const struct doctor *d)
 		if (cfg->forwards[i].port != 0)
 			ports[n++] = cfg->forwards[i].port;
 	}
-	bastion_line_print(stdout, "  ", ports, n, d->pub);
+	bastion_line_print(stdout, "  ", ports, NULL, n, d->pub);
 }
 
 /* ---- the command -------------------------------------------------------- */

@@ -26,6 +26,7 @@ enum trust_opt {
 	T_KNOWN_HOSTS,
 	T_YES,
 	T_PORT,
+	T_REMOTE,
 	T_KEY,
 	T_HELP,
 };
@@ -42,6 +43,8 @@ static const struct cli_option trust_options[] = {
 
 static const struct cli_option line_options[] = {
 	{ T_PORT, 'p', "port", "PORT", "the remote port (repeat for several)" },
+	{ T_REMOTE, 'R', "remote", "[BIND:]PORT:HOST:HOSTPORT",
+	    "a forward as given to run (repeat for several)" },
 	{ T_KEY, 's', "secret-key", "PATH",
 	    "the tunnel's private key (or its .pub)" },
 	{ T_KEY, 0, "key", "PATH", "same as --secret-key" },
@@ -64,9 +67,10 @@ void
 cmd_bastion_line_help(void)
 {
 	printf(
-	    "usage: tether bastion-line -p PORT -s KEY\n\nPrint the "
-	    "authorized_keys line for the bastion that lets this key do\n"
-	    "nothing but listen on PORT (no shell, no other forwarding).\n\n");
+	    "usage: tether bastion-line {-p PORT | -R [BIND:]PORT:HOST:HOSTPORT}"
+	    "... -s KEY\n\nPrint the authorized_keys line for the bastion "
+	    "that lets this key do\nnothing but listen on those ports, on "
+	    "their bind addresses\n(no shell, no other forwarding).\n\n");
 	cli_print_options(stdout, line_options);
 }
 
@@ -232,17 +236,36 @@ out:
 	return rc;
 }
 
+/* sshd's [host:]port: "localhost" for the default bind, IPv6 in []. */
+static void
+bastion_line_listen(FILE *out, const char *what, const char *bind, int port)
+{
+	int v6 = bind != NULL && strchr(bind, ':') != NULL;
+
+	if (bind == NULL || bind[0] == '\0')
+		bind = "localhost";
+	fprintf(out, ",%s=\"%s%s%s:%d\"", what, v6 ? "[" : "", bind,
+	    v6 ? "]" : "", port);
+}
+
 void
-bastion_line_print(FILE *out, const char *indent, const int *ports, size_t n,
-    const char *pub)
+bastion_line_print(FILE *out, const char *indent, const int *ports,
+    const char *const *binds, size_t n, const char *pub)
 {
 	char host[256] = "this-host";
 	size_t i;
 
 	gethostname(host, sizeof host - 1);
-	fprintf(out, "%srestrict,port-forwarding", indent);
+	/*
+	 * restrict alone still lets the key run commands (it only takes the
+	 * PTY): the forced command makes "nothing but listen" true whatever
+	 * the account's shell. tether never opens a session channel.
+	 */
+	fprintf(out, "%scommand=\"/bin/false\",restrict,port-forwarding",
+	    indent);
 	for (i = 0; i < n; i++)
-		fprintf(out, ",permitlisten=\"localhost:%d\"", ports[i]);
+		bastion_line_listen(out, "permitlisten",
+		    binds != NULL ? binds[i] : NULL, ports[i]);
 	/* Only so tether's end-to-end probe can reach its own port. */
 	for (i = 0; i < n; i++)
 		fprintf(out, ",permitopen=\"localhost:%d\"", ports[i]);
@@ -253,6 +276,8 @@ int
 cmd_bastion_line(int argc, char **argv)
 {
 	int ports[BASTION_LINE_PORTS_MAX], id;
+	struct forward_spec fw[BASTION_LINE_PORTS_MAX];
+	const char *binds[BASTION_LINE_PORTS_MAX];
 	char pub[16384];
 	const char *arg, *key = NULL;
 	struct cli_parser p;
@@ -275,23 +300,41 @@ cmd_bastion_line(int argc, char **argv)
 		}
 		if (id == T_KEY)
 			key = arg;
-		if (id == T_PORT &&
-		    (n == BASTION_LINE_PORTS_MAX ||
-		        spec_parse_port(arg, 1, &ports[n++]) == -1)) {
+		if ((id == T_PORT || id == T_REMOTE) &&
+		    n == BASTION_LINE_PORTS_MAX) {
 			fprintf(stderr,
-			    "tether: -p '%s': give up to %d ports from "
-			    "1 to 65535\n",
-			    arg, BASTION_LINE_PORTS_MAX);
+			    "tether: bastion-line: at most %d forwards\n",
+			    BASTION_LINE_PORTS_MAX);
 			return TETHER_EXIT_USAGE;
+		}
+		if (id == T_PORT) {
+			binds[n] = NULL;
+			if (spec_parse_port(arg, 1, &ports[n++]) == -1) {
+				fprintf(stderr,
+				    "tether: -p '%s': give a port from 1 to "
+				    "65535\n",
+				    arg);
+				return TETHER_EXIT_USAGE;
+			}
+		}
+		if (id == T_REMOTE) {
+			if (spec_parse_forward(arg, &fw[n], &err) == -1) {
+				fprintf(stderr, "tether: -R: %s\n", err.msg);
+				return TETHER_EXIT_USAGE;
+			}
+			ports[n] = fw[n].port;
+			binds[n] = fw[n].bind;
+			n++;
 		}
 	}
 	if (n == 0 || key == NULL) {
 		fprintf(stderr,
-		    "tether: bastion-line needs -p PORT and -s KEY\n");
+		    "tether: bastion-line needs -p PORT or -R "
+		    "FORWARD, and -s KEY\n");
 		return TETHER_EXIT_USAGE;
 	}
 	if (line_public_key(key, pub, sizeof pub) == -1)
 		return TETHER_EXIT_KEY;
-	bastion_line_print(stdout, "", ports, n, pub);
+	bastion_line_print(stdout, "", ports, binds, n, pub);
 	return TETHER_EXIT_OK;
 }

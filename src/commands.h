@@ -43,8 +43,8 @@ int seed_main(int argc, char **argv);
  * The least-privilege authorized_keys line for a tunnel's key: listen on
  * these ports (and, for the end-to-end probe, connect to them), nothing else.
  */
-void bastion_line_print(FILE *, const char *indent, const int *ports, size_t n,
-    const char *pub);
+void bastion_line_print(FILE *, const char *indent, const int *ports,
+    const char *const *binds, size_t n, const char *pub);
 
 /* getenv, in the shape the config layer takes. */
 const char *cmd_env_lookup(const char *name, void *ctx);

@@ -49,7 +49,7 @@ _tether() {
 	status|show-status) opts="-p --port --json --user --system -h --help" ;;
 	remove|remove-tunnel) opts="-p --port --user -n --dry-run -h --help" ;;
 	trust) opts="-b --bastion --known-hosts -y --yes -h --help" ;;
-	bastion-line) opts="-p --port -s --secret-key --key -h --help" ;;
+	bastion-line) opts="-p --port -R --remote -s --secret-key --key -h --help" ;;
 	mcp) opts="start list-tools --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -94,6 +94,7 @@ struct session {
 	ssh_key key;
 	struct dial dial; /* name resolution and the TCP connect */
 	int dialing;      /* dial in progress: no socket for libssh yet */
+	int asked_none;   /* the "none" method was asked, as ssh does first */
 	int sock_fd;      /* the dialed socket, -1 = none */
 	dev_t sock_dev;   /* ... and its identity */
 	ino_t sock_ino;
@@ -1209,6 +1210,7 @@ session_step_connect(struct session *s)
 		return;
 	}
 	log_debug(s->log, "key exchange done, bastion key trusted");
+	s->asked_none = 0;
 	session_set_state(s, SESSION_AUTHENTICATING);
 }
 
@@ -1245,6 +1247,28 @@ session_step_auth(struct session *s)
 	const struct tether_config *cfg = s->cfg;
 	int rc;
 
+	/*
+	 * Ask "none" first, as ssh does: its answer comes after the server's
+	 * EXT_INFO, so libssh knows server-sig-algs before it picks how to
+	 * sign with an RSA key (else it falls back to SHA-1 ssh-rsa, which
+	 * it then refuses itself: the npm ssh2 server sends EXT_INFO late).
+	 */
+	if (!s->asked_none) {
+		rc = ssh_userauth_none(s->ssh, NULL);
+		if (rc == SSH_AUTH_AGAIN)
+			return;
+		s->asked_none = 1;
+		if (rc == SSH_AUTH_SUCCESS) {
+			session_on_authenticated(s);
+			return;
+		}
+		if (rc == SSH_AUTH_ERROR) {
+			session_fail(s, TETHER_EXIT_FAILURE,
+			    "authentication to the bastion failed: %s",
+			    ssh_get_error(s->ssh));
+			return;
+		}
+	}
 	if (s->key != NULL)
 		rc = ssh_userauth_publickey(s->ssh, NULL, s->key);
 	else

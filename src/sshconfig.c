@@ -115,8 +115,7 @@ sshconfig_apply_text(struct tether_config *cfg, const char *alias,
 			    alias, value);
 			return -1;
 		}
-		snprintf(cfg->bastion.host, sizeof cfg->bastion.host, "%s",
-		    value);
+		memcpy(cfg->bastion.host, value, strlen(value) + 1);
 	}
 	sshconfig_value(text, "port", value, sizeof value);
 	if (cfg->bastion.port == 22 && value[0] != '\0' &&
@@ -129,8 +128,7 @@ sshconfig_apply_text(struct tether_config *cfg, const char *alias,
 	sshconfig_value(text, "user", value, sizeof value);
 	if (cfg->bastion.user[0] == '\0' && value[0] != '\0' &&
 	    strlen(value) < sizeof cfg->bastion.user)
-		snprintf(cfg->bastion.user, sizeof cfg->bastion.user, "%s",
-		    value);
+		memcpy(cfg->bastion.user, value, strlen(value) + 1);
 	if (cfg->key_path[0] == '\0')
 		sshconfig_identity(text, cfg->key_path, sizeof cfg->key_path);
 	return 0;

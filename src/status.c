@@ -188,7 +188,9 @@ status_ask_managers(struct status_ctx *c, enum tether_mode mode,
 			        strcmp(e->props.active_state, "inactive") != 0))
 				e->manager = "systemd";
 		}
-		if (paths_join_port(pid_path, sizeof pid_path, p->runtime_dir,
+		/* System mode has no pidfile (see remove.c). */
+		if (mode != TETHER_MODE_SYSTEM &&
+		    paths_join_port(pid_path, sizeof pid_path, p->runtime_dir,
 		        e->port, ".pid") == 0 &&
 		    (e->daemon_pid = daemon_running_pid(pid_path)) > 0)
 			e->manager = "daemon";

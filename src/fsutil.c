@@ -34,40 +34,75 @@ mkdir_parents(const char *path, mode_t mode)
 	return 0;
 }
 
+/* fsync of the directory that holds path: the rename survives a crash. */
+static int
+file_sync_dir(const char *path)
+{
+	char dir[CONFIG_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, rc;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int
+file_write_all(int fd, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = write(fd, text + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * A fresh temporary name per write (mkstemp: O_CREAT|O_EXCL), so two
+ * writers of one file never share it and nothing planted under a fixed
+ * name is followed or truncated.
+ */
 int
 file_write_atomic(const char *path, const char *text, mode_t mode, int durable,
     struct error *err)
 {
 	char tmp[CONFIG_PATH_MAX + 16];
-	size_t len = strlen(text), off = 0;
-	ssize_t n;
 	int fd, saved;
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >=
+	    sizeof tmp) {
 		error_set(err, TETHER_EXIT_FAILURE, "path too long: %.64s...",
 		    path);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd == -1) {
 		error_set(err, TETHER_EXIT_FAILURE, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		return -1;
 	}
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	saved = errno;
-	if (off != len || fchmod(fd, mode) == -1 ||
+	if (file_write_all(fd, text) == -1 || fchmod(fd, mode) == -1 ||
 	    (durable && fsync(fd) == -1)) {
-		if (off == len)
-			saved = errno;
+		saved = errno;
 		close(fd);
 		unlink(tmp);
 		error_set(err, TETHER_EXIT_FAILURE, "cannot write %s: %s", tmp,
@@ -79,6 +114,12 @@ file_write_atomic(const char *path, const char *text, mode_t mode, int durable,
 		unlink(tmp);
 		error_set(err, TETHER_EXIT_FAILURE, "cannot replace %s: %s",
 		    path, strerror(saved));
+		return -1;
+	}
+	if (durable && file_sync_dir(path) == -1) {
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "%s is written, but its directory could not be synced: %s",
+		    path, strerror(errno));
 		return -1;
 	}
 	return 0;

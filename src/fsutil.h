@@ -10,9 +10,11 @@
 /* mkdir -p; existing directories are fine. */
 int mkdir_parents(const char *path, mode_t mode);
 /*
- * Writes through path.tmp + rename: readers see the old or the new file,
- * whole. durable: fsync first, so a crash cannot leave an empty file (for
- * configuration; runtime state need not pay for it).
+ * Writes through a fresh path.XXXXXX (mkstemp) + rename: readers see the
+ * old or the new file, whole, and concurrent writers never collide.
+ * durable: fsync the file before and its directory after the rename, so a
+ * power cut leaves the old or the new file (configuration, units,
+ * known_hosts; runtime state need not pay for it).
  */
 int file_write_atomic(const char *path, const char *text, mode_t mode,
     int durable, struct error *);

@@ -21,5 +21,13 @@ int file_write_atomic(const char *path, const char *text, mode_t mode,
 /* Reads a whole file of at most max bytes; *text is NUL-terminated. */
 int file_read(const char *path, size_t max, char **text, struct error *);
 int file_exists(const char *path);
+/*
+ * Opens a file to append to it (creating it 0600, and its directories
+ * 0700), safely even as root in another user's tree: no symlink another
+ * user owns on the way, the file itself no symlink, every directory above
+ * it owned by root or the caller and writable by no one else, the file a
+ * regular one of the caller's. -1 with err naming the fix otherwise.
+ */
+int file_open_append_own(const char *path, struct error *);
 
 #endif

@@ -166,6 +166,32 @@ setup_check_key(struct setup_ctx *c, const char *given, struct error *err)
 }
 
 /*
+ * The trust command to advise. The file is its owner's: root must not
+ * write there (a symlink they planted would aim it anywhere), so when the
+ * owner is someone else the command runs as them.
+ */
+static void
+setup_trust_advice(const struct setup_ctx *c, char *out, size_t sz)
+{
+	const struct bastion_spec *b = &c->values.bastion;
+	int v6 = strchr(b->host, ':') != NULL;
+	uid_t owner = c->pw.pw_uid;
+	struct passwd *pw;
+	struct stat st;
+	char who[64];
+
+	if (stat(c->kh_source, &st) == 0)
+		owner = st.st_uid;
+	who[0] = '\0';
+	if (owner != geteuid() && (pw = getpwuid(owner)) != NULL)
+		snprintf(who, sizeof who, "sudo -u %s ", pw->pw_name);
+	else if (owner != geteuid())
+		snprintf(who, sizeof who, "sudo -u '#%ld' ", (long)owner);
+	snprintf(out, sz, "%stether trust -b %s%s%s:%d --known-hosts %s", who,
+	    v6 ? "[" : "", b->host, v6 ? "]" : "", b->port, c->kh_source);
+}
+
+/*
  * The bastion's keys for the tunnel's own known_hosts: those of the source
  * file, else those the tunnel already had, else (accept-new only) the key
  * the bastion presents now. A key once recorded is never replaced silently.
@@ -174,7 +200,8 @@ static int
 setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 {
 	const struct bastion_spec *b = &c->values.bastion;
-	int v6 = strchr(b->host, ':') != NULL, n;
+	char advice[CONFIG_PATH_MAX + SPEC_HOST_MAX + 128];
+	int n;
 
 	if (c->values.host_key_pin[0] != '\0')
 		return 0; /* pinned: known_hosts is not consulted */
@@ -189,14 +216,14 @@ setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 	if (n == -1)
 		return -1;
 	if (c->values.policy == HOST_KEY_STRICT) {
+		setup_trust_advice(c, advice, sizeof advice);
 		error_set(err, TETHER_EXIT_HOSTKEY,
 		    "%s has no key for the "
 		    "bastion %s port %d, and host keys are checked strictly: "
-		    "check its fingerprint, then add it (tether trust -b "
-		    "%s%s%s:%d --known-hosts %s), pin it with --host-key "
-		    "SHA256:..., or pass --host-key-policy accept-new",
-		    c->kh_source, b->host, b->port, v6 ? "[" : "", b->host,
-		    v6 ? "]" : "", b->port, c->kh_source);
+		    "check its fingerprint, then add it (%s), pin it with "
+		    "--host-key SHA256:..., or pass --host-key-policy "
+		    "accept-new",
+		    c->kh_source, b->host, b->port, advice);
 		return -1;
 	}
 	return hostkey_fetch(b, SETUP_FETCH_TIMEOUT, &c->kh_keys, c->learned,

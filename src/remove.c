@@ -24,6 +24,7 @@ struct remove_ctx {
 	char pid[CONFIG_PATH_MAX];
 	char log[CONFIG_PATH_MAX];
 	char state[CONFIG_PATH_MAX];
+	char rundir[CONFIG_PATH_MAX]; /* system mode: the tunnel's own */
 };
 
 static int
@@ -43,8 +44,10 @@ remove_paths(struct remove_ctx *c, struct error *err)
 	        ".pid") == -1 ||
 	    paths_join_port(c->log, sizeof c->log, c->paths.log_dir, port,
 	        ".log") == -1 ||
-	    paths_join_port(c->state, sizeof c->state, c->paths.runtime_dir,
-	        port, ".json") == -1 ||
+	    paths_state_file(&c->paths, port, c->state, sizeof c->state) ==
+	        -1 ||
+	    paths_join_port(c->rundir, sizeof c->rundir, c->paths.runtime_dir,
+	        port, "") == -1 ||
 	    (size_t)snprintf(c->dropin_dir, sizeof c->dropin_dir, "%s/%s.d",
 	        c->paths.unit_dir, c->unit) >= sizeof c->dropin_dir ||
 	    (size_t)snprintf(c->dropin, sizeof c->dropin,
@@ -105,6 +108,8 @@ remove_plan_files(struct remove_ctx *c, struct plan *p)
 		plan_remove(p, c->log);
 	}
 	plan_remove(p, c->state);
+	if (c->opts->mode == TETHER_MODE_SYSTEM)
+		plan_remove(p, c->rundir);
 }
 
 static int

@@ -382,8 +382,8 @@ setup_prepare(struct setup_ctx *c, struct error *err)
 	        c->paths.runtime_dir, port, ".pid") == -1 ||
 	    paths_join_port(c->log_path, sizeof c->log_path, c->paths.log_dir,
 	        port, ".log") == -1 ||
-	    paths_join_port(c->state_path, sizeof c->state_path,
-	        c->paths.runtime_dir, port, ".json") == -1 ||
+	    paths_state_file(&c->paths, port, c->state_path,
+	        sizeof c->state_path) == -1 ||
 	    (size_t)snprintf(c->dropin_path, sizeof c->dropin_path,
 	        "%s/%s.d/50-tether-user.conf", c->paths.unit_dir,
 	        c->unit) >= sizeof c->dropin_path) {

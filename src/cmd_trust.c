@@ -123,6 +123,7 @@ trust_run(const struct tether_config *cfg, int yes)
 	long timeout = TRUST_TIMEOUT_SECONDS;
 	struct tether_config strict = *cfg;
 	enum hostkey_status status;
+	struct hostkey_match match;
 	ssh_session ssh;
 	struct error err;
 	int zero = 0, rc, fd;
@@ -136,6 +137,7 @@ trust_run(const struct tether_config *cfg, int yes)
 	ssh_options_set(ssh, SSH_OPTIONS_HOST, b->host);
 	ssh_options_set(ssh, SSH_OPTIONS_PORT, &b->port);
 	ssh_options_set(ssh, SSH_OPTIONS_KNOWNHOSTS, cfg->known_hosts);
+	ssh_options_set(ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, cfg->known_hosts);
 	ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout);
 	strict.host_key_policy = HOST_KEY_STRICT;
 	if (ssh_connect(ssh) != SSH_OK) {
@@ -144,7 +146,7 @@ trust_run(const struct tether_config *cfg, int yes)
 		ssh_free(ssh);
 		return TETHER_EXIT_FAILURE;
 	}
-	status = hostkey_check(ssh);
+	status = hostkey_check(ssh, cfg->known_hosts, b, &match);
 	if (status == HOSTKEY_KNOWN) {
 		printf("The bastion %s is already trusted in %s.\n", pattern,
 		    cfg->known_hosts);

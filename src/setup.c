@@ -191,6 +191,23 @@ setup_trust_advice(const struct setup_ctx *c, char *out, size_t sz)
 	    v6 ? "[" : "", b->host, v6 ? "]" : "", b->port, c->kh_source);
 }
 
+/* A key both trusted and @revoked is refused, as OpenSSH refuses it. */
+static int
+setup_check_revoked(const struct setup_ctx *c, const char *source,
+    struct error *err)
+{
+	const char *key = hostkey_text_revoked(c->kh_keys.data);
+
+	if (key == NULL)
+		return 0;
+	error_set(err, TETHER_EXIT_HOSTKEY,
+	    "REVOKED HOST KEY DETECTED: %s marks the bastion's key %.*s "
+	    "@revoked; setup will not trust it. Ask the bastion's admin for "
+	    "its current key",
+	    source, (int)strcspn(key, "\n"), key);
+	return -1;
+}
+
 /*
  * The bastion's keys for the tunnel's own known_hosts: those of the source
  * file, else those the tunnel already had, else (accept-new only) the key
@@ -207,7 +224,7 @@ setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 		return 0; /* pinned: known_hosts is not consulted */
 	n = hostkey_copy_known(c->kh_source, b, &c->kh_keys, err);
 	if (n != 0)
-		return n > 0 ? 0 : -1;
+		return n > 0 ? setup_check_revoked(c, c->kh_source, err) : -1;
 	/* What this tunnel already trusts stays, as it is. */
 	n = hostkey_copy_known(c->kh_path, b, &c->kh_keys, err);
 	if (n > 0)
@@ -226,8 +243,10 @@ setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 		    c->kh_source, b->host, b->port, advice);
 		return -1;
 	}
-	return hostkey_fetch(b, SETUP_FETCH_TIMEOUT, &c->kh_keys, c->learned,
-	    sizeof c->learned, err);
+	if (hostkey_fetch(b, SETUP_FETCH_TIMEOUT, &c->kh_keys, c->learned,
+	        sizeof c->learned, err) == -1)
+		return -1;
+	return setup_check_revoked(c, c->kh_source, err);
 }
 
 /* An absolute path for a file that may not exist (yet). */

@@ -563,6 +563,11 @@ setup_lingers(const char *user)
 static void
 setup_print_hints(struct setup_ctx *c, struct api_out *o)
 {
+	const char *argv[] = { c->exe, "run", "--daemon", "-c", c->conf_path,
+		"--pidfile", c->pid_path, "--log-file", c->log_path,
+		"--state-dir", c->paths.runtime_dir, NULL };
+	char *cron;
+
 	if (c->opts->mode != TETHER_MODE_USER)
 		return;
 	if (c->use_systemd) {
@@ -574,13 +579,13 @@ setup_print_hints(struct setup_ctx *c, struct api_out *o)
 			    c->pw.pw_name);
 		return;
 	}
+	cron = units_render_cron(argv);
 	strbuf_addf(&o->out,
 	    "No systemd here: it runs as a background "
 	    "daemon. To start it at boot, add this line with crontab "
-	    "-e:\n@reboot %s run --daemon -c %s --pidfile %s "
-	    "--log-file %s --state-dir %s\n",
-	    c->exe, c->conf_path, c->pid_path, c->log_path,
-	    c->paths.runtime_dir);
+	    "-e:\n%s\n",
+	    cron != NULL ? cron : "(out of memory)");
+	free(cron);
 }
 
 /* Same config and already running: nothing to do. */

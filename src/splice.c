@@ -16,7 +16,11 @@
 
 #define SPLICE_SCRATCH_SIZE ((size_t)64 * 1024)
 #define SPLICE_ADDRS_MAX 4
-#define SPLICE_LIBSSH_MAX (4u * 1024 * 1024)
+/* The window libssh grants (about 2 MiB held) and 1 MiB of slack. */
+#define SPLICE_LIBSSH_MAX (3u * 1024 * 1024)
+/* All channels together; past it, a channel holding this much is closed. */
+#define SPLICE_SET_HELD_MAX ((size_t)32 * 1024 * 1024)
+#define SPLICE_BIG_HOLDER (128u * 1024)
 
 enum splice_state {
 	SPLICE_CONNECTING,
@@ -88,6 +92,14 @@ splice_fail(struct splice *s, const char *fmt, ...)
 	log_warn(s->set->log, "connection %s: %s", s->label, msg);
 	s->state = SPLICE_DEAD;
 	splice_mark_dirty(s);
+}
+
+/* in_libssh, and the set-wide sum of it (SPLICE_SET_HELD_MAX). */
+static void
+splice_held(struct splice *s, uint32_t n)
+{
+	s->set->held = s->set->held - s->in_libssh + n;
+	s->in_libssh = n;
 }
 
 static int
@@ -219,11 +231,11 @@ splice_flush_to_local(struct splice *s)
 		    (uint32_t)want, 0);
 		if (got <= 0) {
 			/* libssh holds less than we counted: nothing is lost. */
-			s->in_libssh = 0;
+			splice_held(s, 0);
 			return;
 		}
 		bytebuf_commit(&s->to_local, (size_t)got);
-		s->in_libssh -= (uint32_t)got;
+		splice_held(s, s->in_libssh - (uint32_t)got);
 	}
 }
 
@@ -238,8 +250,11 @@ splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
 	(void)session;
 	(void)channel;
 	/* A closing splice, or stderr (which forwarded-tcpip never has): drop. */
-	if (s->state == SPLICE_DEAD || is_stderr)
+	if (s->state == SPLICE_DEAD || is_stderr) {
+		if (s->state == SPLICE_DEAD)
+			splice_held(s, 0);
 		return (int)len;
+	}
 	/*
 	 * libssh keeps whatever the bastion sends, window or not; within the
 	 * window it holds at most ~2 MiB. More is a peer ignoring flow
@@ -250,6 +265,18 @@ splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
 		    "the bastion sent %u bytes past the channel's "
 		    "window",
 		    len);
+		splice_held(s, 0);
+		return (int)len;
+	}
+	/* The bound for the whole process: the biggest holders go first. */
+	if (len >= SPLICE_BIG_HOLDER &&
+	    s->set->held - s->in_libssh + len > SPLICE_SET_HELD_MAX) {
+		splice_fail(s,
+		    "closed: the bastion's channels hold %zu KiB in all, past "
+		    "tether's cap of %zu MiB, and this one holds %u KiB",
+		    (s->set->held - s->in_libssh + len) / 1024,
+		    SPLICE_SET_HELD_MAX >> 20, len / 1024);
+		splice_held(s, 0);
 		return (int)len;
 	}
 	if (s->state == SPLICE_OPEN && s->to_local.len == 0) {
@@ -267,7 +294,7 @@ splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
 	taken += bytebuf_append(&s->to_local, (unsigned char *)data + taken,
 	    len - taken);
 	/* libssh hands us everything it holds each time. */
-	s->in_libssh = len - (uint32_t)taken;
+	splice_held(s, len - (uint32_t)taken);
 	splice_mark_dirty(s);
 	return (int)taken;
 }
@@ -488,6 +515,7 @@ splice_destroy(struct splice *s)
 	    (unsigned long long)s->bytes_to_remote);
 	bytebuf_free(&s->to_local);
 	bytebuf_free(&s->to_remote);
+	splice_held(s, 0);
 	TAILQ_REMOVE(&set->all, s, entry);
 	set->count--;
 	free(s);

@@ -38,6 +38,7 @@ struct splice_set {
 	struct splice_list dirty;   /* watchers to reconcile, or to reap */
 	struct splice_list starved; /* waiting for the bastion's window */
 	size_t count;               /* live splices */
+	size_t held;                /* bytes libssh holds for them all */
 	int write_blocked;          /* the bastion socket has unsent data */
 	double connect_timeout;     /* seconds to reach the target */
 	uint64_t bytes_to_local;

@@ -46,6 +46,11 @@
 #       whose target (an echo server) is left unread: tether's RSS must stay
 #       under baseline + HOSTILE_RSS_SLACK_KB, and it must let the connection
 #       go once the bastion closes the channel.
+#   window-overrun-many
+#       the same on 256 channels at once (8 MiB past the window each): the
+#       process-wide cap bites (a log line says so), RSS grows by no more
+#       than HOSTILE_CAP_KB (256 MiB), the session survives (no reconnect)
+#       and the legit echo after it works.
 #   window-reopen
 #       256 KiB through the echo target; the bastion lets tether use up the
 #       64000-byte window it granted, waits 0.5 s, then reopens it (one
@@ -65,7 +70,7 @@ lab_init "$@"
 
 [ "$LAB_TUNNEL" = tether ] || lab_skip "these checks read tether's own log (LAB_TUNNEL=$LAB_TUNNEL)"
 
-ALL_MODES="open-session open-x11 open-agent open-unrequested flood ignore-keepalive ignore-requests-chatty reload-in-flight close-mid-handshake window-overrun window-reopen"
+ALL_MODES="open-session open-x11 open-agent open-unrequested flood ignore-keepalive ignore-requests-chatty reload-in-flight close-mid-handshake window-overrun window-overrun-many window-reopen"
 read -r -a MODES <<<"${HOSTILE_MODES:-$ALL_MODES}"
 SLACK_KB=${HOSTILE_RSS_SLACK_KB:-16384}
 # ASan keeps freed memory in a quarantine (256 MiB by default): the plain
@@ -73,10 +78,17 @@ SLACK_KB=${HOSTILE_RSS_SLACK_KB:-16384}
 if lab_tether_sanitized && [ -z "${HOSTILE_RSS_SLACK_KB:-}" ]; then
 	SLACK_KB=$((300 * 1024))
 	lab_log "sanitizer build: RSS bounds relaxed to +$SLACK_KB KiB (ASan's quarantine)"
+	[ -n "${HOSTILE_CAP_KB:-}" ] || HOSTILE_CAP_KB=$((556 * 1024))
 fi
 MAX_CHANNELS=64
 FLOOD_OPENS=3000
 OVERRUN_BYTES=$((64 << 20))
+# window-overrun-many: 256 channels (max_channels) at once, 8 MiB past the
+# window each; RSS may grow by the process-wide cap (64 MiB held, plus
+# 256 KiB per channel under it: splice.c) and libssh's own slack on it.
+OVERRUN_CHANNELS=256
+OVERRUN_MANY_BYTES=$((8 << 20))
+BASE_RSS_CAP_KB=${HOSTILE_CAP_KB:-$((256 * 1024))}
 
 if [ -n "$LAB_BUILD" ] && [ -x "$LAB_BUILD/hostile_bastion" ]; then
 	HOSTILE=$LAB_BUILD/hostile_bastion
@@ -430,6 +442,37 @@ mode_window_overrun() {
 	hb_stop
 }
 
+mode_window_overrun_many() {
+	local line growth bound=$((BASE_RSS_CAP_KB))
+	hb_start window-overrun -C "$OVERRUN_CHANNELS" -b "$OVERRUN_MANY_BYTES" -H 3 -w 1 -d 200
+	hb_tether
+	baseline || { hb_stop; return; }
+	sample_until 'window-overrun: closing the channels|UNSUPPORTED|FAIL' 120
+	case $? in
+	1) bad "tether died during the overrun of $OVERRUN_CHANNELS channels"; hb_stop; return ;;
+	2) bad "the overrun did not finish within 120 s: $(tail -n 2 "$HB_LOG")" ;;
+	esac
+	if grep -q UNSUPPORTED "$HB_LOG"; then
+		SKIPPED+=("$mode: $(grep -m1 UNSUPPORTED "$HB_LOG" | sed 's/.*UNSUPPORTED: //')")
+		hb_stop
+		return
+	fi
+	line=$(grep -m1 -E 'window-overrun (done|stopped)' "$HB_LOG")
+	growth=$((MAX_RSS - BASE_RSS))
+	lab_log "overrun of $OVERRUN_CHANNELS channels: ${line#*: }; RSS baseline $BASE_RSS KiB, max $MAX_RSS KiB (+$growth KiB) over $SAMPLES samples"
+	local ok=1 capped
+	[ "$growth" -le "$bound" ] ||
+	    { bad "tether's RSS grew by $growth KiB over $OVERRUN_CHANNELS overrun channels (bound +$bound KiB: the process-wide cap)"; ok=0; }
+	capped=$(grep -c "past tether's cap of" "$TETHER_LOG")
+	[ "$capped" -gt 0 ] || { bad "no log line says the process-wide cap bit"; ok=0; }
+	grep -q "past the channel's window" "$TETHER_LOG" || lab_log "note: no channel reached its own limit before the cap"
+	hb_echo_ok 20 || ok=0
+	[ "$(grep -c 'connecting to' "$TETHER_LOG")" = 1 ] ||
+	    { bad "the session did not survive the overrun (it reconnected)"; ok=0; }
+	[ "$ok" = 1 ] && note "$OVERRUN_CHANNELS channels overrun: RSS $BASE_RSS -> max $MAX_RSS KiB (+$growth, bound +$bound); cap hit $capped time(s); same session, then ${ECHO_LINE}"
+	hb_stop
+}
+
 mode_window_reopen() {
 	local took
 	hb_start window-reopen -e 262144 -H 0.5
@@ -473,6 +516,7 @@ for mode in "${MODES[@]}"; do
 	reload-in-flight) mode_reload_in_flight ;;
 	close-mid-handshake) mode_close_mid_handshake ;;
 	window-overrun) mode_window_overrun ;;
+	window-overrun-many) mode_window_overrun_many ;;
 	window-reopen) mode_window_reopen ;;
 	*) lab_fail "unknown mode '$mode' in HOSTILE_MODES (known: $ALL_MODES)" ;;
 	esac

@@ -21,6 +21,9 @@
 /* All channels together; past it, a channel holding this much is closed. */
 #define SPLICE_SET_HELD_MAX ((size_t)32 * 1024 * 1024)
 #define SPLICE_BIG_HOLDER (128u * 1024)
+/* Per-connection log lines, as for refused channels (session.c). */
+#define SPLICE_LOG_BURST 10
+#define SPLICE_LOG_INTERVAL 5.0
 
 enum splice_state {
 	SPLICE_CONNECTING,
@@ -78,6 +81,38 @@ splice_mark_dirty(struct splice *s)
 static void splice_fail(struct splice *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Whether one more per-connection line may go out: 3,000 opens against a
+ * dead target must not make 3,000 lines. The rest are counted and said in
+ * one line when the interval ends.
+ */
+static int
+splice_log_allowed(struct splice_set *set)
+{
+	if (ratelimit_allow(&set->budget, ev_now(set->loop)))
+		return 1;
+	if (!ev_is_active(&set->log_report)) {
+		ev_timer_set(&set->log_report, SPLICE_LOG_INTERVAL, 0);
+		ev_timer_start(set->loop, &set->log_report);
+	}
+	return 0;
+}
+
+static void
+splice_on_log_report(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct splice_set *set = w->data;
+	unsigned n = ratelimit_take_suppressed(&set->budget);
+
+	(void)loop;
+	(void)revents;
+	if (n > 0)
+		log_warn(set->log,
+		    "... and %u more connection line(s) not logged one by one "
+		    "(at most %d such lines per %.0f s)",
+		    n, SPLICE_LOG_BURST, SPLICE_LOG_INTERVAL);
+}
+
 static void
 splice_fail(struct splice *s, const char *fmt, ...)
 {
@@ -89,7 +124,8 @@ splice_fail(struct splice *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	log_warn(s->set->log, "connection %s: %s", s->label, msg);
+	if (splice_log_allowed(s->set))
+		log_warn(s->set->log, "connection %s: %s", s->label, msg);
 	s->state = SPLICE_DEAD;
 	splice_mark_dirty(s);
 }
@@ -614,6 +650,9 @@ splice_set_init(struct splice_set *set, struct ev_loop *loop,
 	memset(set, 0, sizeof *set);
 	set->loop = loop;
 	set->log = log;
+	ratelimit_init(&set->budget, SPLICE_LOG_INTERVAL, SPLICE_LOG_BURST);
+	ev_init(&set->log_report, splice_on_log_report);
+	set->log_report.data = set;
 	TAILQ_INIT(&set->all);
 	TAILQ_INIT(&set->dirty);
 	TAILQ_INIT(&set->starved);
@@ -638,6 +677,7 @@ void
 splice_set_deinit(struct splice_set *set)
 {
 	splice_set_close_all(set);
+	ev_timer_stop(set->loop, &set->log_report);
 	free(set->scratch);
 	set->scratch = NULL;
 }

@@ -16,6 +16,10 @@
 #       fds <= baseline + 64 + 2 and RSS <=
 #       baseline + HOSTILE_RSS_SLACK_KB while they are held; once the bastion
 #       closes them the forward works again and the fds come back.
+#   flood-dead-target
+#       the same flood against a forward whose target refuses connections:
+#       "cannot connect to the target" goes through the rate limiter too (at
+#       most 10 lines per 5 s, then one line counting the rest).
 #   ignore-keepalive
 #       no global request is answered after the forward (TCP stays open):
 #       with -o keepalive_interval=1 -o keepalive_count=3 tether gives up
@@ -70,7 +74,7 @@ lab_init "$@"
 
 [ "$LAB_TUNNEL" = tether ] || lab_skip "these checks read tether's own log (LAB_TUNNEL=$LAB_TUNNEL)"
 
-ALL_MODES="open-session open-x11 open-agent open-unrequested flood ignore-keepalive ignore-requests-chatty reload-in-flight close-mid-handshake window-overrun window-overrun-many window-reopen"
+ALL_MODES="open-session open-x11 open-agent open-unrequested flood flood-dead-target ignore-keepalive ignore-requests-chatty reload-in-flight close-mid-handshake window-overrun window-overrun-many window-reopen"
 read -r -a MODES <<<"${HOSTILE_MODES:-$ALL_MODES}"
 SLACK_KB=${HOSTILE_RSS_SLACK_KB:-16384}
 # ASan keeps freed memory in a quarantine (256 MiB by default): the plain
@@ -298,6 +302,30 @@ mode_flood() {
 	hb_stop
 }
 
+mode_flood_dead_target() {
+	local dead saved=$TARGET_PORT logged unlogged accepted done_line
+	dead=$(lab_free_port) || lab_fail "no free port"
+	hb_start flood -n "$FLOOD_OPENS" -H 2 -w 1
+	TARGET_PORT=$dead
+	hb_tether -o max_channels=$MAX_CHANNELS
+	TARGET_PORT=$saved
+	lab_wait_log "$HB_LOG" 'flood: closed|FAIL' 40 || bad "the flood did not finish within 40 s"
+	done_line=$(grep -m1 -E 'flood (done|stalled)' "$HB_LOG")
+	accepted=$(sed -nE 's/.* ([0-9]+) accepted.*/\1/p' <<<"$done_line")
+	local ok=1
+	lab_wait_log "$TETHER_LOG" 'and [0-9]+ more connection line\(s\) not logged' 8 ||
+	    { bad "tether never said how many connection lines it did not log"; ok=0; }
+	logged=$(lab_log_count "$TETHER_LOG" "cannot connect to the target")
+	unlogged=$(grep -oE 'and [0-9]+ more connection line\(s\)' "$TETHER_LOG" | awk '{ n += $2 } END { print n + 0 }')
+	lab_log "flood against a dead target: ${done_line#*: }; tether logged $logged 'cannot connect' lines and counted $unlogged more"
+	[ "$logged" -ge 1 ] || { bad "no 'cannot connect to the target' line at all"; ok=0; }
+	[ "$logged" -le 20 ] ||
+	    { bad "tether logged $logged 'cannot connect to the target' lines for a flood of under a second; at most 10 per 5 s were expected"; ok=0; }
+	[ "$unlogged" -ge 1 ] || { bad "nothing was counted instead of logged"; ok=0; }
+	[ "$ok" = 1 ] && note "${done_line#*: }; $logged 'cannot connect to the target' lines, $unlogged more counted in one line"
+	hb_stop
+}
+
 # hb_dropped WHAT PATTERN MIN MAX: tether gives up on the bastion (PATTERN
 # in its log within 20 s), MIN to MAX s after the first grant (timed from
 # the hostile log: sets TOOK), then reconnects and gets its forward back.
@@ -517,6 +545,7 @@ for mode in "${MODES[@]}"; do
 	close-mid-handshake) mode_close_mid_handshake ;;
 	window-overrun) mode_window_overrun ;;
 	window-overrun-many) mode_window_overrun_many ;;
+	flood-dead-target) mode_flood_dead_target ;;
 	window-reopen) mode_window_reopen ;;
 	*) lab_fail "unknown mode '$mode' in HOSTILE_MODES (known: $ALL_MODES)" ;;
 	esac

@@ -357,6 +357,24 @@ done
 [ -e "$LAB_DIR/pwned" ] && lab_fail "something of a hostile unit ran"
 lab_log "ok: --yes --unit-dir: only the good unit migrated (as root), the others untouched; exit 3"
 
+# ---- User=root is root too: refused without --run-as -----------------------------------------
+U4=$LAB_DIR/units4
+mkdir -p "$U4"
+distinct_port; PRR=$DISTINCT
+U2_SAVED=$U2; U2=$U4
+seed_unit "$PRR" "User=root" "" \
+    "/usr/bin/autossh -M 0 -N -o UserKnownHostsFile=$KH -i $ROOTKEY -R $PRR:localhost:22 tunnel@127.0.0.1 -p $BPORT"
+U2=$U2_SAVED
+before=$(snapshot "$U4")
+clear_calls
+t "$TETHER" migrate --dry-run --unit-dir "$U4"
+[ "$RC" = 3 ] || { show; lab_fail "--dry-run with a User=root unit: exit $RC, expected 3"; }
+has_line "$ERR" "tether: left as it is: autossh-tunnel-$PRR.service: the unit says User=root, so it ran as root, and a tunnel needs no root; pass --run-as USER (the key's owner), or --run-as root to keep running it as root" ||
+    { show; lab_fail "the User=root unit is not refused without --run-as"; }
+[ "$(snapshot "$U4")" = "$before" ] || lab_fail "--dry-run changed files"
+[ -z "$(calls)" ] || lab_fail "--dry-run called systemctl: $(calls)"
+lab_log "ok: a User=root unit is refused without --run-as, as one with no User="
+
 # ---- setup fails after the old unit was stopped: put back ---------------------------------------
 U3=$LAB_DIR/units3
 mkdir -p "$U3"

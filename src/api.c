@@ -97,7 +97,7 @@ api_self_exe(char *out, size_t sz, struct error *err)
 		return -1;
 	}
 	out[n] = '\0';
-	return units_check_path(out, "the tether executable's path", err);
+	return units_check_exe(out, err);
 }
 
 const char *

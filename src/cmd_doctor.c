@@ -569,6 +569,8 @@ doctor_session(const struct doctor *d)
 	    ssh_options_set(ssh, SSH_OPTIONS_PORT, &b->port) < 0 ||
 	    ssh_options_set(ssh, SSH_OPTIONS_KNOWNHOSTS, d->cfg.known_hosts) <
 	        0 ||
+	    ssh_options_set(ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
+	        d->cfg.known_hosts) < 0 ||
 	    ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
 	    (d->login[0] != '\0' &&
 	        ssh_options_set(ssh, SSH_OPTIONS_USER, d->login) < 0)) {
@@ -635,6 +637,7 @@ doctor_connect(struct doctor *d)
 {
 	const struct bastion_spec *b = &d->cfg.bastion;
 	struct tether_config strict;
+	struct hostkey_match match;
 	const char *banner;
 	char fp[160] = "(unknown key)";
 	struct error err;
@@ -671,10 +674,10 @@ doctor_connect(struct doctor *d)
 		    err.msg);
 		return -2;
 	}
-	switch (hostkey_check(d->ssh)) {
+	switch (hostkey_check(d->ssh, d->cfg.known_hosts, b, &match)) {
 	case HOSTKEY_KNOWN:
-		report(d, V_OK, 0, "host key", "%s matches %s", fp,
-		    d->cfg.known_hosts);
+		report(d, V_OK, 0, "host key", "%s matches %s line %d", fp,
+		    d->cfg.known_hosts, match.known_line);
 		return 0;
 	case HOSTKEY_UNKNOWN:
 		if (d->cfg.host_key_policy == HOST_KEY_ACCEPT_NEW) {

@@ -132,6 +132,33 @@ run_daemon_paths(struct run_request *req, struct error *err)
 	return 0;
 }
 
+#define RUN_LOG_MAX_DEFAULT (10LL * 1024 * 1024)
+
+/*
+ * The daemon's log is bounded: past TETHER_LOG_MAX_BYTES (default 10 MiB)
+ * it is rotated once, to LOG.1, so it never takes more than twice that.
+ */
+static int
+run_log_max(long long *max, struct error *err)
+{
+	const char *v = getenv("TETHER_LOG_MAX_BYTES");
+	char *end;
+
+	*max = RUN_LOG_MAX_DEFAULT;
+	if (v == NULL || *v == '\0')
+		return 0;
+	errno = 0;
+	*max = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0' || *max < 1024) {
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "TETHER_LOG_MAX_BYTES='%.32s': give a number of bytes, "
+		    "1024 or more",
+		    v);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 run_in_background(struct run_request *req)
 {
@@ -166,6 +193,7 @@ cmd_run(int argc, char **argv)
 	struct run_request *req;
 	struct logger lg;
 	struct error err;
+	long long log_max = 0;
 	int rc;
 
 	/* The request holds path buffers: keep it off the stack. */
@@ -190,11 +218,18 @@ cmd_run(int argc, char **argv)
 		free(req);
 		return rc;
 	}
+	if (req->daemon && run_log_max(&log_max, &err) == -1) {
+		fprintf(stderr, "tether: %s\n", err.msg);
+		free(req);
+		return err.code;
+	}
 	if (req->daemon && (rc = run_in_background(req)) != 0) {
 		free(req);
 		return rc == -1 ? TETHER_EXIT_OK : rc;
 	}
 	log_init(&lg, req->cfg.name, req->cfg.verbose);
+	if (req->daemon)
+		log_set_rotation(&lg, req->logfile, log_max);
 	rc = supervisor_run(&req->cfg, &lg, &hooks);
 	free(req);
 	return rc;

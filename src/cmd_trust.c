@@ -4,6 +4,7 @@
  * authorized_keys line for the bastion.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
+#include "fsutil.h"
 #include "hostkey.h"
 #include "key.h"
 
@@ -91,6 +93,32 @@ trust_confirm(const char *pattern, const char *key)
 	return strcmp(answer, "yes\n") == 0;
 }
 
+/*
+ * The bastion's line, appended through fd: a file file_open_append_own
+ * vetted, never libssh's own open of the path (it follows symlinks).
+ */
+static int
+trust_append(ssh_session ssh, int fd, const char *path)
+{
+	char *entry = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (ssh_session_export_known_hosts_entry(ssh, &entry) != SSH_OK) {
+		fprintf(stderr, "tether: cannot write %s: %s\n", path,
+		    ssh_get_error(ssh));
+		return -1;
+	}
+	len = strlen(entry);
+	if (write(fd, entry, len) == (ssize_t)len && fsync(fd) == 0)
+		rc = 0;
+	else
+		fprintf(stderr, "tether: cannot write %s: %s\n", path,
+		    strerror(errno));
+	ssh_string_free_char(entry);
+	return rc;
+}
+
 static int
 trust_run(const struct tether_config *cfg, int yes)
 {
@@ -99,10 +127,12 @@ trust_run(const struct tether_config *cfg, int yes)
 	long timeout = TRUST_TIMEOUT_SECONDS;
 	struct tether_config strict = *cfg;
 	enum hostkey_status status;
+	struct hostkey_match match;
 	ssh_session ssh;
 	struct error err;
-	int zero = 0, rc;
+	int zero = 0, rc, fd;
 
+	error_clear(&err);
 	hostkey_host_pattern(b, pattern, sizeof pattern);
 	ssh = ssh_new();
 	if (ssh == NULL)
@@ -111,6 +141,7 @@ trust_run(const struct tether_config *cfg, int yes)
 	ssh_options_set(ssh, SSH_OPTIONS_HOST, b->host);
 	ssh_options_set(ssh, SSH_OPTIONS_PORT, &b->port);
 	ssh_options_set(ssh, SSH_OPTIONS_KNOWNHOSTS, cfg->known_hosts);
+	ssh_options_set(ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, cfg->known_hosts);
 	ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout);
 	strict.host_key_policy = HOST_KEY_STRICT;
 	if (ssh_connect(ssh) != SSH_OK) {
@@ -119,7 +150,7 @@ trust_run(const struct tether_config *cfg, int yes)
 		ssh_free(ssh);
 		return TETHER_EXIT_FAILURE;
 	}
-	status = hostkey_check(ssh);
+	status = hostkey_check(ssh, cfg->known_hosts, b, &match);
 	if (status == HOSTKEY_KNOWN) {
 		printf("The bastion %s is already trusted in %s.\n", pattern,
 		    cfg->known_hosts);
@@ -130,6 +161,9 @@ trust_run(const struct tether_config *cfg, int yes)
 		hostkey_verify(ssh, &strict, NULL, &err);
 		fprintf(stderr, "tether: %s\n", err.msg);
 		rc = TETHER_EXIT_HOSTKEY;
+	} else if ((fd = file_open_append_own(cfg->known_hosts, &err)) == -1) {
+		fprintf(stderr, "tether: %s\n", err.msg);
+		rc = TETHER_EXIT_FAILURE;
 	} else {
 		hostkey_describe_public(ssh, fp, sizeof fp);
 		if (!yes && !trust_confirm(pattern, fp)) {
@@ -139,15 +173,14 @@ trust_run(const struct tether_config *cfg, int yes)
 			    "it\n",
 			    pattern, fp);
 			rc = TETHER_EXIT_HOSTKEY;
-		} else if (ssh_session_update_known_hosts(ssh) != SSH_OK) {
-			fprintf(stderr, "tether: cannot write %s: %s\n",
-			    cfg->known_hosts, ssh_get_error(ssh));
+		} else if (trust_append(ssh, fd, cfg->known_hosts) == -1) {
 			rc = TETHER_EXIT_FAILURE;
 		} else {
 			printf("Recorded the bastion %s (%s) in %s.\n", pattern,
 			    fp, cfg->known_hosts);
 			rc = TETHER_EXIT_OK;
 		}
+		close(fd);
 	}
 	ssh_disconnect(ssh);
 	ssh_free(ssh);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,33 +15,137 @@
 #include "tether/exit.h"
 #include "daemon.h"
 
+/*
+ * Opens a pidfile or log file that must be ours: never through a symlink,
+ * only a regular file with one link, owned by the caller. The directory may
+ * belong to someone else (systemd hands RuntimeDirectory= to the service
+ * user), so whatever sits there is not trusted.
+ */
+int
+daemon_open_own(const char *path, int flags, const char *what,
+    struct error *err)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, flags | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		if (errno == ELOOP)
+			error_set(err, TETHER_EXIT_FAILURE,
+			    "%s %s is a symlink: refusing to follow it; "
+			    "remove it",
+			    what, path);
+		else
+			error_set(err, TETHER_EXIT_FAILURE, "%s %s: %s", what,
+			    path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_uid != geteuid()) {
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "%s %s is not a regular file of uid %ld with one link "
+		    "(owner uid %ld, %ld links): refusing it; remove it",
+		    what, path, (long)geteuid(), (long)st.st_uid,
+		    (long)st.st_nlink);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static pid_t
 daemon_read_pid(int fd)
 {
 	char buf[32];
 	ssize_t n;
+	long v;
 
 	n = pread(fd, buf, sizeof buf - 1, 0);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	return (pid_t)strtol(buf, NULL, 10);
+	v = strtol(buf, NULL, 10);
+	return v > 0 && v <= INT_MAX ? (pid_t)v : 0;
+}
+
+int
+daemon_holder(const char *pidfile, pid_t *pid, struct error *err)
+{
+	int fd, rc = 0;
+
+	*pid = 0;
+	if (access(pidfile, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	fd = daemon_open_own(pidfile, O_RDONLY, "pidfile", err);
+	if (fd == -1)
+		return -1;
+	/* A lock we can take means nobody holds it: the file is stale. */
+	if (flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK &&
+	    (*pid = daemon_read_pid(fd)) > 0)
+		rc = 1;
+	close(fd);
+	return rc;
 }
 
 pid_t
 daemon_running_pid(const char *pidfile)
 {
-	pid_t pid = 0;
-	int fd;
+	struct error ignored;
+	pid_t pid;
 
-	fd = open(pidfile, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return 0;
-	/* A lock we can take means nobody holds it: the file is stale. */
-	if (flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK)
-		pid = daemon_read_pid(fd);
-	close(fd);
-	return pid;
+	error_clear(&ignored);
+	return daemon_holder(pidfile, &pid, &ignored) == 1 ? pid : 0;
+}
+
+/* The basename of a /proc/PID/exe link, without " (deleted)". */
+static int
+daemon_exe_is_tether(const char *exe)
+{
+	const char *base = strrchr(exe, '/');
+
+	base = base != NULL ? base + 1 : exe;
+	return strcmp(base, "tether") == 0 ||
+	    strcmp(base, "tether (deleted)") == 0;
+}
+
+int
+daemon_check_process(pid_t pid, struct error *err)
+{
+	char path[64], exe[PATH_MAX], self[PATH_MAX];
+	struct stat st;
+	ssize_t n, m;
+
+	snprintf(path, sizeof path, "/proc/%ld", (long)pid);
+	if (stat(path, &st) == -1) {
+		error_set(err, TETHER_EXIT_FAILURE, "pid %ld: %s", (long)pid,
+		    strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "refusing to signal pid %ld: it runs as uid %ld, not as "
+		    "you (uid %ld); the pidfile is not this tunnel's",
+		    (long)pid, (long)st.st_uid, (long)geteuid());
+		return -1;
+	}
+	snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
+	n = readlink(path, exe, sizeof exe - 1);
+	m = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0)
+		exe[n] = '\0';
+	if (m > 0)
+		self[m] = '\0';
+	if (n <= 0 ||
+	    ((m <= 0 || strcmp(exe, self) != 0) &&
+	        !daemon_exe_is_tether(exe))) {
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "refusing to signal pid %ld: it is %s, not tether; the "
+		    "pidfile is not this tunnel's",
+		    (long)pid, n > 0 ? exe : "not a process of yours");
+		return -1;
+	}
+	return 0;
 }
 
 /* In the grandchild: becomes the daemon. */
@@ -80,12 +185,9 @@ daemon_start(const char *pidfile, const char *logfile, pid_t *pid,
 	pid_t child;
 	ssize_t n;
 
-	pid_fd = open(pidfile, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (pid_fd == -1) {
-		error_set(err, TETHER_EXIT_FAILURE, "pidfile %s: %s", pidfile,
-		    strerror(errno));
+	pid_fd = daemon_open_own(pidfile, O_RDWR | O_CREAT, "pidfile", err);
+	if (pid_fd == -1)
 		return -1;
-	}
 	if (flock(pid_fd, LOCK_EX | LOCK_NB) == -1) {
 		error_set(err, TETHER_EXIT_FAILURE,
 		    "this tunnel already runs "
@@ -94,12 +196,18 @@ daemon_start(const char *pidfile, const char *logfile, pid_t *pid,
 		close(pid_fd);
 		return -1;
 	}
-	log_fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (log_fd == -1 || pipe2(report, O_CLOEXEC) == -1) {
+	log_fd = daemon_open_own(logfile, O_WRONLY | O_CREAT | O_APPEND,
+	    "log file", err);
+	if (log_fd == -1) {
+		close(pid_fd);
+		return -1;
+	}
+	/* The log is the daemon's stderr: writes to it may block. */
+	if (fcntl(log_fd, F_SETFL, O_APPEND) == -1 ||
+	    pipe2(report, O_CLOEXEC) == -1) {
 		error_set(err, TETHER_EXIT_FAILURE, "log file %s: %s", logfile,
 		    strerror(errno));
-		if (log_fd != -1)
-			close(log_fd);
+		close(log_fd);
 		close(pid_fd);
 		return -1;
 	}
@@ -141,11 +249,14 @@ int
 daemon_stop(const char *pidfile, int timeout_s, struct error *err)
 {
 	struct timespec pause = { 0, 50L * 1000 * 1000 };
-	pid_t pid = daemon_running_pid(pidfile);
-	int i;
+	pid_t pid;
+	int i, held;
 
-	if (pid <= 0)
-		return 0;
+	held = daemon_holder(pidfile, &pid, err);
+	if (held <= 0)
+		return held;
+	if (daemon_check_process(pid, err) == -1)
+		return -1;
 	if (kill(pid, SIGTERM) == -1 && errno != ESRCH) {
 		error_set(err, TETHER_EXIT_FAILURE, "cannot stop pid %ld: %s",
 		    (long)pid, strerror(errno));

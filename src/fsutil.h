@@ -10,14 +10,24 @@
 /* mkdir -p; existing directories are fine. */
 int mkdir_parents(const char *path, mode_t mode);
 /*
- * Writes through path.tmp + rename: readers see the old or the new file,
- * whole. durable: fsync first, so a crash cannot leave an empty file (for
- * configuration; runtime state need not pay for it).
+ * Writes through a fresh path.XXXXXX (mkstemp) + rename: readers see the
+ * old or the new file, whole, and concurrent writers never collide.
+ * durable: fsync the file before and its directory after the rename, so a
+ * power cut leaves the old or the new file (configuration, units,
+ * known_hosts; runtime state need not pay for it).
  */
 int file_write_atomic(const char *path, const char *text, mode_t mode,
     int durable, struct error *);
 /* Reads a whole file of at most max bytes; *text is NUL-terminated. */
 int file_read(const char *path, size_t max, char **text, struct error *);
 int file_exists(const char *path);
+/*
+ * Opens a file to append to it (creating it 0600, and its directories
+ * 0700), safely even as root in another user's tree: no symlink another
+ * user owns on the way, the file itself no symlink, every directory above
+ * it owned by root or the caller and writable by no one else, the file a
+ * regular one of the caller's. -1 with err naming the fix otherwise.
+ */
+int file_open_append_own(const char *path, struct error *);
 
 #endif

@@ -7,6 +7,13 @@
 #include "tether/exit.h"
 #include "hostkey.h"
 
+enum {
+	HOSTKEY_MARK_NONE,
+	HOSTKEY_MARK_REVOKED,
+	HOSTKEY_MARK_CA,
+	HOSTKEY_MARK_OTHER,
+};
+
 void
 hostkey_host_pattern(const struct bastion_spec *b, char *out, size_t sz)
 {
@@ -51,30 +58,105 @@ hostkey_describe_public(ssh_session ssh, char *out, size_t sz)
 	return rc;
 }
 
-/* Appends the key of one known_hosts line if it names the bastion. */
+/* OpenSSH's wildcard match (* and ?), on lower-cased names. */
 static int
-hostkey_copy_line(char *line, const char *pattern, struct strbuf *out)
+hostkey_glob(const char *s, const char *p, size_t plen)
 {
-	struct ssh_knownhosts_entry *e = NULL;
-	char *b64 = NULL, *p;
-	int added = 0;
+	if (plen == 0)
+		return *s == '\0';
+	if (*p == '*') {
+		for (;; s++) {
+			if (hostkey_glob(s, p + 1, plen - 1))
+				return 1;
+			if (*s == '\0')
+				return 0;
+		}
+	}
+	if (*s == '\0' ||
+	    (*p != '?' && tolower((unsigned char)*p) != (unsigned char)*s))
+		return 0;
+	return hostkey_glob(s + 1, p + 1, plen - 1);
+}
+
+/*
+ * Whether a negated pattern (!name) of the line's host list matches the
+ * bastion: then the line does not apply, whatever else it lists (libssh
+ * 0.10 takes a negated match for a match).
+ */
+static int
+hostkey_line_excludes(const char *rest, const char *pattern)
+{
+	const char *p = rest, *end = rest + strcspn(rest, " "), *comma;
+
+	while (p < end) {
+		comma = memchr(p, ',', (size_t)(end - p));
+		if (comma == NULL)
+			comma = end;
+		if (*p == '!' &&
+		    hostkey_glob(pattern, p + 1, (size_t)(comma - p - 1)))
+			return 1;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+/*
+ * Cleans one line (tabs are field separators too) and returns where its
+ * host list starts, with its marker in *mark; NULL for blank lines and
+ * comments.
+ */
+static char *
+hostkey_line_split(char *line, int *mark)
+{
+	char *p;
 
 	line[strcspn(line, "\r\n")] = '\0';
-	/* OpenSSH also splits fields at tabs; libssh only at spaces. */
 	for (p = line; *p != '\0'; p++) {
 		if (*p == '\t')
 			*p = ' ';
 	}
-	if (line[0] == '@' ||
-	    ssh_known_hosts_parse_line(pattern, line, &e) != SSH_OK ||
+	p = line + strspn(line, " ");
+	*mark = HOSTKEY_MARK_NONE;
+	if (*p == '@') {
+		if (strncmp(p, "@revoked ", 9) == 0)
+			*mark = HOSTKEY_MARK_REVOKED;
+		else if (strncmp(p, "@cert-authority ", 16) == 0)
+			*mark = HOSTKEY_MARK_CA;
+		else
+			*mark = HOSTKEY_MARK_OTHER;
+		p += strcspn(p, " ");
+		p += strspn(p, " ");
+	}
+	return *p == '\0' || *p == '#' ? NULL : p;
+}
+
+/*
+ * Appends the key of one known_hosts line if it names the bastion (and no
+ * negated pattern of the line excludes it). @revoked lines are kept as
+ * such, so the tunnel's own file refuses what the source refused; they do
+ * not count as keys. Other markers (@cert-authority) are not carried.
+ */
+static int
+hostkey_copy_line(char *line, const char *pattern, struct strbuf *out)
+{
+	struct ssh_knownhosts_entry *e = NULL;
+	char *b64 = NULL, *rest;
+	int revoked, added = 0;
+
+	if ((rest = hostkey_line_split(line, &revoked)) == NULL ||
+	    revoked == HOSTKEY_MARK_OTHER ||
+	    hostkey_line_excludes(rest, pattern) ||
+	    ssh_known_hosts_parse_line(pattern, rest, &e) != SSH_OK ||
 	    e == NULL)
 		return 0;
 	/* The same key under two names is one line here. */
 	if (ssh_pki_export_pubkey_base64(e->publickey, &b64) == SSH_OK &&
-	    (out->data == NULL || strstr(out->data, b64) == NULL)) {
-		strbuf_addf(out, "%s %s %s\n", pattern,
+	    (out->data == NULL || strstr(out->data, b64) == NULL ||
+	        revoked == HOSTKEY_MARK_REVOKED)) {
+		strbuf_addf(out, "%s%s %s %s\n",
+		    revoked == HOSTKEY_MARK_REVOKED ? "@revoked " : "", pattern,
 		    ssh_key_type_to_char(ssh_key_type(e->publickey)), b64);
-		added = 1;
+		added = revoked == HOSTKEY_MARK_NONE;
 	}
 	ssh_string_free_char(b64);
 	ssh_knownhosts_entry_free(e);
@@ -112,6 +194,29 @@ hostkey_copy_known(const char *known_hosts, const struct bastion_spec *b,
 		return -1;
 	}
 	return n;
+}
+
+const char *
+hostkey_text_revoked(const char *text)
+{
+	const char *line, *key, *r, *rkey;
+	size_t len;
+
+	for (line = text; line != NULL && *line != '\0';
+	     line = strchr(line, '\n') != NULL ? strchr(line, '\n') + 1 :
+	                                         NULL) {
+		if (*line == '@' || (key = strchr(line, ' ')) == NULL)
+			continue;
+		len = strcspn(key, "\n");
+		for (r = strstr(text, "@revoked "); r != NULL;
+		     r = strstr(r + 1, "@revoked ")) {
+			rkey = strchr(r + 9, ' ');
+			if (rkey != NULL && strncmp(rkey, key, len) == 0 &&
+			    (rkey[len] == '\n' || rkey[len] == '\0'))
+				return key + 1;
+		}
+	}
+	return NULL;
 }
 
 int
@@ -235,22 +340,67 @@ hostkey_verify_pin(ssh_session ssh, const struct tether_config *cfg,
 	return -1;
 }
 
-enum hostkey_status
-hostkey_check(ssh_session ssh)
+/* One line's say on the presented key, into m. */
+static void
+hostkey_scan_line(char *line, int lineno, const char *pattern, ssh_key srv,
+    struct hostkey_match *m)
 {
-	switch (ssh_session_is_known_server(ssh)) {
-	case SSH_KNOWN_HOSTS_OK:
-		return HOSTKEY_KNOWN;
-	case SSH_KNOWN_HOSTS_CHANGED:
-	case SSH_KNOWN_HOSTS_OTHER:
-		return HOSTKEY_CHANGED;
-	case SSH_KNOWN_HOSTS_UNKNOWN:
-	case SSH_KNOWN_HOSTS_NOT_FOUND:
-		return HOSTKEY_UNKNOWN;
-	case SSH_KNOWN_HOSTS_ERROR:
-	default:
-		return HOSTKEY_ERROR;
+	struct ssh_knownhosts_entry *e = NULL;
+	char *rest;
+	int mark, same;
+
+	if ((rest = hostkey_line_split(line, &mark)) == NULL ||
+	    mark == HOSTKEY_MARK_OTHER ||
+	    hostkey_line_excludes(rest, pattern) ||
+	    ssh_known_hosts_parse_line(pattern, rest, &e) != SSH_OK ||
+	    e == NULL)
+		return;
+	same = ssh_key_cmp(e->publickey, srv, SSH_KEY_CMP_PUBLIC) == 0;
+	ssh_knownhosts_entry_free(e);
+	if (mark == HOSTKEY_MARK_CA) {
+		if (m->ca_line == 0)
+			m->ca_line = lineno;
+	} else if (mark == HOSTKEY_MARK_REVOKED) {
+		if (same && m->revoked_line == 0)
+			m->revoked_line = lineno;
+	} else if (same) {
+		if (m->known_line == 0)
+			m->known_line = lineno;
+	} else if (m->other_line == 0) {
+		m->other_line = lineno;
 	}
+}
+
+enum hostkey_status
+hostkey_check(ssh_session ssh, const char *known_hosts,
+    const struct bastion_spec *b, struct hostkey_match *m)
+{
+	char pattern[SPEC_HOST_MAX + 16], *line = NULL, *p;
+	ssh_key srv = NULL;
+	size_t cap = 0;
+	int lineno = 0;
+	FILE *f;
+
+	memset(m, 0, sizeof *m);
+	hostkey_host_pattern(b, pattern, sizeof pattern);
+	for (p = pattern; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (ssh_get_server_publickey(ssh, &srv) != SSH_OK)
+		return HOSTKEY_ERROR;
+	if ((f = fopen(known_hosts, "re")) == NULL) {
+		ssh_key_free(srv);
+		return errno == ENOENT ? HOSTKEY_UNKNOWN : HOSTKEY_ERROR;
+	}
+	while (getline(&line, &cap, f) != -1)
+		hostkey_scan_line(line, ++lineno, pattern, srv, m);
+	free(line);
+	fclose(f);
+	ssh_key_free(srv);
+	if (m->revoked_line != 0)
+		return HOSTKEY_REVOKED;
+	if (m->known_line != 0)
+		return HOSTKEY_KNOWN;
+	return m->other_line != 0 ? HOSTKEY_CHANGED : HOSTKEY_UNKNOWN;
 }
 
 int
@@ -259,7 +409,9 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 {
 	const struct bastion_spec *b = &cfg->bastion;
 	const char *kh = cfg->known_hosts;
-	char key[160], old[160], pattern[SPEC_HOST_MAX + 16];
+	char key[160], old[160], pattern[SPEC_HOST_MAX + 16],
+	    ca[CONFIG_PATH_MAX + 200] = "";
+	struct hostkey_match m;
 
 	hostkey_host_pattern(b, pattern, sizeof pattern);
 	if (cfg->host_key_pin[0] != '\0')
@@ -271,10 +423,18 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 		    b->host, b->port, ssh_get_error(ssh));
 		return -1;
 	}
-	switch (hostkey_check(ssh)) {
+	switch (hostkey_check(ssh, kh, b, &m)) {
 	case HOSTKEY_KNOWN:
-		log_debug(log, "bastion host key %s matches %s", key, kh);
+		log_debug(log, "bastion host key %s matches %s line %d", key,
+		    kh, m.known_line);
 		return 0;
+	case HOSTKEY_REVOKED:
+		error_set(err, TETHER_EXIT_HOSTKEY,
+		    "REVOKED HOST KEY DETECTED: bastion %s presents %s, which "
+		    "%s line %d marks @revoked; tether will not connect. Ask "
+		    "the bastion's admin for its current key",
+		    pattern, key, kh, m.revoked_line);
+		return -1;
 	case HOSTKEY_CHANGED:
 		hostkey_describe_known(kh, pattern, old, sizeof old);
 		error_set(err, TETHER_EXIT_HOSTKEY,
@@ -299,12 +459,18 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 			    key, pattern, kh);
 			return 0;
 		}
+		if (m.ca_line != 0)
+			snprintf(ca, sizeof ca,
+			    "; %s line %d is a @cert-authority line, but tether "
+			    "does not support host certificates: list the "
+			    "bastion's own key",
+			    kh, m.ca_line);
 		error_set(err, TETHER_EXIT_HOSTKEY,
 		    "bastion %s is not in %s "
-		    "(it presents %s). Check that fingerprint with the "
+		    "(it presents %s)%s. Check that fingerprint with the "
 		    "bastion's admin, then add it with: ssh-keyscan -p %d %s "
 		    ">> %s (or run once with --host-key-policy accept-new)",
-		    pattern, kh, key, b->port, b->host, kh);
+		    pattern, kh, key, ca, b->port, b->host, kh);
 		return -1;
 	case HOSTKEY_ERROR:
 	default:

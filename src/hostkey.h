@@ -13,11 +13,25 @@ enum hostkey_status {
 	HOSTKEY_KNOWN,
 	HOSTKEY_UNKNOWN, /* not in known_hosts (or no known_hosts file) */
 	HOSTKEY_CHANGED, /* known_hosts holds another key for the bastion */
+	HOSTKEY_REVOKED, /* a @revoked line holds the key presented */
 	HOSTKEY_ERROR,
 };
 
-/* What known_hosts says of the key the bastion presented. */
-enum hostkey_status hostkey_check(ssh_session);
+/* Which lines of known_hosts (1-based; 0 = none) decided. */
+struct hostkey_match {
+	int known_line;   /* the key presented, for the bastion */
+	int other_line;   /* another key for the bastion */
+	int revoked_line; /* the key presented, @revoked */
+	int ca_line;      /* a @cert-authority line for the bastion */
+};
+
+/*
+ * What known_hosts (that file only) says of the key the bastion presented,
+ * as OpenSSH reads it: @revoked wins, negated patterns exclude a line,
+ * @cert-authority lines are noted (host certificates are not supported).
+ */
+enum hostkey_status hostkey_check(ssh_session, const char *known_hosts,
+    const struct bastion_spec *, struct hostkey_match *);
 
 /* After key exchange: 0 = trusted (recorded under accept-new), -1 = refused. */
 int hostkey_verify(ssh_session, const struct tether_config *,
@@ -28,12 +42,19 @@ int hostkey_describe_public(ssh_session, char *, size_t);
 
 /*
  * Appends, one "PATTERN TYPE BASE64" line each, the keys known_hosts holds
- * for the bastion (plain or hashed entries; markers such as @revoked are
- * not libssh's and are skipped). Returns how many (a missing file holds
- * none), or -1 with err if it cannot be read.
+ * for the bastion (plain or hashed entries; negated patterns honoured), and
+ * its @revoked keys as "@revoked PATTERN TYPE BASE64". Returns how many
+ * plain keys (a missing file holds none), or -1 with err if it cannot be
+ * read.
  */
 int hostkey_copy_known(const char *known_hosts, const struct bastion_spec *,
     struct strbuf *, struct error *);
+
+/*
+ * In text (hostkey_copy_known's lines), the "TYPE BASE64 ..." of a key
+ * that is both trusted and @revoked, or NULL: OpenSSH would refuse it.
+ */
+const char *hostkey_text_revoked(const char *text);
 
 /*
  * Connects (within timeout seconds) and appends the key the bastion

@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,43 @@ log_init(struct logger *lg, const char *name, int verbose)
 	lg->max_level = verbose ? LOG_DEBUG : LOG_INFO;
 	lg->journal = log_fd_is_journal(lg->fd, getenv("JOURNAL_STREAM"));
 	log_set_name(lg, name);
+}
+
+void
+log_set_rotation(struct logger *lg, const char *path, long long max)
+{
+	if ((size_t)snprintf(lg->rotate_path, sizeof lg->rotate_path, "%s",
+	        path) < sizeof lg->rotate_path)
+		lg->rotate_max = max;
+}
+
+/*
+ * The descriptor stays the same number (stderr, and stdout with it), so
+ * whatever else writes there follows. A new file that cannot be made
+ * exclusively (someone put one there) leaves the old one in use.
+ */
+static void
+log_rotate(const struct logger *lg)
+{
+	char old[sizeof lg->rotate_path + 4];
+	struct stat st;
+	int fd;
+
+	if (lg->rotate_max <= 0 || fstat(lg->fd, &st) == -1 ||
+	    (long long)st.st_size < lg->rotate_max)
+		return;
+	snprintf(old, sizeof old, "%s.1", lg->rotate_path);
+	if (rename(lg->rotate_path, old) == -1)
+		return;
+	fd = open(lg->rotate_path,
+	    O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return;
+	dup2(fd, lg->fd);
+	if (lg->fd == STDERR_FILENO)
+		dup2(fd, STDOUT_FILENO);
+	close(fd);
 }
 
 void
@@ -102,4 +140,5 @@ log_vmsg(const struct logger *lg, int level, const char *fmt, va_list ap)
 	/* One write per line keeps lines whole when several writers share it. */
 	if (write(lg->fd, line, (size_t)n) == -1)
 		return;
+	log_rotate(lg);
 }

@@ -16,10 +16,19 @@ struct logger {
 	int max_level;           /* LOG_INFO, or LOG_DEBUG with -v */
 	int journal;             /* stderr is connected to the journal */
 	int fd;                  /* where lines go, normally 2 */
+	/* Daemon mode: past rotate_max bytes, path becomes path.1. */
+	long long rotate_max; /* 0 = never */
+	char rotate_path[1024];
 };
 
 void log_init(struct logger *, const char *name, int verbose);
 void log_set_name(struct logger *, const char *name);
+/*
+ * fd writes to the file path: once it holds max bytes or more, it is
+ * renamed path.1 (replacing the last one) and a new path is started, so
+ * the log never takes more than about twice max.
+ */
+void log_set_rotation(struct logger *, const char *path, long long max);
 void log_msg(const struct logger *, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void log_vmsg(const struct logger *, int level, const char *fmt, va_list)

@@ -940,6 +940,7 @@ enum migrate_opt {
 	MG_YES,
 	MG_UNIT_DIR,
 	MG_WAIT,
+	MG_RUN_AS,
 	MG_HELP,
 };
 
@@ -952,6 +953,9 @@ static const struct cli_option migrate_options[] = {
 	    ")" },
 	{ MG_WAIT, 0, "wait", "SECONDS",
 	    "how long to wait for each tunnel (default 20)" },
+	{ MG_RUN_AS, 0, "run-as", "USER",
+	    "who runs the tunnels whose unit ran as root (no User=); "
+	    "without it they are left alone" },
 	{ MG_HELP, 'h', "help", NULL, "show this help" },
 	{ 0, 0, NULL, NULL, NULL },
 };
@@ -959,7 +963,8 @@ static const struct cli_option migrate_options[] = {
 void
 cmd_migrate_help(void)
 {
-	printf("usage: tether migrate [--dry-run] [--yes] [--unit-dir DIR]\n\n"
+	printf("usage: tether migrate [--dry-run] [--yes] [--unit-dir DIR]\n"
+	       "                      [--run-as USER]\n\n"
 	       "Find the units scitex-tunnel installed "
 	       "(autossh-tunnel-PORT.service) and replace\neach with "
 	       "tether@PORT.service, keeping its port, bastion, key and "
@@ -984,6 +989,7 @@ struct migrate_item {
 
 struct migrate {
 	const char *unit_dir;
+	const char *run_as; /* for units that ran as root; NULL = refuse */
 	int dry_run, yes, wait;
 	struct migrate_item *items;
 	size_t n;
@@ -1072,16 +1078,33 @@ migrate_expand(const char *in, const struct passwd *pw, char *out, size_t sz)
 	return (size_t)snprintf(out, sz, "%s", in) >= sz ? -1 : 0;
 }
 
+static int
+item_ran_as_root(const struct migrate_item *it)
+{
+	return it->u.user[0] == '\0' || strcmp(it->u.user, "root") == 0;
+}
+
 /* Who runs it, and its paths as that user sees them. */
 static int
-item_resolve(struct migrate_item *it)
+item_resolve(const struct migrate *m, struct migrate_item *it)
 {
 	struct passwd pw, *res = NULL;
 	struct group gr, *gres = NULL;
 	char buf[4096], gbuf[4096], why[ERROR_MSG_MAX];
 
+	/* A unit that ran as root does not make a root tunnel by default. */
+	if (item_ran_as_root(it) && m->run_as == NULL) {
+		snprintf(why, sizeof why,
+		    "%s: the unit %s, so it ran as root, and a tunnel needs no "
+		    "root; pass --run-as USER (the key's owner), or --run-as "
+		    "root to keep running it as root",
+		    it->name,
+		    it->u.user[0] == '\0' ? "has no User=" : "says User=root");
+		item_refuse(it, why);
+		return -1;
+	}
 	snprintf(it->run_as, sizeof it->run_as, "%s",
-	    it->u.user[0] != '\0' ? it->u.user : "root");
+	    item_ran_as_root(it) ? m->run_as : it->u.user);
 	if (getpwnam_r(it->run_as, &pw, buf, sizeof buf, &res) != 0 ||
 	    res == NULL) {
 		snprintf(why, sizeof why,
@@ -1162,7 +1185,7 @@ item_prepare(const struct migrate *m, struct migrate_item *it)
 		item_refuse(it, err.msg);
 		return;
 	}
-	if (item_resolve(it) == -1)
+	if (item_resolve(m, it) == -1)
 		return;
 	item_setup_opts(m, it, 1, &o);
 	tether_setup(&o, &r);
@@ -1240,9 +1263,8 @@ migrate_show(const struct migrate *m)
 		    "target %s, user %s%s\n",
 		    it->name, it->u.port, it->u.bastion, it->key, it->u.target,
 		    it->run_as,
-		    it->u.user[0] == '\0' ?
-		        " (the unit has no User=, so it ran as root)" :
-		        "");
+		    item_ran_as_root(it) ? " (--run-as; the unit ran as root)" :
+		                           "");
 		if (it->u.notes[0] != '\0')
 			strbuf_addf(&sb, "  not carried over: %s\n",
 			    it->u.notes);
@@ -1398,6 +1420,14 @@ migrate_apply(int id, const char *arg, struct migrate *m, int *help)
 		return 0;
 	case MG_UNIT_DIR:
 		m->unit_dir = arg;
+		return 0;
+	case MG_RUN_AS:
+		if (!spec_user_is_valid(arg)) {
+			fprintf(stderr,
+			    "tether: --run-as '%.64s': not a user name\n", arg);
+			return -1;
+		}
+		m->run_as = arg;
 		return 0;
 	case MG_WAIT:
 		m->wait = (int)strtol(arg, &end, 10);

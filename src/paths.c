@@ -90,3 +90,16 @@ paths_join_port(char *out, size_t sz, const char *dir, int port,
 
 	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
 }
+
+int
+paths_state_file(const struct tether_paths *p, int port, char *out, size_t sz)
+{
+	int n;
+
+	if (p->mode == TETHER_MODE_SYSTEM)
+		n = snprintf(out, sz, "%s/%d/%d.json", p->runtime_dir, port,
+		    port);
+	else
+		n = snprintf(out, sz, "%s/%d.json", p->runtime_dir, port);
+	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
+}

@@ -1,6 +1,6 @@
 /*
  * Where a tunnel's files live, by mode. System: /etc/tether, systemd's
- * system units, /run/tether. User: ~/.config/tether, ~/.config/systemd/user,
+ * system units, /run/tether/PORT per tunnel. User: ~/.config/tether, ~/.config/systemd/user,
  * $XDG_RUNTIME_DIR/tether (or ~/.local/state/tether where there is none).
  * Pure: the environment comes in as values.
  */
@@ -32,6 +32,13 @@ int paths_run_runtime_dir(const struct path_env *, int is_root, char *out,
     size_t sz);
 void paths_env_from_process(struct path_env *);
 
+/*
+ * A setup-made tunnel's state file. System mode: RUNTIME_DIRECTORY is
+ * tether/%i, so each tunnel has /run/tether/PORT of its own, owned by its
+ * user alone; user mode: one user's directory holds them all.
+ */
+int paths_state_file(const struct tether_paths *, int port, char *out,
+    size_t sz);
 /* dir/PORT.ext, or -1 if it does not fit. */
 int paths_join_port(char *out, size_t sz, const char *dir, int port,
     const char *ext);

@@ -24,6 +24,7 @@ struct remove_ctx {
 	char pid[CONFIG_PATH_MAX];
 	char log[CONFIG_PATH_MAX];
 	char state[CONFIG_PATH_MAX];
+	char rundir[CONFIG_PATH_MAX]; /* system mode: the tunnel's own */
 };
 
 static int
@@ -43,8 +44,10 @@ remove_paths(struct remove_ctx *c, struct error *err)
 	        ".pid") == -1 ||
 	    paths_join_port(c->log, sizeof c->log, c->paths.log_dir, port,
 	        ".log") == -1 ||
-	    paths_join_port(c->state, sizeof c->state, c->paths.runtime_dir,
-	        port, ".json") == -1 ||
+	    paths_state_file(&c->paths, port, c->state, sizeof c->state) ==
+	        -1 ||
+	    paths_join_port(c->rundir, sizeof c->rundir, c->paths.runtime_dir,
+	        port, "") == -1 ||
 	    (size_t)snprintf(c->dropin_dir, sizeof c->dropin_dir, "%s/%s.d",
 	        c->paths.unit_dir, c->unit) >= sizeof c->dropin_dir ||
 	    (size_t)snprintf(c->dropin, sizeof c->dropin,
@@ -84,14 +87,29 @@ remove_plan_systemd(struct remove_ctx *c, struct plan *p)
 	plan_remove(p, c->state);
 }
 
+/*
+ * System mode has no pidfile: systemd owns the process, and the runtime
+ * directory belongs to the service user, so a pidfile there is theirs to
+ * forge. Only user mode's daemon fallback reads or signals one.
+ */
+static int
+remove_has_daemon(const struct remove_ctx *c)
+{
+	return c->opts->mode != TETHER_MODE_SYSTEM;
+}
+
 static void
 remove_plan_files(struct remove_ctx *c, struct plan *p)
 {
 	plan_remove(p, c->conf);
 	plan_remove(p, c->known_hosts);
-	plan_remove(p, c->pid);
-	plan_remove(p, c->log);
+	if (remove_has_daemon(c)) {
+		plan_remove(p, c->pid);
+		plan_remove(p, c->log);
+	}
 	plan_remove(p, c->state);
+	if (c->opts->mode == TETHER_MODE_SYSTEM)
+		plan_remove(p, c->rundir);
 }
 
 static int
@@ -100,8 +118,8 @@ remove_anything_there(struct remove_ctx *c, int use_systemd)
 	struct unit_props props;
 
 	if (file_exists(c->conf) || file_exists(c->known_hosts) ||
-	    file_exists(c->dropin) || daemon_running_pid(c->pid) > 0 ||
-	    file_exists(c->pid))
+	    file_exists(c->dropin) ||
+	    (remove_has_daemon(c) && file_exists(c->pid)))
 		return 1;
 	return use_systemd &&
 	    service_unit_props(c->opts->mode, c->unit, &props) == 0 &&
@@ -130,11 +148,15 @@ remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 		                                          "");
 		return -1;
 	}
+	pid = 0;
+	if (remove_has_daemon(c) && daemon_holder(c->pid, &pid, err) == -1)
+		return -1;
+	if (pid > 0 && daemon_check_process(pid, err) == -1)
+		return -1;
 	plan_init(&plan);
 	if (use_systemd)
 		remove_plan_systemd(c, &plan);
 	remove_plan_files(c, &plan);
-	pid = daemon_running_pid(c->pid);
 	if (c->opts->dry_run) {
 		if (pid > 0)
 			strbuf_addf(&o->out, "would stop daemon pid %ld\n",

@@ -455,6 +455,8 @@ session_configure(struct session *s, struct error *err)
 	    ssh_options_set(s->ssh, SSH_OPTIONS_PORT, &cfg->bastion.port) < 0 ||
 	    ssh_options_set(s->ssh, SSH_OPTIONS_KNOWNHOSTS, cfg->known_hosts) <
 	        0 ||
+	    ssh_options_set(s->ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
+	        cfg->known_hosts) < 0 ||
 	    ssh_options_set(s->ssh, SSH_OPTIONS_NODELAY, &one) < 0 ||
 	    ssh_options_set(s->ssh, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
 	    (cfg->bastion.user[0] != '\0' &&

@@ -166,6 +166,49 @@ setup_check_key(struct setup_ctx *c, const char *given, struct error *err)
 }
 
 /*
+ * The trust command to advise. The file is its owner's: root must not
+ * write there (a symlink they planted would aim it anywhere), so when the
+ * owner is someone else the command runs as them.
+ */
+static void
+setup_trust_advice(const struct setup_ctx *c, char *out, size_t sz)
+{
+	const struct bastion_spec *b = &c->values.bastion;
+	int v6 = strchr(b->host, ':') != NULL;
+	uid_t owner = c->pw.pw_uid;
+	struct passwd *pw;
+	struct stat st;
+	char who[64];
+
+	if (stat(c->kh_source, &st) == 0)
+		owner = st.st_uid;
+	who[0] = '\0';
+	if (owner != geteuid() && (pw = getpwuid(owner)) != NULL)
+		snprintf(who, sizeof who, "sudo -u %s ", pw->pw_name);
+	else if (owner != geteuid())
+		snprintf(who, sizeof who, "sudo -u '#%ld' ", (long)owner);
+	snprintf(out, sz, "%stether trust -b %s%s%s:%d --known-hosts %s", who,
+	    v6 ? "[" : "", b->host, v6 ? "]" : "", b->port, c->kh_source);
+}
+
+/* A key both trusted and @revoked is refused, as OpenSSH refuses it. */
+static int
+setup_check_revoked(const struct setup_ctx *c, const char *source,
+    struct error *err)
+{
+	const char *key = hostkey_text_revoked(c->kh_keys.data);
+
+	if (key == NULL)
+		return 0;
+	error_set(err, TETHER_EXIT_HOSTKEY,
+	    "REVOKED HOST KEY DETECTED: %s marks the bastion's key %.*s "
+	    "@revoked; setup will not trust it. Ask the bastion's admin for "
+	    "its current key",
+	    source, (int)strcspn(key, "\n"), key);
+	return -1;
+}
+
+/*
  * The bastion's keys for the tunnel's own known_hosts: those of the source
  * file, else those the tunnel already had, else (accept-new only) the key
  * the bastion presents now. A key once recorded is never replaced silently.
@@ -174,13 +217,14 @@ static int
 setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 {
 	const struct bastion_spec *b = &c->values.bastion;
-	int v6 = strchr(b->host, ':') != NULL, n;
+	char advice[CONFIG_PATH_MAX + SPEC_HOST_MAX + 128];
+	int n;
 
 	if (c->values.host_key_pin[0] != '\0')
 		return 0; /* pinned: known_hosts is not consulted */
 	n = hostkey_copy_known(c->kh_source, b, &c->kh_keys, err);
 	if (n != 0)
-		return n > 0 ? 0 : -1;
+		return n > 0 ? setup_check_revoked(c, c->kh_source, err) : -1;
 	/* What this tunnel already trusts stays, as it is. */
 	n = hostkey_copy_known(c->kh_path, b, &c->kh_keys, err);
 	if (n > 0)
@@ -189,18 +233,20 @@ setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 	if (n == -1)
 		return -1;
 	if (c->values.policy == HOST_KEY_STRICT) {
+		setup_trust_advice(c, advice, sizeof advice);
 		error_set(err, TETHER_EXIT_HOSTKEY,
 		    "%s has no key for the "
 		    "bastion %s port %d, and host keys are checked strictly: "
-		    "check its fingerprint, then add it (tether trust -b "
-		    "%s%s%s:%d --known-hosts %s), pin it with --host-key "
-		    "SHA256:..., or pass --host-key-policy accept-new",
-		    c->kh_source, b->host, b->port, v6 ? "[" : "", b->host,
-		    v6 ? "]" : "", b->port, c->kh_source);
+		    "check its fingerprint, then add it (%s), pin it with "
+		    "--host-key SHA256:..., or pass --host-key-policy "
+		    "accept-new",
+		    c->kh_source, b->host, b->port, advice);
 		return -1;
 	}
-	return hostkey_fetch(b, SETUP_FETCH_TIMEOUT, &c->kh_keys, c->learned,
-	    sizeof c->learned, err);
+	if (hostkey_fetch(b, SETUP_FETCH_TIMEOUT, &c->kh_keys, c->learned,
+	        sizeof c->learned, err) == -1)
+		return -1;
+	return setup_check_revoked(c, c->kh_source, err);
 }
 
 /* An absolute path for a file that may not exist (yet). */
@@ -355,8 +401,8 @@ setup_prepare(struct setup_ctx *c, struct error *err)
 	        c->paths.runtime_dir, port, ".pid") == -1 ||
 	    paths_join_port(c->log_path, sizeof c->log_path, c->paths.log_dir,
 	        port, ".log") == -1 ||
-	    paths_join_port(c->state_path, sizeof c->state_path,
-	        c->paths.runtime_dir, port, ".json") == -1 ||
+	    paths_state_file(&c->paths, port, c->state_path,
+	        sizeof c->state_path) == -1 ||
 	    (size_t)snprintf(c->dropin_path, sizeof c->dropin_path,
 	        "%s/%s.d/50-tether-user.conf", c->paths.unit_dir,
 	        c->unit) >= sizeof c->dropin_path) {
@@ -517,6 +563,11 @@ setup_lingers(const char *user)
 static void
 setup_print_hints(struct setup_ctx *c, struct api_out *o)
 {
+	const char *argv[] = { c->exe, "run", "--daemon", "-c", c->conf_path,
+		"--pidfile", c->pid_path, "--log-file", c->log_path,
+		"--state-dir", c->paths.runtime_dir, NULL };
+	char *cron;
+
 	if (c->opts->mode != TETHER_MODE_USER)
 		return;
 	if (c->use_systemd) {
@@ -528,13 +579,13 @@ setup_print_hints(struct setup_ctx *c, struct api_out *o)
 			    c->pw.pw_name);
 		return;
 	}
+	cron = units_render_cron(argv);
 	strbuf_addf(&o->out,
 	    "No systemd here: it runs as a background "
 	    "daemon. To start it at boot, add this line with crontab "
-	    "-e:\n@reboot %s run --daemon -c %s --pidfile %s "
-	    "--log-file %s --state-dir %s\n",
-	    c->exe, c->conf_path, c->pid_path, c->log_path,
-	    c->paths.runtime_dir);
+	    "-e:\n%s\n",
+	    cron != NULL ? cron : "(out of memory)");
+	free(cron);
 }
 
 /* Same config and already running: nothing to do. */

@@ -16,8 +16,15 @@
 
 #define SPLICE_SCRATCH_SIZE ((size_t)64 * 1024)
 #define SPLICE_ADDRS_MAX 4
-/* libssh 0.10's own window, when it is not set. */
-#define SPLICE_DEFAULT_WINDOW 1280000u
+/* The system libssh holds about 2 MiB within its window: 1 MiB of slack. */
+#define SPLICE_LIBSSH_MAX (3u * 1024 * 1024)
+#define SPLICE_SLACK (1u * 1024 * 1024)
+/* All channels together, at least; past it, a big holder is closed. */
+#define SPLICE_SET_HELD_MAX ((size_t)32 * 1024 * 1024)
+#define SPLICE_BIG_HOLDER (128u * 1024)
+/* Per-connection log lines, as for refused channels (session.c). */
+#define SPLICE_LOG_BURST 10
+#define SPLICE_LOG_INTERVAL 5.0
 
 enum splice_state {
 	SPLICE_CONNECTING,
@@ -75,6 +82,38 @@ splice_mark_dirty(struct splice *s)
 static void splice_fail(struct splice *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Whether one more per-connection line may go out: 3,000 opens against a
+ * dead target must not make 3,000 lines. The rest are counted and said in
+ * one line when the interval ends.
+ */
+static int
+splice_log_allowed(struct splice_set *set)
+{
+	if (ratelimit_allow(&set->budget, ev_now(set->loop)))
+		return 1;
+	if (!ev_is_active(&set->log_report)) {
+		ev_timer_set(&set->log_report, SPLICE_LOG_INTERVAL, 0);
+		ev_timer_start(set->loop, &set->log_report);
+	}
+	return 0;
+}
+
+static void
+splice_on_log_report(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct splice_set *set = w->data;
+	unsigned n = ratelimit_take_suppressed(&set->budget);
+
+	(void)loop;
+	(void)revents;
+	if (n > 0)
+		log_warn(set->log,
+		    "... and %u more connection line(s) not logged one by one "
+		    "(at most %d such lines per %.0f s)",
+		    n, SPLICE_LOG_BURST, SPLICE_LOG_INTERVAL);
+}
+
 static void
 splice_fail(struct splice *s, const char *fmt, ...)
 {
@@ -86,9 +125,18 @@ splice_fail(struct splice *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	log_warn(s->set->log, "connection %s: %s", s->label, msg);
+	if (splice_log_allowed(s->set))
+		log_warn(s->set->log, "connection %s: %s", s->label, msg);
 	s->state = SPLICE_DEAD;
 	splice_mark_dirty(s);
+}
+
+/* in_libssh, and the set-wide sum of it (SPLICE_SET_HELD_MAX). */
+static void
+splice_held(struct splice *s, uint32_t n)
+{
+	s->set->held = s->set->held - s->in_libssh + n;
+	s->in_libssh = n;
 }
 
 static int
@@ -220,21 +268,34 @@ splice_flush_to_local(struct splice *s)
 		    (uint32_t)want, 0);
 		if (got <= 0) {
 			/* libssh holds less than we counted: nothing is lost. */
-			s->in_libssh = 0;
+			splice_held(s, 0);
 			return;
 		}
 		bytebuf_commit(&s->to_local, (size_t)got);
-		s->in_libssh -= (uint32_t)got;
+		splice_held(s, s->in_libssh - (uint32_t)got);
 	}
 }
 
+/*
+ * What libssh may hold for one channel before the bastion is taken to
+ * ignore the window: the system libssh holds about 2 MiB within its
+ * window; the bundled one (docs/libssh.md) at most the window it keeps.
+ */
 static uint32_t
 splice_libssh_max(const struct splice_set *set)
 {
-	uint32_t window = set->window != 0 ? set->window :
-	                                     SPLICE_DEFAULT_WINDOW;
+	if (set->window == 0)
+		return SPLICE_LIBSSH_MAX;
+	return set->window + SPLICE_SLACK;
+}
 
-	return window < 2u * 1024 * 1024 ? 4u * 1024 * 1024 : 2 * window;
+/* The cap for all channels together: eight full windows, 32 MiB at least. */
+static size_t
+splice_set_held_max(const struct splice_set *set)
+{
+	size_t eight = (size_t)8 * set->window;
+
+	return eight > SPLICE_SET_HELD_MAX ? eight : SPLICE_SET_HELD_MAX;
 }
 
 static int
@@ -248,19 +309,33 @@ splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
 	(void)session;
 	(void)channel;
 	/* A closing splice, or stderr (which forwarded-tcpip never has): drop. */
-	if (s->state == SPLICE_DEAD || is_stderr)
+	if (s->state == SPLICE_DEAD || is_stderr) {
+		if (s->state == SPLICE_DEAD)
+			splice_held(s, 0);
 		return (int)len;
+	}
 	/*
-	 * libssh keeps whatever the bastion sends, window or not; within the
-	 * window it holds at most the window and a packet or two. Past twice
-	 * that (4 MiB at least) is a peer ignoring flow control: drop it and
-	 * the connection, as OpenSSH does.
+	 * libssh keeps whatever the bastion sends, window or not. Past what
+	 * the window allows and 1 MiB of slack is a peer ignoring flow
+	 * control: drop it and the connection, as OpenSSH does.
 	 */
 	if (len > splice_libssh_max(s->set)) {
 		splice_fail(s,
 		    "the bastion sent %u bytes past the channel's "
 		    "window",
 		    len);
+		splice_held(s, 0);
+		return (int)len;
+	}
+	/* The bound for the whole process: the biggest holders go first. */
+	if (len >= SPLICE_BIG_HOLDER &&
+	    s->set->held - s->in_libssh + len > splice_set_held_max(s->set)) {
+		splice_fail(s,
+		    "closed: the bastion's channels hold %zu KiB in all, past "
+		    "tether's cap of %zu MiB, and this one holds %u KiB",
+		    (s->set->held - s->in_libssh + len) / 1024,
+		    splice_set_held_max(s->set) >> 20, len / 1024);
+		splice_held(s, 0);
 		return (int)len;
 	}
 	if (s->state == SPLICE_OPEN && s->to_local.len == 0) {
@@ -278,7 +353,7 @@ splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
 	taken += bytebuf_append(&s->to_local, (unsigned char *)data + taken,
 	    len - taken);
 	/* libssh hands us everything it holds each time. */
-	s->in_libssh = len - (uint32_t)taken;
+	splice_held(s, len - (uint32_t)taken);
 	splice_mark_dirty(s);
 	return (int)taken;
 }
@@ -500,6 +575,7 @@ splice_destroy(struct splice *s)
 	    (unsigned long long)s->bytes_to_remote);
 	bytebuf_free(&s->to_local);
 	bytebuf_free(&s->to_remote);
+	splice_held(s, 0);
 	TAILQ_REMOVE(&set->all, s, entry);
 	set->count--;
 	free(s);
@@ -598,6 +674,9 @@ splice_set_init(struct splice_set *set, struct ev_loop *loop,
 	memset(set, 0, sizeof *set);
 	set->loop = loop;
 	set->log = log;
+	ratelimit_init(&set->budget, SPLICE_LOG_INTERVAL, SPLICE_LOG_BURST);
+	ev_init(&set->log_report, splice_on_log_report);
+	set->log_report.data = set;
 	TAILQ_INIT(&set->all);
 	TAILQ_INIT(&set->dirty);
 	TAILQ_INIT(&set->starved);
@@ -636,6 +715,7 @@ void
 splice_set_deinit(struct splice_set *set)
 {
 	splice_set_close_all(set);
+	ev_timer_stop(set->loop, &set->log_report);
 	free(set->scratch);
 	set->scratch = NULL;
 }

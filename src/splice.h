@@ -23,6 +23,7 @@
 #include <libssh/libssh.h>
 
 #include "log.h"
+#include "ratelimit.h"
 
 #define SPLICE_BUFFER_SIZE ((size_t)64 * 1024)
 
@@ -38,6 +39,9 @@ struct splice_set {
 	struct splice_list dirty;   /* watchers to reconcile, or to reap */
 	struct splice_list starved; /* waiting for the bastion's window */
 	size_t count;               /* live splices */
+	size_t held;                /* bytes libssh holds for them all */
+	struct ratelimit budget;    /* per-connection log lines */
+	ev_timer log_report;        /* says how many were not logged */
 	int write_blocked;          /* the bastion socket has unsent data */
 	double connect_timeout;     /* seconds to reach the target */
 	uint32_t window;            /* each channel's receive window */

@@ -120,32 +120,35 @@ status_scan_configs(struct status_ctx *c, enum tether_mode mode,
 	closedir(dir);
 }
 
-/* A state file of a tunnel started by hand counts too. */
+/*
+ * The state files in one directory; in a tunnel's own directory (only !=
+ * NULL, its name) just the file of that name.
+ */
 static void
-status_scan_states(struct status_ctx *c, enum tether_mode mode,
-    const struct tether_paths *p)
+status_scan_dir(struct status_ctx *c, enum tether_mode mode, const char *dir,
+    const char *only)
 {
-	char path[CONFIG_PATH_MAX + 300], name[LOG_NAME_MAX];
+	char path[CONFIG_PATH_MAX + 600], name[LOG_NAME_MAX];
 	struct tunnel_entry *e;
 	struct dirent *de;
 	size_t len;
 	json_t *st;
-	DIR *dir;
+	DIR *d;
 	int alive;
 
-	if ((dir = opendir(p->runtime_dir)) == NULL)
+	if ((d = opendir(dir)) == NULL)
 		return;
-	while ((de = readdir(dir)) != NULL) {
+	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
 		if (len < 6 || len - 5 >= sizeof name ||
 		    strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
 		snprintf(name, sizeof name, "%.*s", (int)(len - 5), de->d_name);
-		if (c->opts->port != 0 &&
-		    status_port_of(de->d_name, ".json") != c->opts->port)
+		if ((only != NULL && strcmp(name, only) != 0) ||
+		    (c->opts->port != 0 &&
+		        status_port_of(de->d_name, ".json") != c->opts->port))
 			continue;
-		snprintf(path, sizeof path, "%s/%s", p->runtime_dir,
-		    de->d_name);
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
 		st = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
 		alive = st != NULL &&
 		    status_pid_alive(
@@ -161,6 +164,32 @@ status_scan_states(struct status_ctx *c, enum tether_mode mode,
 		e->state = st;
 		e->port = status_port_of(de->d_name, ".json");
 		e->alive = alive;
+	}
+	closedir(d);
+}
+
+/*
+ * A state file of a tunnel started by hand counts too: in the runtime
+ * directory itself (foreground and daemon runs, user mode) and in each
+ * tunnel's own directory below it (system units: RuntimeDirectory=
+ * tether/%i).
+ */
+static void
+status_scan_states(struct status_ctx *c, enum tether_mode mode,
+    const struct tether_paths *p)
+{
+	char sub[CONFIG_PATH_MAX + 300];
+	struct dirent *de;
+	DIR *dir;
+
+	status_scan_dir(c, mode, p->runtime_dir, NULL);
+	if ((dir = opendir(p->runtime_dir)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", p->runtime_dir, de->d_name);
+		status_scan_dir(c, mode, sub, de->d_name);
 	}
 	closedir(dir);
 }
@@ -188,7 +217,9 @@ status_ask_managers(struct status_ctx *c, enum tether_mode mode,
 			        strcmp(e->props.active_state, "inactive") != 0))
 				e->manager = "systemd";
 		}
-		if (paths_join_port(pid_path, sizeof pid_path, p->runtime_dir,
+		/* System mode has no pidfile (see remove.c). */
+		if (mode != TETHER_MODE_SYSTEM &&
+		    paths_join_port(pid_path, sizeof pid_path, p->runtime_dir,
 		        e->port, ".pid") == 0 &&
 		    (e->daemon_pid = daemon_running_pid(pid_path)) > 0)
 			e->manager = "daemon";

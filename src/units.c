@@ -56,6 +56,32 @@ units_check_path(const char *path, const char *what, struct error *err)
 	return 0;
 }
 
+int
+units_check_exe(const char *path, struct error *err)
+{
+	const unsigned char *p;
+
+	if (path[0] != '/' || strlen(path) > UNITS_VALUE_MAX) {
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "the tether executable's path '%.128s' must be absolute "
+		    "and at most %d characters",
+		    path, UNITS_VALUE_MAX);
+		return -1;
+	}
+	/* Spaces, % and $ are quoted where it is written (units, cron). */
+	for (p = (const unsigned char *)path; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f || strchr("\\\"'`", *p) != NULL) {
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "the tether executable's path '%.128s' holds a "
+			    "control character, a quote or a backslash; move "
+			    "it",
+			    path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 char *
 units_render_config(const struct setup_values *v)
 {
@@ -106,6 +132,31 @@ units_render_dropin(const char *user, const char *group)
 	return strbuf_take(&sb);
 }
 
+/*
+ * One word of an Exec*= line (systemd.syntax(7)): "%" and "$" doubled so
+ * they are neither specifiers nor variables, and double quotes (with \\
+ * and \" escaped) around a word holding blanks.
+ */
+static void
+units_add_exec_word(struct strbuf *sb, const char *word)
+{
+	int quote = strpbrk(word, " \t") != NULL;
+	const char *p;
+
+	if (quote)
+		strbuf_add(sb, "\"");
+	for (p = word; *p != '\0'; p++) {
+		if (*p == '%' || *p == '$')
+			strbuf_addf(sb, "%c%c", *p, *p);
+		else if (quote && (*p == '\\' || *p == '"'))
+			strbuf_addf(sb, "\\%c", *p);
+		else
+			strbuf_addf(sb, "%c", *p);
+	}
+	if (quote)
+		strbuf_add(sb, "\"");
+}
+
 char *
 units_render_template(enum tether_mode mode, const char *bin)
 {
@@ -117,10 +168,43 @@ units_render_template(enum tether_mode mode, const char *bin)
 
 	strbuf_init(&sb);
 	while ((at = strstr(tpl, token)) != NULL) {
-		strbuf_addf(&sb, "%.*s%s", (int)(at - tpl), tpl, bin);
+		strbuf_addf(&sb, "%.*s", (int)(at - tpl), tpl);
+		units_add_exec_word(&sb, bin);
 		tpl = at + sizeof token - 1;
 	}
 	strbuf_add(&sb, tpl);
+	if (sb.failed) {
+		strbuf_free(&sb);
+		return NULL;
+	}
+	return strbuf_take(&sb);
+}
+
+/*
+ * A crontab line runs through sh after cron turns each unescaped "%" into
+ * a newline: every word in single quotes (a ' as '\''), every % as \%.
+ */
+char *
+units_render_cron(const char *const *argv)
+{
+	struct strbuf sb;
+	const char *p;
+	size_t i;
+
+	strbuf_init(&sb);
+	strbuf_add(&sb, "@reboot");
+	for (i = 0; argv[i] != NULL; i++) {
+		strbuf_add(&sb, " '");
+		for (p = argv[i]; *p != '\0'; p++) {
+			if (*p == '\'')
+				strbuf_add(&sb, "'\\''");
+			else if (*p == '%')
+				strbuf_add(&sb, "\\%");
+			else
+				strbuf_addf(&sb, "%c", *p);
+		}
+		strbuf_add(&sb, "'");
+	}
 	if (sb.failed) {
 		strbuf_free(&sb);
 		return NULL;

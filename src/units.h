@@ -24,11 +24,15 @@ struct setup_values {
 
 /* An absolute path that a config line or unit can hold as it is. */
 int units_check_path(const char *path, const char *what, struct error *);
+/* The binary's path, which only units and the crontab line hold, quoted. */
+int units_check_exe(const char *path, struct error *);
 /* The [tunnel] file; NULL if out of memory. */
 char *units_render_config(const struct setup_values *);
 /* [Service] User= and Group= for a system instance. */
 char *units_render_dropin(const char *user, const char *group);
-/* The template unit with ExecStart= pointing at bin. */
+/* The template unit with ExecStart= pointing at bin, quoted as needed. */
 char *units_render_template(enum tether_mode, const char *bin);
+/* "@reboot 'ARG' ..." for a crontab, % escaped; NULL if out of memory. */
+char *units_render_cron(const char *const *argv);
 
 #endif

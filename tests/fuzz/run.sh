@@ -9,7 +9,7 @@
 # usage: tests/fuzz/run.sh [-t SECONDS] [-B BUILD_DIR] [NAME...]
 #   SECONDS     per target (default $FUZZ_SECONDS or 60); 0 = replay only
 #   BUILD_DIR   default build-fuzz in the source tree ($FUZZ_BUILD)
-#   NAME        config spec cli env mcp (default: every fuzz_*.c)
+#   NAME        config spec cli env mcp migrate (default: every fuzz_*.c)
 # Environment: FUZZ_ARGS (extra libFuzzer flags), CC (default clang).
 # Exit: 0 clean, 1 a crash or a failed step, 77 no clang/libFuzzer here.
 set -u

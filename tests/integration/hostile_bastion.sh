@@ -16,6 +16,10 @@
 #       fds <= baseline + 64 + 2 and RSS <=
 #       baseline + HOSTILE_RSS_SLACK_KB while they are held; once the bastion
 #       closes them the forward works again and the fds come back.
+#   flood-dead-target
+#       the same flood against a forward whose target refuses connections:
+#       "cannot connect to the target" goes through the rate limiter too (at
+#       most 10 lines per 5 s, then one line counting the rest).
 #   ignore-keepalive
 #       no global request is answered after the forward (TCP stays open):
 #       with -o keepalive_interval=1 -o keepalive_count=3 tether gives up
@@ -46,6 +50,11 @@
 #       whose target (an echo server) is left unread: tether's RSS must stay
 #       under baseline + HOSTILE_RSS_SLACK_KB, and it must let the connection
 #       go once the bastion closes the channel.
+#   window-overrun-many
+#       the same on 256 channels at once (8 MiB past the window each): the
+#       process-wide cap bites (a log line says so), RSS grows by no more
+#       than HOSTILE_CAP_KB (256 MiB), the session survives (no reconnect)
+#       and the legit echo after it works.
 #   window-reopen
 #       256 KiB through the echo target; the bastion lets tether use up the
 #       64000-byte window it granted, waits 0.5 s, then reopens it (one
@@ -65,7 +74,7 @@ lab_init "$@"
 
 [ "$LAB_TUNNEL" = tether ] || lab_skip "these checks read tether's own log (LAB_TUNNEL=$LAB_TUNNEL)"
 
-ALL_MODES="open-session open-x11 open-agent open-unrequested flood ignore-keepalive ignore-requests-chatty reload-in-flight close-mid-handshake window-overrun window-reopen"
+ALL_MODES="open-session open-x11 open-agent open-unrequested flood flood-dead-target ignore-keepalive ignore-requests-chatty reload-in-flight close-mid-handshake window-overrun window-overrun-many window-reopen"
 read -r -a MODES <<<"${HOSTILE_MODES:-$ALL_MODES}"
 SLACK_KB=${HOSTILE_RSS_SLACK_KB:-16384}
 # ASan keeps freed memory in a quarantine (256 MiB by default): the plain
@@ -73,10 +82,20 @@ SLACK_KB=${HOSTILE_RSS_SLACK_KB:-16384}
 if lab_tether_sanitized && [ -z "${HOSTILE_RSS_SLACK_KB:-}" ]; then
 	SLACK_KB=$((300 * 1024))
 	lab_log "sanitizer build: RSS bounds relaxed to +$SLACK_KB KiB (ASan's quarantine)"
+	[ -n "${HOSTILE_CAP_KB:-}" ] || HOSTILE_CAP_KB=$((768 * 1024))
+	# 256 channels of traffic take the hostile bastion's 30 s phase limit
+	# under ASan: the plain build checks 256; this one 64.
+	SANITIZED_CHANNELS=64
 fi
 MAX_CHANNELS=64
 FLOOD_OPENS=3000
 OVERRUN_BYTES=$((64 << 20))
+# window-overrun-many: 256 channels (max_channels) at once, 8 MiB past the
+# window each; RSS may grow by the process-wide cap (64 MiB held, plus
+# 256 KiB per channel under it: splice.c) and libssh's own slack on it.
+OVERRUN_CHANNELS=${SANITIZED_CHANNELS:-256}
+OVERRUN_MANY_BYTES=$((4 << 20))
+BASE_RSS_CAP_KB=${HOSTILE_CAP_KB:-$((256 * 1024))}
 
 if [ -n "$LAB_BUILD" ] && [ -x "$LAB_BUILD/hostile_bastion" ]; then
 	HOSTILE=$LAB_BUILD/hostile_bastion
@@ -286,6 +305,30 @@ mode_flood() {
 	hb_stop
 }
 
+mode_flood_dead_target() {
+	local dead saved=$TARGET_PORT logged unlogged accepted done_line
+	dead=$(lab_free_port) || lab_fail "no free port"
+	hb_start flood -n "$FLOOD_OPENS" -H 2 -w 1
+	TARGET_PORT=$dead
+	hb_tether -o max_channels=$MAX_CHANNELS
+	TARGET_PORT=$saved
+	lab_wait_log "$HB_LOG" 'flood: closed|FAIL' 40 || bad "the flood did not finish within 40 s"
+	done_line=$(grep -m1 -E 'flood (done|stalled)' "$HB_LOG")
+	accepted=$(sed -nE 's/.* ([0-9]+) accepted.*/\1/p' <<<"$done_line")
+	local ok=1
+	lab_wait_log "$TETHER_LOG" 'and [0-9]+ more connection line\(s\) not logged' 8 ||
+	    { bad "tether never said how many connection lines it did not log"; ok=0; }
+	logged=$(lab_log_count "$TETHER_LOG" "cannot connect to the target")
+	unlogged=$(grep -oE 'and [0-9]+ more connection line\(s\)' "$TETHER_LOG" | awk '{ n += $2 } END { print n + 0 }')
+	lab_log "flood against a dead target: ${done_line#*: }; tether logged $logged 'cannot connect' lines and counted $unlogged more"
+	[ "$logged" -ge 1 ] || { bad "no 'cannot connect to the target' line at all"; ok=0; }
+	[ "$logged" -le 20 ] ||
+	    { bad "tether logged $logged 'cannot connect to the target' lines for a flood of under a second; at most 10 per 5 s were expected"; ok=0; }
+	[ "$unlogged" -ge 1 ] || { bad "nothing was counted instead of logged"; ok=0; }
+	[ "$ok" = 1 ] && note "${done_line#*: }; $logged 'cannot connect to the target' lines, $unlogged more counted in one line"
+	hb_stop
+}
+
 # hb_dropped WHAT PATTERN MIN MAX: tether gives up on the bastion (PATTERN
 # in its log within 20 s), MIN to MAX s after the first grant (timed from
 # the hostile log: sets TOOK), then reconnects and gets its forward back.
@@ -430,6 +473,37 @@ mode_window_overrun() {
 	hb_stop
 }
 
+mode_window_overrun_many() {
+	local line growth bound=$((BASE_RSS_CAP_KB))
+	hb_start window-overrun -C "$OVERRUN_CHANNELS" -b "$OVERRUN_MANY_BYTES" -H 3 -w 1 -d 200
+	hb_tether
+	baseline || { hb_stop; return; }
+	sample_until 'window-overrun: closing the channels|UNSUPPORTED|FAIL' 120
+	case $? in
+	1) bad "tether died during the overrun of $OVERRUN_CHANNELS channels"; hb_stop; return ;;
+	2) bad "the overrun did not finish within 120 s: $(tail -n 2 "$HB_LOG")" ;;
+	esac
+	if grep -q UNSUPPORTED "$HB_LOG"; then
+		SKIPPED+=("$mode: $(grep -m1 UNSUPPORTED "$HB_LOG" | sed 's/.*UNSUPPORTED: //')")
+		hb_stop
+		return
+	fi
+	line=$(grep -m1 -E 'window-overrun (done|stopped)' "$HB_LOG")
+	growth=$((MAX_RSS - BASE_RSS))
+	lab_log "overrun of $OVERRUN_CHANNELS channels: ${line#*: }; RSS baseline $BASE_RSS KiB, max $MAX_RSS KiB (+$growth KiB) over $SAMPLES samples"
+	local ok=1 capped
+	[ "$growth" -le "$bound" ] ||
+	    { bad "tether's RSS grew by $growth KiB over $OVERRUN_CHANNELS overrun channels (bound +$bound KiB: the process-wide cap)"; ok=0; }
+	capped=$(grep -c "past tether's cap of" "$TETHER_LOG")
+	[ "$capped" -gt 0 ] || { bad "no log line says the process-wide cap bit"; ok=0; }
+	grep -q "past the channel's window" "$TETHER_LOG" || lab_log "note: no channel reached its own limit before the cap"
+	hb_echo_ok 20 || ok=0
+	[ "$(grep -c 'connecting to' "$TETHER_LOG")" = 1 ] ||
+	    { bad "the session did not survive the overrun (it reconnected)"; ok=0; }
+	[ "$ok" = 1 ] && note "$OVERRUN_CHANNELS channels overrun: RSS $BASE_RSS -> max $MAX_RSS KiB (+$growth, bound +$bound); cap hit $capped time(s); same session, then ${ECHO_LINE}"
+	hb_stop
+}
+
 mode_window_reopen() {
 	local took
 	hb_start window-reopen -e 262144 -H 0.5
@@ -473,6 +547,8 @@ for mode in "${MODES[@]}"; do
 	reload-in-flight) mode_reload_in_flight ;;
 	close-mid-handshake) mode_close_mid_handshake ;;
 	window-overrun) mode_window_overrun ;;
+	window-overrun-many) mode_window_overrun_many ;;
+	flood-dead-target) mode_flood_dead_target ;;
 	window-reopen) mode_window_reopen ;;
 	*) lab_fail "unknown mode '$mode' in HOSTILE_MODES (known: $ALL_MODES)" ;;
 	esac

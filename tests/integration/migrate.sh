@@ -321,8 +321,16 @@ has_line "$ERR" "tether: left as it is: autossh-tunnel-$PI.service line 6: ExecS
     { show; lab_fail "the ExecStartPre= unit is not refused by name and line"; }
 has "$ERR" "tether: left as it is: autossh-tunnel-$PK.service: tether setup would refuse it: key $ROOTKEY belongs to uid 0, but the tunnel runs as $TUSER" ||
     { show; lab_fail "the unit whose user does not own the key is not refused"; }
-has_line "$OUT" "autossh-tunnel-$PR.service -> tether@$PR.service: bastion tunnel@127.0.0.1:$BPORT, key $ROOTKEY, target localhost:22, user root (the unit has no User=, so it ran as root)" ||
-    { show; lab_fail "the unit without User= is not planned as root"; }
+has_line "$ERR" "tether: left as it is: autossh-tunnel-$PR.service: the unit has no User=, so it ran as root, and a tunnel needs no root; pass --run-as USER (the key's owner), or --run-as root to keep running it as root" ||
+    { show; lab_fail "the unit without User= is not refused without --run-as"; }
+has "$OUT" "autossh-tunnel-$PR.service ->" && { show; lab_fail "the unit without User= is planned without --run-as"; }
+[ "$(snapshot "$U2")" = "$before" ] || lab_fail "--dry-run --unit-dir changed files"
+lab_log "ok: without --run-as, the unit that ran as root is refused, saying what to pass"
+
+t "$TETHER" migrate --dry-run --run-as root --unit-dir "$U2"
+[ "$RC" = 3 ] || { show; lab_fail "--dry-run --run-as root with units it refuses: exit $RC, expected 3"; }
+has_line "$OUT" "autossh-tunnel-$PR.service -> tether@$PR.service: bastion tunnel@127.0.0.1:$BPORT, key $ROOTKEY, target localhost:22, user root (--run-as; the unit ran as root)" ||
+    { show; lab_fail "the unit without User= is not planned as root with --run-as root"; }
 for p in "$PH" "$PI" "$PK"; do
 	has "$OUT" "autossh-tunnel-$p.service ->" && { show; lab_fail "a refused unit ($p) is in the plan"; }
 done
@@ -330,7 +338,7 @@ done
 [ -z "$(calls)" ] || lab_fail "--dry-run --unit-dir called systemctl: $(calls)"
 lab_log "ok: --dry-run --unit-dir: three units refused by name and reason, the fourth planned as root; exit 3"
 
-t "$TETHER" migrate --yes --unit-dir "$U2"
+t "$TETHER" migrate --yes --run-as root --unit-dir "$U2"
 [ "$RC" = 3 ] || { show; lab_fail "--yes with units it refuses: exit $RC, expected 3"; }
 has_line "$OUT" "Migrated 1 of 4 autossh units to tether." || { show; lab_fail "not 1 of 4 migrated"; }
 expect_changes "migrate --yes --unit-dir" \
@@ -348,6 +356,24 @@ done
     lab_fail "the refused units were changed: $(snapshot "$U2")"
 [ -e "$LAB_DIR/pwned" ] && lab_fail "something of a hostile unit ran"
 lab_log "ok: --yes --unit-dir: only the good unit migrated (as root), the others untouched; exit 3"
+
+# ---- User=root is root too: refused without --run-as -----------------------------------------
+U4=$LAB_DIR/units4
+mkdir -p "$U4"
+distinct_port; PRR=$DISTINCT
+U2_SAVED=$U2; U2=$U4
+seed_unit "$PRR" "User=root" "" \
+    "/usr/bin/autossh -M 0 -N -o UserKnownHostsFile=$KH -i $ROOTKEY -R $PRR:localhost:22 tunnel@127.0.0.1 -p $BPORT"
+U2=$U2_SAVED
+before=$(snapshot "$U4")
+clear_calls
+t "$TETHER" migrate --dry-run --unit-dir "$U4"
+[ "$RC" = 3 ] || { show; lab_fail "--dry-run with a User=root unit: exit $RC, expected 3"; }
+has_line "$ERR" "tether: left as it is: autossh-tunnel-$PRR.service: the unit says User=root, so it ran as root, and a tunnel needs no root; pass --run-as USER (the key's owner), or --run-as root to keep running it as root" ||
+    { show; lab_fail "the User=root unit is not refused without --run-as"; }
+[ "$(snapshot "$U4")" = "$before" ] || lab_fail "--dry-run changed files"
+[ -z "$(calls)" ] || lab_fail "--dry-run called systemctl: $(calls)"
+lab_log "ok: a User=root unit is refused without --run-as, as one with no User="
 
 # ---- setup fails after the old unit was stopped: put back ---------------------------------------
 U3=$LAB_DIR/units3

@@ -139,7 +139,7 @@ t "$TETHER" setup --user -p "$RPORT" -b "$BASTION" -s "$KEY" "${BASE[@]}"
 took=$(lab_since_us "$t0")
 [ "$RC" = 0 ] || { show; lab_fail "setup --user: exit $RC"; }
 has_line "$OUT" "Tunnel on port $RPORT set up successfully." || { show; lab_fail "no success message"; }
-has_line "$OUT" "@reboot $TETHER_REAL run --daemon -c $CONF --pidfile $PIDF --log-file $LOGF --state-dir $RUNDIR" ||
+has_line "$OUT" "@reboot '$TETHER_REAL' 'run' '--daemon' '-c' '$CONF' '--pidfile' '$PIDF' '--log-file' '$LOGF' '--state-dir' '$RUNDIR'" ||
     { show; lab_fail "no crontab @reboot line"; }
 DPID=$(pid_of_file)
 { [[ $DPID =~ ^[0-9]+$ ]] && lab_alive "$DPID"; } || { show; lab_fail "no live daemon in $PIDF ('$DPID')"; }
@@ -289,7 +289,7 @@ t env -u XDG_RUNTIME_DIR SCITEX_TUNNEL_BASTION_SERVER="$BASTION" SCITEX_TUNNEL_S
 [ "$RC" = 0 ] || { show; lab_fail "scitex-tunnel setup --user: exit $RC"; }
 has_line "$OUT" "Tunnel on port $SPORT set up successfully." || { show; lab_fail "scitex-tunnel setup: no success message"; }
 SPIDF=$HOME/.local/state/tether/$SPORT.pid
-has "$OUT" "--pidfile $SPIDF " || { show; lab_fail "scitex-tunnel setup: the @reboot line does not use $SPIDF"; }
+has "$OUT" "'--pidfile' '$SPIDF' " || { show; lab_fail "scitex-tunnel setup: the @reboot line does not use $SPIDF"; }
 SPID=$(cat "$SPIDF" 2>/dev/null)
 lab_alive "${SPID:-0}" || lab_fail "scitex-tunnel setup: no live daemon in $SPIDF"
 out=$(lab_ssh_through "$SPORT" 'echo seed-ok') || lab_fail "ssh through port $SPORT failed: $out"

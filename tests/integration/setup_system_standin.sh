@@ -66,7 +66,8 @@ CONF=/etc/tether/$PORT.conf
 DROPIN_DIR=/etc/systemd/system/$UNIT.d
 DROPIN=$DROPIN_DIR/50-tether-user.conf
 TEMPLATE=/etc/systemd/system/tether@.service
-STATE=/run/tether/$PORT.json
+# Each system tunnel has a runtime directory of its own (RuntimeDirectory=tether/%i).
+STATE=/run/tether/$PORT/$PORT.json
 
 # ---- the stand-in systemctl ----------------------------------------------
 STANDIN=$LAB_DIR/standin
@@ -214,7 +215,7 @@ fi
 lab_log "ok: $CONF, the tunnel's own known_hosts (root's, 644) and the drop-in (User=$TUSER Group=$TGROUP) are exactly as expected"
 
 # ---- status: systemd's view merged with the state file ---------------------
-mkdir -p /run/tether
+mkdir -p /run/tether/$PORT
 cat >"$STATE" <<JSON
 {"name": "$PORT", "pid": $$, "state": "forwarding", "bastion": "$BASTION",
  "forwards": [{"spec": "$PORT:127.0.0.1:22", "remote_port": $PORT, "bound_port": $PORT, "state": "bound"}],
@@ -261,7 +262,7 @@ ftf=111
 [ -n "$HAVE_TEMPLATE" ] && ftf=110
 expect_changes "remove" "disable --now -- $UNIT [files $ftf]" "daemon-reload [files $tf]" \
     "reset-failed -- $UNIT [files $tf]"
-for f in "$CONF" "$DROPIN" "$DROPIN_DIR" "$STATE"; do
+for f in "$CONF" "$DROPIN" "$DROPIN_DIR" "$STATE" "/run/tether/$PORT"; do
 	[ -e "$f" ] && lab_fail "remove left $f"
 done
 left=$(files_now | grep -F "$PORT")

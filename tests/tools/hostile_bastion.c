@@ -60,6 +60,7 @@
  *               the last byte was sent (default 0), so the window the
  *               client may use towards us runs out and must reopen
  *   -c CONNS    connections served before exiting 0 (default 20)
+ *   -C CHANS    window-overrun: channels overrun at once (default 1)
  *   -v          libssh's own log on stderr (SSH_LOG_PROTOCOL)
  *
  * Every event is one line on stdout, "[hostile +SECONDS] conn N: ...",
@@ -159,6 +160,19 @@ static double hold_seconds = 3;
 static int hold_given;
 static double start_wait = 0.2;
 static uint64_t overrun_bytes = 64ull << 20;
+static int overrun_channels = 1;
+
+/* One channel of window-overrun. */
+struct overrun {
+	ssh_channel ch;
+	int open, stopped;
+	uint32_t *window;            /* libssh's remote_window field */
+	uint32_t granted;
+	uint64_t real;               /* what the client's window allows now */
+	uint64_t sent, past;
+	uint32_t last;
+	uint64_t adjusted;
+};
 static size_t echo_bytes = 48 * 1024;
 static double echo_read_delay;
 static long max_conns = 20;
@@ -198,14 +212,9 @@ struct conn {
 	long flood_started, flood_open, flood_refused, flood_pending;
 	double flood_t0, flood_last_change;
 	/* overrun */
-	ssh_channel ovr;
-	int ovr_open;
-	uint32_t *ovr_window;        /* libssh's remote_window field */
-	uint32_t ovr_granted;
-	uint64_t ovr_real;           /* what the client's window allows now */
-	uint64_t ovr_sent, ovr_past;
-	uint32_t ovr_last;
-	uint64_t ovr_adjusted;
+	struct overrun *ovrs;        /* overrun_channels of them */
+	int ovr_opened;              /* how many are open */
+	int ovr_turn;                /* where the next round starts */
 	unsigned char *ovr_buf;
 	/* reopen */
 	int ro_state;                /* 0 opening, 1 waiting for the window
@@ -883,104 +892,170 @@ find_local_window(ssh_channel ch)
 static void
 overrun_report(struct conn *c, const char *how)
 {
-	say(c->n, "window-overrun %s: client window %u, sent %llu bytes, "
-	    "%llu past the window (client adjusted +%llu)", how,
-	    c->ovr_granted, (unsigned long long)c->ovr_sent,
-	    (unsigned long long)c->ovr_past,
-	    (unsigned long long)c->ovr_adjusted);
+	uint64_t sent = 0, past = 0, adjusted = 0;
+	int i, closed = 0;
+
+	for (i = 0; i < overrun_channels; i++) {
+		sent += c->ovrs[i].sent;
+		past += c->ovrs[i].past;
+		adjusted += c->ovrs[i].adjusted;
+		closed += c->ovrs[i].stopped;
+	}
+	say(c->n, "window-overrun %s: %d channel(s), client window %u, sent "
+	    "%llu bytes, %llu past the window (client adjusted +%llu), %d "
+	    "closed by the client", how, overrun_channels,
+	    c->ovrs[0].granted, (unsigned long long)sent,
+	    (unsigned long long)past, (unsigned long long)adjusted, closed);
+}
+
+/* Opens the channels one after the other; 1 once all are open. */
+static int
+overrun_open(struct conn *c)
+{
+	struct overrun *o;
+	int rc;
+
+	while (c->ovr_opened < overrun_channels) {
+		o = &c->ovrs[c->ovr_opened];
+		if (o->ch == NULL && (o->ch = ssh_channel_new(c->s)) == NULL) {
+			say(c->n, "FAIL: out of memory for the overrun");
+			exit(EXIT_SYSTEM);
+		}
+		rc = open_forwarded(c, o->ch, c->fwd[0].port,
+		    50003 + c->ovr_opened % 10000);
+		if (rc == SSH_AGAIN)
+			return 0;
+		if (rc != SSH_OK) {
+			say(c->n, "FAIL: the client refused overrun channel %d: "
+			    "%s", c->ovr_opened, ssh_get_error(c->s));
+			return -1;
+		}
+		o->open = 1;
+		o->window = find_remote_window(o->ch);
+		if (o->window == NULL) {
+			say(c->n, "UNSUPPORTED: cannot find the remote window in "
+			    "this libssh's channel struct; window-overrun cannot "
+			    "run here");
+			exit(EXIT_UNSUPPORTED);
+		}
+		o->granted = o->last = *o->window;
+		o->real = o->granted;
+		c->ovr_opened++;
+	}
+	say(c->n, "window-overrun: %d channel(s) to port %d open, the client "
+	    "granted a window of %u bytes; sending %llu bytes past it on each",
+	    overrun_channels, c->fwd[0].port, c->ovrs[0].granted,
+	    (unsigned long long)overrun_bytes);
+	return 1;
+}
+
+/* One CHUNK on o; 0 when o is done (closed or overrun enough). */
+static int
+overrun_write(struct conn *c, struct overrun *o)
+{
+	uint32_t n = CHUNK;
+	int rc;
+
+	if (o->stopped || o->past >= overrun_bytes)
+		return 0;
+	if (!ssh_channel_is_open(o->ch) || ssh_channel_is_eof(o->ch)) {
+		o->stopped = 1;
+		return 0;
+	}
+	/* Window adjusts from the client since our last write. */
+	if (*o->window > o->last) {
+		o->adjusted += *o->window - o->last;
+		o->real += *o->window - o->last;
+	}
+	if (o->real >= n) {
+		o->real -= n;
+	} else {
+		o->past += n - o->real;
+		o->real = 0;
+	}
+	if (*o->window < n)
+		*o->window = n;
+	rc = ssh_channel_write(o->ch, c->ovr_buf, n);
+	o->last = *o->window;
+	if (rc < 0) {
+		o->stopped = 1;
+		return 0;
+	}
+	o->sent += (uint64_t)rc;
+	return 1;
 }
 
 static void
 step_overrun(struct conn *c)
 {
-	uint32_t n;
-	int rc, k;
+	int i, k, rc;
 
-	if (c->ovr == NULL) {
-		if ((c->ovr = ssh_channel_new(c->s)) == NULL ||
+	if (c->ovrs == NULL) {
+		if ((c->ovrs = calloc((size_t)overrun_channels,
+		         sizeof *c->ovrs)) == NULL ||
 		    (c->ovr_buf = malloc(CHUNK)) == NULL) {
 			say(c->n, "FAIL: out of memory for the overrun");
 			exit(EXIT_SYSTEM);
 		}
 		fill_pattern(c->ovr_buf, CHUNK, 7);
 	}
-	if (!c->ovr_open) {
-		rc = open_forwarded(c, c->ovr, c->fwd[0].port, 50003);
-		if (rc == SSH_AGAIN)
+	if (c->ovr_opened < overrun_channels) {
+		rc = overrun_open(c);
+		if (rc == 0)
 			return;
-		if (rc != SSH_OK) {
-			say(c->n, "FAIL: the client refused the overrun channel: "
-			    "%s", ssh_get_error(c->s));
-			channel_drop(&c->ovr);
-			set_phase(c, PHASE_ECHO);
-			return;
-		}
-		c->ovr_open = 1;
-		c->ovr_window = find_remote_window(c->ovr);
-		if (c->ovr_window == NULL) {
-			say(c->n, "UNSUPPORTED: cannot find the remote window in "
-			    "this libssh's channel struct; window-overrun cannot "
-			    "run here");
-			exit(EXIT_UNSUPPORTED);
-		}
-		c->ovr_granted = c->ovr_last = *c->ovr_window;
-		c->ovr_real = c->ovr_granted;
-		say(c->n, "window-overrun: channel to port %d open, the client "
-		    "granted a window of %u bytes; sending %llu bytes past it",
-		    c->fwd[0].port, c->ovr_granted,
-		    (unsigned long long)overrun_bytes);
-	}
-	/* Up to 1 MiB a turn, so packets from the client are read between. */
-	for (k = 0; k < 32 && c->ovr_past < overrun_bytes; k++) {
-		if (!ssh_channel_is_open(c->ovr) || ssh_channel_is_eof(c->ovr) ||
-		    !ssh_is_connected(c->s)) {
-			overrun_report(c, "stopped: the client closed the channel");
+		if (rc == -1) {
 			set_phase(c, PHASE_OVERRUN_HOLD);
 			return;
 		}
-		/* Window adjusts from the client since our last write. */
-		if (*c->ovr_window > c->ovr_last) {
-			c->ovr_adjusted += *c->ovr_window - c->ovr_last;
-			c->ovr_real += *c->ovr_window - c->ovr_last;
-		}
-		n = CHUNK;
-		if (c->ovr_real >= n) {
-			c->ovr_real -= n;
-		} else {
-			c->ovr_past += n - c->ovr_real;
-			c->ovr_real = 0;
-		}
-		if (*c->ovr_window < n)
-			*c->ovr_window = n;
-		rc = ssh_channel_write(c->ovr, c->ovr_buf, n);
-		c->ovr_last = *c->ovr_window;
-		if (rc < 0) {
-			overrun_report(c, "stopped: write failed");
-			say(c->n, "window-overrun: %s", ssh_get_error(c->s));
-			set_phase(c, PHASE_OVERRUN_HOLD);
-			return;
-		}
-		c->ovr_sent += (uint64_t)rc;
 	}
-	if (c->ovr_past >= overrun_bytes) {
-		overrun_report(c, "done");
-		say(c->n, "window-overrun: holding the channel for %g s",
-		    hold_seconds);
+	if (!ssh_is_connected(c->s)) {
+		overrun_report(c, "stopped: the client is gone");
 		set_phase(c, PHASE_OVERRUN_HOLD);
+		return;
 	}
+	/* 1 MiB a turn, round robin, so packets from the client are read. */
+	for (k = 0; k < 32; k++) {
+		i = c->ovr_turn;
+		c->ovr_turn = (c->ovr_turn + 1) % overrun_channels;
+		overrun_write(c, &c->ovrs[i]);
+	}
+	for (i = 0; i < overrun_channels; i++) {
+		if (!c->ovrs[i].stopped && c->ovrs[i].past < overrun_bytes)
+			return;
+	}
+	overrun_report(c, "done");
+	say(c->n, "window-overrun: holding the channels for %g s",
+	    hold_seconds);
+	set_phase(c, PHASE_OVERRUN_HOLD);
+}
+
+static void
+overrun_drop(struct conn *c)
+{
+	int i;
+
+	if (c->ovrs == NULL)
+		return;
+	for (i = 0; i < overrun_channels; i++)
+		channel_drop(&c->ovrs[i].ch);
+	free(c->ovrs);
+	c->ovrs = NULL;
+	free(c->ovr_buf);
+	c->ovr_buf = NULL;
 }
 
 static void
 step_overrun_hold(struct conn *c)
 {
+	int i, open = 0;
+
 	if (now() - c->phase_t < hold_seconds)
 		return;
-	say(c->n, "window-overrun: closing the channel (%s)",
-	    c->ovr != NULL && ssh_channel_is_open(c->ovr) ? "still open" :
-	    "the client had closed it");
-	channel_drop(&c->ovr);
-	free(c->ovr_buf);
-	c->ovr_buf = NULL;
+	for (i = 0; c->ovrs != NULL && i < overrun_channels; i++)
+		open += c->ovrs[i].ch != NULL && ssh_channel_is_open(c->ovrs[i].ch);
+	say(c->n, "window-overrun: closing the channels (%d still open)",
+	    open);
+	overrun_drop(c);
 	set_phase(c, PHASE_ECHO);
 }
 
@@ -1217,7 +1292,7 @@ conn_cleanup(struct conn *c)
 
 	channel_drop(&c->bogus);
 	channel_drop(&c->echo);
-	channel_drop(&c->ovr);
+	overrun_drop(c);
 	if (c->flood != NULL) {
 		for (i = 0; i < c->flood_started; i++)
 			channel_drop(&c->flood[i]);
@@ -1225,7 +1300,6 @@ conn_cleanup(struct conn *c)
 	free(c->flood);
 	free(c->flood_state);
 	free(c->echo_buf);
-	free(c->ovr_buf);
 }
 
 /* ---- main ------------------------------------------------------------------ */
@@ -1273,7 +1347,7 @@ main(int argc, char **argv)
 	long served = 0, kex_timeout = 10;
 
 	t_start = now();
-	while ((opt = getopt(argc, argv, "p:k:a:m:d:n:H:w:b:e:r:c:v")) != -1) {
+	while ((opt = getopt(argc, argv, "p:k:a:m:d:n:H:w:b:e:r:c:C:v")) != -1) {
 		switch (opt) {
 		case 'p':
 			port = (int)num_arg(optarg, 0, 65535);
@@ -1320,6 +1394,9 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			max_conns = (long)num_arg(optarg, 1, 1000);
+			break;
+		case 'C':
+			overrun_channels = (int)num_arg(optarg, 1, 1024);
 			break;
 		case 'v':
 			verbose = 1;

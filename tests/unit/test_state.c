@@ -793,17 +793,19 @@ test_write_leaves_an_open_reader_the_whole_old_text(void **state)
 }
 
 static void
-test_write_overwrites_a_stale_temp_file(void **state)
+test_write_leaves_a_fixed_temp_name_alone(void **state)
 {
 	struct tempdir *t = *state;
 	FILE *f = fopen(t->tmp, "w");
 
+	/* Temporary names are fresh (mkstemp): a PATH.tmp is someone else's. */
 	assert_non_null(f);
 	fputs("left over from a crash, and longer than the new text\n", f);
 	fclose(f);
 	write_ok(t->path, "fresh\n");
 	assert_file_is(t->path, "fresh\n");
-	assert_false(exists(t->tmp));
+	assert_file_is(t->tmp,
+	    "left over from a crash, and longer than the new text\n");
 }
 
 static void
@@ -931,7 +933,7 @@ main(void)
 		TEMP_TEST(test_write_leaves_no_temp_file),
 		TEMP_TEST(test_write_replaces_an_existing_file_by_rename),
 		TEMP_TEST(test_write_leaves_an_open_reader_the_whole_old_text),
-		TEMP_TEST(test_write_overwrites_a_stale_temp_file),
+		TEMP_TEST(test_write_leaves_a_fixed_temp_name_alone),
 		TEMP_TEST(test_write_of_empty_text_gives_an_empty_file),
 		TEMP_TEST(test_write_of_a_large_text_writes_all_of_it),
 		TEMP_TEST(

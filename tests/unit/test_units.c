@@ -36,6 +36,8 @@
 } while (0)
 
 #define BIN "/opt/tether test/bin/tether"
+/* As systemd.syntax(7) needs a word with a space: in double quotes. */
+#define QBIN "\"" BIN "\""
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -439,8 +441,9 @@ check_template(enum tether_mode mode, const char *raw)
 	assert_int_equal(count_of(text, BIN), tokens);
 	assert_not_contains(text, "@TETHER");
 	/* Everything else is the template as it is. */
+	assert_int_equal(count_of(text, QBIN), tokens);
 	assert_int_equal(strlen(text), strlen(raw) +
-	    (size_t)tokens * (strlen(BIN) - strlen("@TETHER_BIN@")));
+	    (size_t)tokens * (strlen(QBIN) - strlen("@TETHER_BIN@")));
 	free(text);
 }
 
@@ -463,10 +466,10 @@ test_render_template_system_runs_the_port_config(void **state)
 
 	assert_non_null(text);
 	/* The check runs on reload; at start ExecStart itself checks. */
-	assert_contains(text, "\nExecReload=" BIN " run --check -c "
+	assert_contains(text, "\nExecReload=" QBIN " run --check -c "
 	    "/etc/tether/%i.conf\n");
 	assert_not_contains(text, "\nExecStartPre=");
-	assert_contains(text, "\nExecStart=" BIN " run -c /etc/tether/%i.conf\n");
+	assert_contains(text, "\nExecStart=" QBIN " run -c /etc/tether/%i.conf\n");
 	free(text);
 }
 
@@ -476,9 +479,33 @@ test_render_template_user_runs_the_home_config(void **state)
 	char *text = units_render_template(TETHER_MODE_USER, BIN);
 
 	assert_non_null(text);
-	assert_contains(text, "\nExecStart=" BIN " run -c "
+	assert_contains(text, "\nExecStart=" QBIN " run -c "
 	    "%h/.config/tether/%i.conf\n");
 	assert_contains(text, "\nWantedBy=default.target\n");
+	free(text);
+}
+
+static void
+test_render_template_escapes_specifiers_and_variables(void **state)
+{
+	char *text = units_render_template(TETHER_MODE_SYSTEM,
+	    "/opt/a%b$c/tether");
+
+	assert_non_null(text);
+	assert_contains(text, "\nExecStart=/opt/a%%b$$c/tether run -c "
+	    "/etc/tether/%i.conf\n");
+	free(text);
+}
+
+static void
+test_render_cron_quotes_words_and_escapes_percent(void **state)
+{
+	const char *argv[] = { "/opt/sec dir%x/tether", "run", "it's", NULL };
+	char *text = units_render_cron(argv);
+
+	assert_non_null(text);
+	assert_string_equal(text,
+	    "@reboot '/opt/sec dir\\%x/tether' 'run' 'it'\\''s'");
 	free(text);
 }
 
@@ -918,6 +945,8 @@ main(void)
 		cmocka_unit_test(test_render_template_user_replaces_every_bin_token),
 		cmocka_unit_test(test_render_template_system_runs_the_port_config),
 		cmocka_unit_test(test_render_template_user_runs_the_home_config),
+		cmocka_unit_test(test_render_template_escapes_specifiers_and_variables),
+		cmocka_unit_test(test_render_cron_quotes_words_and_escapes_percent),
 		cmocka_unit_test(test_render_template_system_is_notify_with_watchdog_and_restarts),
 		cmocka_unit_test(test_render_template_system_names_no_user),
 		cmocka_unit_test(test_render_template_user_is_notify_with_watchdog_and_restarts),

@@ -30,6 +30,7 @@
 #include <jansson.h>
 #include <libssh/libssh.h>
 
+#include "dial.h"
 #include "tether/exit.h"
 #include "cli.h"
 #include "commands.h"
@@ -650,7 +651,8 @@ doctor_connect(struct doctor *d)
 		return -1;
 	}
 	t0 = now_ms();
-	if (ssh_connect(d->ssh) != SSH_OK) {
+	if (dial_ssh_connect(d->ssh, b->host, b->port,
+	        (double)d->cfg.connect_timeout) != SSH_OK) {
 		report(d, V_FAIL, TETHER_EXIT_FAILURE, "reach",
 		    "cannot reach the bastion %s port %d: %s; check the host "
 		    "and port of the bastion, that sshd runs there, and any "

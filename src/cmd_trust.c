@@ -12,6 +12,7 @@
 
 #include <libssh/libssh.h>
 
+#include "dial.h"
 #include "tether/exit.h"
 #include "cli.h"
 #include "commands.h"
@@ -144,7 +145,8 @@ trust_run(const struct tether_config *cfg, int yes)
 	ssh_options_set(ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, cfg->known_hosts);
 	ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout);
 	strict.host_key_policy = HOST_KEY_STRICT;
-	if (ssh_connect(ssh) != SSH_OK) {
+	if (dial_ssh_connect(ssh, b->host, b->port, (double)timeout) !=
+	    SSH_OK) {
 		fprintf(stderr, "tether: cannot reach the bastion %s: %s\n",
 		    pattern, ssh_get_error(ssh));
 		ssh_free(ssh);

@@ -176,3 +176,72 @@ dial_cancel(struct dial *d)
 		freeaddrinfo(d->addrs);
 	d->addrs = d->cur = NULL;
 }
+
+struct dial_waiter {
+	struct ev_loop *loop;
+	int fd;
+	int finished;
+	char error[256];
+};
+
+static void
+dial_wait_on_done(struct dial *d, int fd, const char *error, void *arg)
+{
+	struct dial_waiter *w = arg;
+
+	(void)d;
+	w->fd = fd;
+	w->finished = 1;
+	snprintf(w->error, sizeof w->error, "%s", error != NULL ? error : "");
+	ev_break(w->loop, EVBREAK_ALL);
+}
+
+static void
+dial_wait_on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+int
+dial_wait(const char *host, int port, double timeout, char *why, size_t whysz)
+{
+	struct dial_waiter w = { NULL, -1, 0, "" };
+	struct dial d;
+	ev_timer deadline;
+
+	if ((w.loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
+		snprintf(why, whysz, "out of memory");
+		return -1;
+	}
+	ev_timer_init(&deadline, dial_wait_on_timeout, timeout, 0);
+	ev_timer_start(w.loop, &deadline);
+	if (dial_start(&d, w.loop, host, port, dial_wait_on_done, &w) == 0 &&
+	    !w.finished)
+		ev_run(w.loop, 0);
+	if (!w.finished)
+		snprintf(w.error, sizeof w.error,
+		    "no answer within %.0f s (connect_timeout)", timeout);
+	/* Frees the addresses; a connected fd was handed over already. */
+	dial_cancel(&d);
+	ev_timer_stop(w.loop, &deadline);
+	ev_loop_destroy(w.loop);
+	if (w.fd == -1)
+		snprintf(why, whysz, "%s",
+		    w.error[0] != '\0' ? w.error : "cannot connect");
+	return w.fd;
+}
+
+int
+dial_ssh_connect(ssh_session ssh, const char *host, int port, double timeout)
+{
+	char why[256];
+	int fd = dial_wait(host, port, timeout, why, sizeof why);
+
+	if (fd != -1 && ssh_options_set(ssh, SSH_OPTIONS_FD, &fd) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return ssh_connect(ssh);
+}

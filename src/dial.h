@@ -12,6 +12,7 @@
 #include <netdb.h>
 
 #include <ev.h>
+#include <libssh/libssh.h>
 
 #include "resolve.h"
 
@@ -35,5 +36,19 @@ int dial_start(struct dial *, struct ev_loop *, const char *host, int port,
     void *arg);
 /* Stops everything; a resolver still running finishes on its own. */
 void dial_cancel(struct dial *);
+/*
+ * The same dial for commands that wait (trust, doctor, setup's key
+ * fetch): every address in turn, on a loop of its own, within timeout
+ * seconds. The connected fd, or -1 with why set.
+ */
+int dial_wait(const char *host, int port, double timeout, char *why,
+    size_t whysz);
+/*
+ * ssh_connect for those commands, over dial_wait's socket: every address
+ * of the bastion is tried (localhost may list ::1 first while sshd
+ * listens on 127.0.0.1 only), as run does. Without a socket, libssh's own
+ * connect says why, in its words. libssh's return value.
+ */
+int dial_ssh_connect(ssh_session, const char *host, int port, double timeout);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dial.h"
 #include "tether/exit.h"
 #include "hostkey.h"
 
@@ -235,7 +236,8 @@ hostkey_fetch(const struct bastion_spec *b, long timeout, struct strbuf *out,
 	ssh_options_set(ssh, SSH_OPTIONS_HOST, b->host);
 	ssh_options_set(ssh, SSH_OPTIONS_PORT, &b->port);
 	ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout);
-	if (ssh_connect(ssh) != SSH_OK) {
+	if (dial_ssh_connect(ssh, b->host, b->port, (double)timeout) !=
+	    SSH_OK) {
 		error_set(err, TETHER_EXIT_FAILURE,
 		    "cannot reach the bastion %s port %d to learn its host "
 		    "key: %s",

@@ -179,7 +179,7 @@ tf=111
 [ -n "$HAVE_TEMPLATE" ] && tf=110
 expect_changes "setup" "daemon-reload [files $tf]" "enable -- $UNIT [files $tf]" \
     "restart --no-block -- $UNIT [files $tf]"
-calls | grep '^show ' | grep -qvxF "show --property=ActiveState,SubState,UnitFileState,StatusText,MainPID,NRestarts -- $UNIT [files $tf]" &&
+calls | grep '^show ' | grep -qvxF "show --property=ActiveState,SubState,UnitFileState,StatusText,MainPID,NRestarts,Result,ExecMainStatus -- $UNIT [files $tf]" &&
     lab_fail "an unexpected show query: $(calls | grep '^show ')"
 lab_log "ok: systemctl calls: daemon-reload, enable -- $UNIT, restart --no-block -- $UNIT (files in place first)"
 

@@ -20,6 +20,7 @@
 #include "api.h"
 #include "daemon.h"
 #include "service.h"
+#include "units.h"
 
 #define STATUS_TUNNELS_MAX 256
 
@@ -33,6 +34,7 @@ struct tunnel_entry {
 	long daemon_pid;
 	json_t *state; /* the live state file, if any */
 	int alive;     /* the state file's pid runs */
+	char *restart; /* a dead user daemon: the command that starts it */
 };
 
 struct status_ctx {
@@ -54,11 +56,34 @@ status_port_of(const char *file, const char *ext)
 	return port >= 1 && port <= 65535 ? (int)port : 0;
 }
 
+/*
+ * A zombie answers kill(0) too: under an init that does not reap (a
+ * container's), a killed daemon would look alive.
+ */
+static int
+status_pid_zombie(json_int_t pid)
+{
+	char path[64], buf[512], *paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren != NULL && paren[1] == ' ' &&
+	    (paren[2] == 'Z' || paren[2] == 'X');
+}
+
 static int
 status_pid_alive(json_int_t pid)
 {
 	return pid > 0 && pid <= INT32_MAX &&
-	    (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	    (kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
+	    !status_pid_zombie(pid);
 }
 
 static int
@@ -194,6 +219,27 @@ status_scan_states(struct status_ctx *c, enum tether_mode mode,
 	closedir(dir);
 }
 
+/* A user daemon that died: the command setup's crontab line runs. */
+static void
+status_restart_hint(struct tunnel_entry *e, const struct tether_paths *p)
+{
+	char exe[CONFIG_PATH_MAX], conf[CONFIG_PATH_MAX], pid[CONFIG_PATH_MAX];
+	char log[CONFIG_PATH_MAX];
+	const char *argv[] = { exe, "run", "--daemon", "-c", conf, "--pidfile",
+		pid, "--log-file", log, "--state-dir", p->runtime_dir, NULL };
+	struct error err;
+
+	error_clear(&err);
+	if (api_self_exe(exe, sizeof exe, &err) == -1 ||
+	    paths_join_port(conf, sizeof conf, p->config_dir, e->port,
+	        ".conf") == -1 ||
+	    paths_join_port(pid, sizeof pid, p->runtime_dir, e->port, ".pid") ==
+	        -1 ||
+	    paths_join_port(log, sizeof log, p->log_dir, e->port, ".log") == -1)
+		return;
+	e->restart = units_render_command(argv);
+}
+
 static void
 status_ask_managers(struct status_ctx *c, enum tether_mode mode,
     const struct tether_paths *p)
@@ -225,6 +271,9 @@ status_ask_managers(struct status_ctx *c, enum tether_mode mode,
 			e->manager = "daemon";
 		if (strcmp(e->manager, "none") == 0 && e->alive)
 			e->manager = "foreground";
+		if (mode == TETHER_MODE_USER && !systemd && !e->alive &&
+		    strcmp(e->manager, "none") == 0)
+			status_restart_hint(e, p);
 	}
 }
 
@@ -276,6 +325,11 @@ status_format_exit(const struct tunnel_entry *e, char *out, size_t sz)
 	int failing;
 
 	out[0] = '\0';
+	if (ex == NULL && e->restart != NULL) {
+		snprintf(out, sz, "daemon not running; start it with: %s",
+		    e->restart);
+		return;
+	}
 	if (ex != NULL) {
 		msg = json_string_value(
 		    json_object_get(json_object_get(e->state, "last_error"),
@@ -302,7 +356,7 @@ status_format_exit(const struct tunnel_entry *e, char *out, size_t sz)
 static void
 status_exit_json(const struct tunnel_entry *e, json_t *o)
 {
-	char why[600];
+	char why[ERROR_MSG_MAX + 4 * CONFIG_PATH_MAX];
 
 	status_format_exit(e, why, sizeof why);
 	if (why[0] != '\0')
@@ -418,7 +472,7 @@ static void
 status_table_row(const struct tunnel_entry *e, int colour, struct strbuf *sb)
 {
 	char fw[256] = "-", in[16] = "-", outb[16] = "-", since[32] = "-";
-	char problem[512] = "";
+	char problem[ERROR_MSG_MAX + 4 * CONFIG_PATH_MAX] = "";
 	const json_t *st = e->alive ? e->state : NULL;
 	const char *state = status_state_of(e), *s;
 	const char *on = "", *off = "";
@@ -519,6 +573,7 @@ tether_status(const struct tether_status_opts *opts, struct tether_result *r)
 	for (i = 0; i < c->n; i++) {
 		forwarding += status_is_forwarding(&c->entries[i]);
 		json_decref(c->entries[i].state);
+		free(c->entries[i].restart);
 	}
 	code = forwarding == c->n ? TETHER_EXIT_OK : TETHER_EXIT_FAILURE;
 	if (opts->port != 0 && c->n == 0) {

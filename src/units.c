@@ -180,25 +180,41 @@ units_render_template(enum tether_mode mode, const char *bin)
 	return strbuf_take(&sb);
 }
 
+/* Words sh takes as they are: no quotes needed around them. */
+static int
+units_word_plain(const char *w)
+{
+	return w[0] != '\0' &&
+	    w[strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789_./:=@,+-")] == '\0';
+}
+
 /*
- * A crontab line runs through sh after cron turns each unescaped "%" into
- * a newline: every word in single quotes (a ' as '\''), every % as \%.
+ * argv as words for sh: each in single quotes (a ' as '\''), except plain
+ * ones when the line is for people to read. A crontab line also goes
+ * through cron, which turns each unescaped "%" into a newline: % as \%.
  */
-char *
-units_render_cron(const char *const *argv)
+static char *
+units_render_words(const char *prefix, const char *const *argv, int cron)
 {
 	struct strbuf sb;
 	const char *p;
 	size_t i;
 
 	strbuf_init(&sb);
-	strbuf_add(&sb, "@reboot");
+	strbuf_add(&sb, prefix);
 	for (i = 0; argv[i] != NULL; i++) {
-		strbuf_add(&sb, " '");
+		if (i > 0 || prefix[0] != '\0')
+			strbuf_add(&sb, " ");
+		if (!cron && units_word_plain(argv[i])) {
+			strbuf_add(&sb, argv[i]);
+			continue;
+		}
+		strbuf_add(&sb, "'");
 		for (p = argv[i]; *p != '\0'; p++) {
 			if (*p == '\'')
 				strbuf_add(&sb, "'\\''");
-			else if (*p == '%')
+			else if (*p == '%' && cron)
 				strbuf_add(&sb, "\\%");
 			else
 				strbuf_addf(&sb, "%c", *p);
@@ -210,4 +226,16 @@ units_render_cron(const char *const *argv)
 		return NULL;
 	}
 	return strbuf_take(&sb);
+}
+
+char *
+units_render_cron(const char *const *argv)
+{
+	return units_render_words("@reboot", argv, 1);
+}
+
+char *
+units_render_command(const char *const *argv)
+{
+	return units_render_words("", argv, 0);
 }

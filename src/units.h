@@ -34,5 +34,7 @@ char *units_render_dropin(const char *user, const char *group);
 char *units_render_template(enum tether_mode, const char *bin);
 /* "@reboot 'ARG' ..." for a crontab, % escaped; NULL if out of memory. */
 char *units_render_cron(const char *const *argv);
+/* The same words as one sh command line, quoted only where sh needs it. */
+char *units_render_command(const char *const *argv);
 
 #endif

@@ -245,6 +245,27 @@ after=$(find "${TREES[@]}" -mindepth 1 ! -name '*.json' ! -name '*.log' -printf 
 has_line "$(cat "$CONF")" "forward = $RPORT:$TARGET" || lab_fail "--dry-run changed the config"
 lab_log "ok: --dry-run with a changed target printed the plan, changed nothing"
 
+# ---- a killed daemon: status says so and how to start it ------------------
+kill -KILL "$DPID"
+end=$((SECONDS + 5))
+while lab_alive "$DPID" && [ "$SECONDS" -lt "$end" ]; do sleep 0.1; done
+t "$TETHER" status --user
+lab_log "status --user after kill -9 of the daemon (exit $RC):"; printf '%s\n' "$OUT" >&2
+[ "$RC" = 1 ] || { show; lab_fail "status --user with a dead daemon: exit $RC, expected 1"; }
+START="$TETHER_REAL run --daemon -c $CONF --pidfile $PIDF --log-file $LOGF --state-dir $RUNDIR"
+has "$OUT" "daemon not running; start it with: $START" ||
+    { show; lab_fail "status does not give the command that starts the dead daemon"; }
+# shellcheck disable=SC2086
+t $START
+[ "$RC" = 0 ] || { show; lab_fail "the command status gave failed: exit $RC"; }
+end=$((SECONDS + 20))
+until t "$TETHER" status --user && [ "$RC" = 0 ]; do
+	[ "$SECONDS" -lt "$end" ] || { show; lab_fail "not forwarding 20 s after the command status gave"; }
+	sleep 0.2
+done
+DPID=$(pid_of_file)
+lab_log "ok: a killed daemon: status says so with the command; that command brought it back (pid $DPID)"
+
 # ---- remove --------------------------------------------------------------
 t "$TETHER" remove --user -p "$RPORT"
 [ "$RC" = 0 ] || { show; lab_fail "remove --user: exit $RC"; }

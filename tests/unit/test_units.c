@@ -510,6 +510,19 @@ test_render_cron_quotes_words_and_escapes_percent(void **state)
 }
 
 static void
+test_render_command_quotes_only_words_sh_would_split(void **state)
+{
+	const char *argv[] = { "/opt/sec dir%x/tether", "run", "-c",
+		"/home/a/.config/tether/2222.conf", "it's", "", NULL };
+	char *text = units_render_command(argv);
+
+	assert_non_null(text);
+	assert_string_equal(text, "'/opt/sec dir%x/tether' run -c "
+	    "/home/a/.config/tether/2222.conf 'it'\\''s' ''");
+	free(text);
+}
+
+static void
 test_render_template_system_is_notify_with_watchdog_and_restarts(void **state)
 {
 	char *text = units_render_template(TETHER_MODE_SYSTEM, BIN);
@@ -947,6 +960,7 @@ main(void)
 		cmocka_unit_test(test_render_template_user_runs_the_home_config),
 		cmocka_unit_test(test_render_template_escapes_specifiers_and_variables),
 		cmocka_unit_test(test_render_cron_quotes_words_and_escapes_percent),
+		cmocka_unit_test(test_render_command_quotes_only_words_sh_would_split),
 		cmocka_unit_test(test_render_template_system_is_notify_with_watchdog_and_restarts),
 		cmocka_unit_test(test_render_template_system_names_no_user),
 		cmocka_unit_test(test_render_template_user_is_notify_with_watchdog_and_restarts),

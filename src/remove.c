@@ -128,6 +128,28 @@ remove_anything_there(struct remove_ctx *c, int use_systemd)
 	            strcmp(props.active_state, "inactive") != 0));
 }
 
+/*
+ * A user daemon: the directories setup made go when nothing is left in
+ * them, and the crontab line setup printed is the user's to delete.
+ */
+static void
+remove_user_leftovers(struct remove_ctx *c, struct api_out *o)
+{
+	const char *dirs[] = { c->paths.runtime_dir, c->paths.log_dir,
+		c->paths.config_dir };
+	size_t i;
+
+	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		if (rmdir(dirs[i]) == 0)
+			strbuf_addf(&o->out, "Removed the empty directory %s\n",
+			    dirs[i]);
+	}
+	strbuf_addf(&o->out,
+	    "If you added setup's @reboot line to your crontab, delete it "
+	    "now (crontab -e): it runs %s\n",
+	    c->conf);
+}
+
 static int
 remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 {
@@ -174,6 +196,8 @@ remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 	if (rc == 0)
 		strbuf_addf(&o->out, "Tunnel on port %d removed.\n",
 		    c->opts->port);
+	if (rc == 0 && c->opts->mode == TETHER_MODE_USER && !use_systemd)
+		remove_user_leftovers(c, o);
 	return rc;
 }
 

@@ -280,6 +280,14 @@ left=$(find "${TREES[@]}" -name "*$RPORT*")
 [ -z "$left" ] || lab_fail "remove left files behind: $left"
 [ -z "$(tether_pids)" ] || lab_fail "tether processes after remove: $(tether_pids)"
 lab_log "ok: remove stopped pid $DPID, freed port $RPORT, left no file for it"
+printf '%s\n' "$OUT" | sed 's/^/  remove: /' >&2
+for d in "$HOME/.config/tether" "$HOME/.local/state/tether"; do
+	[ ! -e "$d" ] || lab_fail "remove --user left the empty directory $d: $(ls -A "$d")"
+	has_line "$OUT" "Removed the empty directory $d" || { show; lab_fail "remove does not say it removed $d"; }
+done
+has "$OUT" "If you added setup's @reboot line to your crontab, delete it now (crontab -e): it runs $CONF" ||
+    { show; lab_fail "remove --user does not remind of the crontab line"; }
+lab_log "ok: remove --user removed the empty directories and reminded of the crontab line"
 
 t "$TETHER" status -p "$RPORT" --user
 { [ "$RC" = 1 ] && has_line "$ERR" "No tunnel on port $RPORT."; } || { show; lab_fail "status -p after remove"; }

@@ -580,8 +580,17 @@ setup_print_hints(struct setup_ctx *c, struct api_out *o)
 		return;
 	}
 	cron = units_render_cron(argv);
+	/* The system manager may run while this user has none of its own. */
+	if (service_systemd_running(TETHER_MODE_SYSTEM))
+		strbuf_addf(&o->out,
+		    "No user systemd here (systemd runs, but no systemd "
+		    "--user instance for %s; loginctl enable-linger %s starts "
+		    "one): ",
+		    c->pw.pw_name, c->pw.pw_name);
+	else
+		strbuf_add(&o->out, "No systemd here: ");
 	strbuf_addf(&o->out,
-	    "No systemd here: it runs as a background "
+	    "it runs as a background "
 	    "daemon. To start it at boot, add this line with crontab "
 	    "-e:\n%s\n",
 	    cron != NULL ? cron : "(out of memory)");

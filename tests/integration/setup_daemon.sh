@@ -337,4 +337,21 @@ t env -u XDG_RUNTIME_DIR "$SEED" remove --user -p "$SPORT"
 [ "$RC" = 1 ] || { show; lab_fail "scitex-tunnel remove again: exit $RC, expected 1"; }
 lab_log "ok: scitex-tunnel remove: daemon gone, no files, again → exit 1"
 
+# ---- a system manager runs, but no user one: the message says which --------
+if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
+	NPORT=$(lab_free_port) || lab_fail "no free port"
+	# shellcheck disable=SC2016
+	t unshare -m --propagation private sh -c 'mkdir -p /run/systemd &&
+		mount -t tmpfs -o mode=755 tmpfs /run/systemd && mkdir /run/systemd/system || exit 99
+		"$0" setup --user --no-start -p "$1" -b "$2" -s "$3" --known-hosts "$4" -t "$5"; rc=$?
+		"$0" remove --user -p "$1" >/dev/null; exit $rc' \
+	    "$TETHER" "$NPORT" "$BASTION" "$KEY" "$KH" "$TARGET"
+	[ "$RC" = 99 ] && lab_fail "could not mount a private /run/systemd"
+	[ "$RC" = 0 ] || { show; lab_fail "setup --user with a system manager but no user one: exit $RC"; }
+	has "$OUT" "No user systemd here (systemd runs, but no systemd --user instance for $(id -un)" ||
+	    { show; lab_fail "the fallback does not say 'no user systemd' where the system manager runs"; }
+	has "$OUT" "No systemd here" && { show; lab_fail "the fallback says 'No systemd here' where the system manager runs"; }
+	lab_log "ok: system manager without a user one: $(grep -m1 'No user systemd' <<<"$OUT")"
+fi
+
 lab_pass "daemon fallback: setup, status, idempotence, lock, dry run, remove, seed names"

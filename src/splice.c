@@ -17,10 +17,17 @@
 #define SPLICE_SCRATCH_SIZE ((size_t)64 * 1024)
 #define SPLICE_ADDRS_MAX 4
 /* The system libssh holds about 2 MiB within its window: 1 MiB of slack. */
+#define SPLICE_SYSTEM_HELD (2u * 1024 * 1024)
 #define SPLICE_LIBSSH_MAX (3u * 1024 * 1024)
 #define SPLICE_SLACK (1u * 1024 * 1024)
-/* All channels together, at least; past it, a big holder is closed. */
+/*
+ * All channels together, at least. Past it, a channel is closed when it
+ * holds more than its window, or more than SPLICE_FAIR_SHARES times its
+ * share of the cap: 64 busy connections keep theirs, 256 overrun ones
+ * are cut short.
+ */
 #define SPLICE_SET_HELD_MAX ((size_t)32 * 1024 * 1024)
+#define SPLICE_FAIR_SHARES 3
 #define SPLICE_BIG_HOLDER (128u * 1024)
 /* Per-connection log lines, as for refused channels (session.c). */
 #define SPLICE_LOG_BURST 10
@@ -131,7 +138,7 @@ splice_fail(struct splice *s, const char *fmt, ...)
 	splice_mark_dirty(s);
 }
 
-/* in_libssh, and the set-wide sum of it (SPLICE_SET_HELD_MAX). */
+/* in_libssh, and the set-wide sum of it (splice_set_over_cap). */
 static void
 splice_held(struct splice *s, uint32_t n)
 {
@@ -289,6 +296,13 @@ splice_libssh_max(const struct splice_set *set)
 	return set->window + SPLICE_SLACK;
 }
 
+/* What libssh holds for a channel whose peer keeps to the window. */
+static uint32_t
+splice_window_held(const struct splice_set *set)
+{
+	return set->window != 0 ? set->window : SPLICE_SYSTEM_HELD;
+}
+
 /* The cap for all channels together: eight full windows, 32 MiB at least. */
 static size_t
 splice_set_held_max(const struct splice_set *set)
@@ -298,11 +312,32 @@ splice_set_held_max(const struct splice_set *set)
 	return eight > SPLICE_SET_HELD_MAX ? eight : SPLICE_SET_HELD_MAX;
 }
 
+/*
+ * Why a channel handed len bytes is closed for the set's sake, or NULL.
+ * A channel within its window holds what a slow target has not taken
+ * yet; only the greedy ones go, so legit connections go on.
+ */
+static const char *
+splice_set_over_cap(const struct splice *s, uint32_t len)
+{
+	size_t cap = splice_set_held_max(s->set);
+	size_t live = s->set->count > 0 ? s->set->count : 1;
+
+	if (len < SPLICE_BIG_HOLDER || s->set->held - s->in_libssh + len <= cap)
+		return NULL;
+	if (len > splice_window_held(s->set))
+		return "more than its window";
+	if (len > SPLICE_FAIR_SHARES * (cap / live))
+		return "more than its share";
+	return NULL;
+}
+
 static int
 splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
     uint32_t len, int is_stderr, void *arg)
 {
 	struct splice *s = arg;
+	const char *why;
 	size_t taken = 0;
 	ssize_t n;
 
@@ -327,14 +362,13 @@ splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
 		splice_held(s, 0);
 		return (int)len;
 	}
-	/* The bound for the whole process: the biggest holders go first. */
-	if (len >= SPLICE_BIG_HOLDER &&
-	    s->set->held - s->in_libssh + len > splice_set_held_max(s->set)) {
+	/* The bound for the whole process. */
+	if ((why = splice_set_over_cap(s, len)) != NULL) {
 		splice_fail(s,
 		    "closed: the bastion's channels hold %zu KiB in all, past "
-		    "tether's cap of %zu MiB, and this one holds %u KiB",
+		    "tether's cap of %zu MiB, and this one holds %u KiB, %s",
 		    (s->set->held - s->in_libssh + len) / 1024,
-		    splice_set_held_max(s->set) >> 20, len / 1024);
+		    splice_set_held_max(s->set) >> 20, len / 1024, why);
 		splice_held(s, 0);
 		return (int)len;
 	}

@@ -185,7 +185,8 @@ static int
 units_word_plain(const char *w)
 {
 	return w[0] != '\0' &&
-	    w[strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    w[strspn(w,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	        "0123456789_./:=@,+-")] == '\0';
 }
 

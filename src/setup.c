@@ -134,17 +134,55 @@ setup_resolve_user(struct setup_ctx *c, struct error *err)
 	return 0;
 }
 
+/*
+ * What ~ means: user mode follows $HOME as the config does; a system
+ * tunnel, its user's home from passwd (the key and known_hosts are
+ * theirs, whoever runs setup).
+ */
+static const char *
+setup_home(const struct setup_ctx *c)
+{
+	const char *home = getenv("HOME");
+
+	return c->opts->mode == TETHER_MODE_USER && home != NULL ? home :
+	                                                           c->pw.pw_dir;
+}
+
+/* given with a leading ~ expanded, as the seed's expanduser did. */
+static int
+setup_expand(const struct setup_ctx *c, const char *what, const char *given,
+    char *out, size_t sz, struct error *err)
+{
+	const char *home = setup_home(c);
+
+	if (config_expand_path(given, home, out, sz) == -1) {
+		if (home == NULL || home[0] == '\0')
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "%s %.200s: HOME is empty, so ~ means nothing; "
+			    "give the full path",
+			    what, given);
+		else
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "%s %.200s: longer than %zu bytes once ~ is %s",
+			    what, given, sz - 1, home);
+		return -1;
+	}
+	return 0;
+}
+
 /* The key must be usable by the service user and by nobody else. */
 static int
 setup_check_key(struct setup_ctx *c, const char *given, struct error *err)
 {
-	char *abs;
+	char expanded[CONFIG_PATH_MAX], *abs;
 	ssh_key key = NULL;
 	struct stat st;
 
-	abs = realpath(given, NULL);
+	if (setup_expand(c, "key", given, expanded, sizeof expanded, err) == -1)
+		return -1;
+	abs = realpath(expanded, NULL);
 	if (abs == NULL) {
-		error_set(err, TETHER_EXIT_KEY, "key %.200s: %s", given,
+		error_set(err, TETHER_EXIT_KEY, "key %.200s: %s", expanded,
 		    strerror(errno));
 		return -1;
 	}
@@ -269,6 +307,7 @@ setup_validate(struct setup_ctx *c, struct error *err)
 {
 	const struct tether_setup_opts *o = c->opts;
 	const char *bastion, *key;
+	char kh[CONFIG_PATH_MAX];
 	struct tether_config scratch;
 
 	if (api_check_port(o->port, err) == -1)
@@ -312,19 +351,11 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	if (setup_resolve_user(c, err) == -1 ||
 	    setup_check_key(c, key, err) == -1)
 		return -1;
-	if (o->known_hosts != NULL) {
-		setup_absolute(o->known_hosts, c->kh_source,
-		    sizeof c->kh_source);
-	} else {
-		/* User mode follows $HOME as the config does; system, passwd. */
-		const char *home = o->mode == TETHER_MODE_USER &&
-		        getenv("HOME") != NULL ?
-		    getenv("HOME") :
-		    c->pw.pw_dir;
-
-		snprintf(c->kh_source, sizeof c->kh_source,
-		    "%.900s/.ssh/known_hosts", home);
-	}
+	if (setup_expand(c, "known_hosts",
+	        o->known_hosts != NULL ? o->known_hosts : "~/.ssh/known_hosts",
+	        kh, sizeof kh, err) == -1)
+		return -1;
+	setup_absolute(kh, c->kh_source, sizeof c->kh_source);
 	if (api_paths(o->mode, &c->paths, err) == -1)
 		return -1;
 	if (paths_join_port(c->kh_path, sizeof c->kh_path, c->paths.config_dir,

@@ -158,6 +158,13 @@ check "tunnel_setup without bastion: isError with the seed's message" fail \
     "r.result.isError === true && r.result.structuredContent.success === false &&
      r.result.structuredContent.stderr.includes($(node -p 'JSON.stringify(process.argv[1])' "$SEED_NO_BASTION"))"
 
+log "check: tunnel_setup expands a leading ~ in secret_key_path, as the seed did"
+inspect --method tools/call --tool-name tunnel_setup --tool-arg port=2222 user_mode=true \
+    bastion_server=u@127.0.0.1 secret_key_path='~/.ssh/none'
+check "tunnel_setup: ~/.ssh/none is looked for under HOME" fail \
+    "r.result.isError === true &&
+     r.result.structuredContent.stderr.includes($(node -p 'JSON.stringify(process.argv[1])' "key $TMP/home/.ssh/none: No such file"))"
+
 log "check: tools/call of an unknown tool fails"
 inspect --method tools/call --tool-name tunnel_explode
 if [ "$RC" = 0 ] || [ "$RC" = 124 ] || [ "$RC" = 137 ] ||

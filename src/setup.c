@@ -144,8 +144,9 @@ setup_home(const struct setup_ctx *c)
 {
 	const char *home = getenv("HOME");
 
-	return c->opts->mode == TETHER_MODE_USER && home != NULL ? home :
-	                                                           c->pw.pw_dir;
+	if (c->opts->mode == TETHER_MODE_USER && home != NULL)
+		return home;
+	return c->pw.pw_dir;
 }
 
 /* given with a leading ~ expanded, as the seed's expanduser did. */

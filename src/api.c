@@ -57,6 +57,20 @@ api_unit_name(int port, char *out, size_t sz)
 }
 
 int
+api_check_root(enum tether_mode mode, int dry_run, const char *verb,
+    struct error *err)
+{
+	if (mode != TETHER_MODE_SYSTEM || dry_run || geteuid() == 0)
+		return 0;
+	error_set(err, TETHER_EXIT_FAILURE,
+	    "a system tunnel's files (/etc/tether, its systemd unit) are "
+	    "root's: run %s with sudo, or add --user for a tunnel of your "
+	    "own (no root needed)",
+	    verb);
+	return -1;
+}
+
+int
 api_check_port(int port, struct error *err)
 {
 	if (port < 1 || port > 65535) {

@@ -170,6 +170,9 @@ remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 		                                          "");
 		return -1;
 	}
+	if (api_check_root(c->opts->mode, c->opts->dry_run, "remove", err) ==
+	    -1)
+		return -1;
 	pid = 0;
 	if (remove_has_daemon(c) && daemon_holder(c->pid, &pid, err) == -1)
 		return -1;

@@ -349,7 +349,9 @@ setup_validate(struct setup_ctx *c, struct error *err)
 		snprintf(c->values.host_key_pin, sizeof c->values.host_key_pin,
 		    "%s", scratch.host_key_pin);
 	}
-	if (setup_resolve_user(c, err) == -1 ||
+	if (api_check_root(c->opts->mode, c->opts->dry_run, "setup", err) ==
+	        -1 ||
+	    setup_resolve_user(c, err) == -1 ||
 	    setup_check_key(c, key, err) == -1)
 		return -1;
 	if (setup_expand(c, "known_hosts",

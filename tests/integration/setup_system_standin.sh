@@ -16,6 +16,8 @@
 #    each after the files it needs are in place;
 #  - status merges systemd's view with the state file; setup again is a
 #    no-op; a changed target rewrites the config and restarts;
+#  - setup and remove as the tunnel's user without root: one line saying
+#    sudo or --user, nothing changed;
 #  - remove: exactly disable --now, daemon-reload, reset-failed -- the one
 #    unit; every file of the port gone; again → exit 1.
 #  - --run-as root (insisting) is honoured with a root-owned key.
@@ -251,6 +253,21 @@ tf=111
 expect_changes "setup with a changed target" "daemon-reload [files $tf]" "enable -- $UNIT [files $tf]" \
     "restart --no-block -- $UNIT [files $tf]"
 lab_log "ok: a changed target rewrote the config and restarted the unit"
+
+# ---- the same as the tunnel's user, without root: one line, nothing done --
+clear_calls
+before=$(files_now; cat "$CONF")
+for verb in setup remove; do
+	args=("${BASE[@]}" -s "$SVCKEY")
+	[ "$verb" = remove ] && args=(-p "$PORT")
+	t setpriv --reuid="$TUID" --regid="$TUID" --clear-groups -- "$TETHER" "$verb" "${args[@]}"
+	{ [ "$RC" = 1 ] && has "$ERR" "run $verb with sudo, or add --user for a tunnel of your own"; } ||
+	    { show; lab_fail "$verb of a system tunnel as $TUSER, not root: exit $RC, not the one line that says sudo or --user"; }
+	lab_log "ok: $verb as $TUSER: $(head -n 1 <<<"$ERR")"
+done
+[ "$(files_now; cat "$CONF")" = "$before" ] || lab_fail "setup/remove without root changed files"
+expect_changes "setup/remove without root"
+lab_log "ok: without root, setup and remove changed no file and called no systemctl"
 
 # ---- remove --------------------------------------------------------------------
 clear_calls

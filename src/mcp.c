@@ -649,11 +649,38 @@ method_tools_list(struct mcp_server *s, const struct mcp_request *req,
 	return json_pack("{s:O}", "tools", s->tools);
 }
 
+/*
+ * The seed's FastMCP server took "2241" for the port 2241; clients that
+ * send it so keep working. Anything but plain digits is left for the
+ * schema check to refuse. Returns a new reference.
+ */
+static json_t *
+args_port_as_number(json_t *args)
+{
+	json_t *port = json_object_get(args, "port"), *copy;
+	const char *text;
+	size_t n;
+
+	if (!json_is_string(port))
+		return json_incref(args);
+	text = json_string_value(port);
+	n = strlen(text);
+	if (n == 0 || n > 5 || strspn(text, "0123456789") != n)
+		return json_incref(args);
+	if ((copy = json_copy(args)) == NULL)
+		return NULL;
+	if (json_object_set_new(copy, "port", json_integer(atol(text))) == -1) {
+		json_decref(copy);
+		return NULL;
+	}
+	return copy;
+}
+
 static json_t *
 method_tools_call(struct mcp_server *s, const struct mcp_request *req,
     struct rpc_error *err)
 {
-	json_t *args = NULL, *empty = NULL, *schema, *result;
+	json_t *args = NULL, *given = NULL, *schema, *result;
 	const char *name = NULL;
 	char why[MCP_MSG_MAX];
 	json_error_t jerr;
@@ -676,14 +703,16 @@ method_tools_call(struct mcp_server *s, const struct mcp_request *req,
 		    name);
 		return NULL;
 	}
-	if (args == NULL && (args = empty = json_object()) == NULL)
+	given = args;
+	args = given != NULL ? args_port_as_number(given) : json_object();
+	if (args == NULL)
 		return NULL;
 	schema = json_object_get(json_array_get(s->tools, i), "inputSchema");
 	if (args_check(schema, args, why, sizeof why) == -1)
 		result = tool_invalid(tools[i].name, why);
 	else
 		result = tools[i].call(s, args, err);
-	json_decref(empty);
+	json_decref(args);
 	return result;
 }
 
@@ -966,7 +995,7 @@ print_indented(FILE *out, const char *text, const char *indent)
 }
 
 int
-mcp_print_tools(FILE *out, int verbose)
+mcp_print_tools(FILE *out, const char *program, int verbose)
 {
 	json_t *list, *tool;
 	char *schema;
@@ -974,7 +1003,7 @@ mcp_print_tools(FILE *out, int verbose)
 
 	if ((list = tools_build()) == NULL)
 		return -1;
-	fprintf(out, "tether MCP tools:\n\n");
+	fprintf(out, "%s MCP tools:\n\n", program);
 	json_array_foreach(list, i, tool)
 	{
 		fprintf(out, "  %s\n",
@@ -1231,6 +1260,12 @@ mcp_options(int argc, char **argv, const struct cli_option *opts, int *verbose,
 int
 mcp_main(int argc, char **argv)
 {
+	return mcp_main_as("tether", argc, argv);
+}
+
+int
+mcp_main_as(const char *program, int argc, char **argv)
+{
 	int verbose = 0, rc = TETHER_EXIT_OK;
 
 	if (argc < 1) {
@@ -1256,7 +1291,7 @@ mcp_main(int argc, char **argv)
 		if (mcp_options(argc - 1, argv + 1, list_options, &verbose,
 		        &rc) == -1)
 			return rc;
-		if (mcp_print_tools(stdout, verbose) == -1 ||
+		if (mcp_print_tools(stdout, program, verbose) == -1 ||
 		    fflush(stdout) == EOF) {
 			fprintf(stderr, "tether mcp: cannot list the tools\n");
 			return TETHER_EXIT_FAILURE;

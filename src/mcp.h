@@ -40,10 +40,15 @@ void mcp_server_free(struct mcp_server *);
  */
 char *mcp_server_handle(struct mcp_server *, const char *line, size_t len);
 
-/* `tether mcp list-tools`: verbose 1 adds descriptions, 2 input schemas. */
-int mcp_print_tools(FILE *, int verbose);
+/*
+ * `PROGRAM mcp list-tools`: "PROGRAM MCP tools:", then a name a line;
+ * verbose 1 adds descriptions, 2 input schemas.
+ */
+int mcp_print_tools(FILE *, const char *program, int verbose);
 
 /* argv: what follows "mcp" on the command line. Returns an exit code. */
 int mcp_main(int argc, char **argv);
+/* The same under another name: the seed's scitex-tunnel. */
+int mcp_main_as(const char *program, int argc, char **argv);
 
 #endif

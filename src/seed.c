@@ -16,11 +16,20 @@ struct seed_verb {
 	int (*run)(int, char **);
 };
 
+/* The seed's version: scripts that read `scitex-tunnel -V` see it. */
+#define SEED_VERSION "0.2.3"
+
+static int
+seed_mcp(int argc, char **argv)
+{
+	return mcp_main_as("scitex-tunnel", argc, argv);
+}
+
 static const struct seed_verb seed_verbs[] = {
 	{ "setup", "setup-tunnel", cmd_setup },
 	{ "remove", "remove-tunnel", cmd_remove },
 	{ "status", "show-status", cmd_status },
-	{ "mcp", NULL, mcp_main },
+	{ "mcp", NULL, seed_mcp },
 	{ "list-python-apis", NULL, cmd_list_apis },
 };
 
@@ -60,7 +69,9 @@ seed_main(int argc, char **argv)
 		return TETHER_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("scitex-tunnel %s\n", TETHER_VERSION);
+		printf("scitex-tunnel %s (tether %s, compatible with "
+		       "scitex-tunnel %s)\n",
+		    SEED_VERSION, TETHER_VERSION, SEED_VERSION);
 		return TETHER_EXIT_OK;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {

@@ -7,7 +7,9 @@
 #    `<real path of the binary> mcp start`, and that command really answers
 #    an MCP initialize on stdio;
 #  - mcp doctor: exit 0, the binary runs, initialize and tools/list answer,
-#    and it names the three tools.
+#    and it names the three tools;
+#  - -V: the seed's "scitex-tunnel X.Y.Z" first, saying it is tether;
+#    mcp list-tools' header names the program it was called as.
 #
 # usage: seed_surface.sh TETHER_BINARY TESTS_BUILD_DIR
 # shellcheck source=SCRIPTDIR/../lib/lab.sh
@@ -52,6 +54,18 @@ t "$LAB_TETHER" list-python-apis -vv
 t "$LAB_TETHER" list-python-apis --bogus
 [ "$RC" = 2 ] || { show; lab_fail "list-python-apis --bogus: exit $RC, expected 2"; }
 lab_log "ok: list-python-apis (both names) lists $(wc -w <<<"$want") functions of tether.h; -v, -vv"
+
+# ---- -V and the list-tools header under each name -----------------------------
+t "$LAB_DIR/bin/scitex-tunnel" -V
+[[ $RC = 0 && $OUT =~ ^scitex-tunnel\ [0-9]+\.[0-9]+\.[0-9]+\ \(tether\ .*compatible\ with\ scitex-tunnel ]] ||
+    { show; lab_fail "scitex-tunnel -V: not 'scitex-tunnel X.Y.Z (tether ..., compatible with scitex-tunnel ...)'"; }
+lab_log "ok: scitex-tunnel -V: $OUT"
+for cmd in "$LAB_TETHER" "$LAB_DIR/bin/scitex-tunnel"; do
+	t "$cmd" mcp list-tools
+	[ "$RC" = 0 ] && [ "$(head -n 1 <<<"$OUT")" = "$(basename "$cmd") MCP tools:" ] ||
+	    { show; lab_fail "$(basename "$cmd") mcp list-tools: the header is not '$(basename "$cmd") MCP tools:'"; }
+done
+lab_log "ok: mcp list-tools says 'tether MCP tools:' and 'scitex-tunnel MCP tools:' by name"
 
 # ---- mcp installation ------------------------------------------------------------------
 t "$LAB_TETHER" mcp installation

@@ -608,6 +608,27 @@ test_real_number_port_is_a_tool_error(void **state)
 }
 
 static void
+test_port_as_a_string_of_digits_is_that_port(void **state)
+{
+	json_t *resp = call_tool(*state, "tunnel_remove", "{\"port\":\"2241\"}");
+
+	assert_int_equal(fake.remove_calls, 1);
+	assert_int_equal(fake.remove.port, 2241);
+	json_decref(resp);
+}
+
+static void
+test_port_as_a_string_with_letters_is_a_tool_error(void **state)
+{
+	json_t *resp = call_tool(*state, "tunnel_remove",
+	    "{\"port\":\"22x\"}");
+
+	assert_true(is_error_of(result_of(resp)));
+	assert_int_equal(fake.remove_calls, 0);
+	json_decref(resp);
+}
+
+static void
 test_unknown_argument_is_refused(void **state)
 {
 	json_t *resp = call_tool(*state, "tunnel_remove",
@@ -1030,7 +1051,7 @@ print_tools(int verbose)
 
 	f = open_memstream(&text, &size);
 	assert_non_null(f);
-	assert_int_equal(mcp_print_tools(f, verbose), 0);
+	assert_int_equal(mcp_print_tools(f, "tether", verbose), 0);
 	assert_int_equal(fclose(f), 0);
 	return text;
 }
@@ -1093,6 +1114,8 @@ main(void)
 		fake_test(test_tools_call_without_a_name_is_32602),
 		fake_test(test_tools_call_with_non_object_arguments_is_32602),
 		fake_test(test_wrong_argument_type_is_a_tool_error),
+		fake_test(test_port_as_a_string_of_digits_is_that_port),
+		fake_test(test_port_as_a_string_with_letters_is_a_tool_error),
 		fake_test(test_real_number_port_is_a_tool_error),
 		fake_test(test_unknown_argument_is_refused),
 		fake_test(test_missing_port_is_refused),

@@ -56,6 +56,23 @@ api_unit_name(int port, char *out, size_t sz)
 	snprintf(out, sz, "tether@%d.service", port);
 }
 
+static const char *
+api_getenv(const char *name, void *ctx)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+int
+api_debug(struct error *err)
+{
+	int on = 0;
+
+	if (config_env_debug(api_getenv, NULL, &on, err) == -1)
+		return -1;
+	return on;
+}
+
 int
 api_check_root(enum tether_mode mode, int dry_run, const char *verb,
     struct error *err)

@@ -38,6 +38,11 @@ const char *api_find_template(enum tether_mode, const struct tether_paths *,
 int api_systemctl_argv(enum tether_mode, const char **argv);
 /* Checks the port argument; TETHER_EXIT_CONFIG error if out of range. */
 int api_check_port(int port, struct error *);
+/*
+ * TETHER_DEBUG / SCITEX_TUNNEL_DEBUG_MODE: setup, status and remove then
+ * say on stderr what they read, decide and run. 1 on, 0 off, -1 bad value.
+ */
+int api_debug(struct error *);
 /* A system tunnel's files need root: one line naming sudo and --user. */
 int api_check_root(enum tether_mode, int dry_run, const char *verb,
     struct error *);

@@ -580,6 +580,29 @@ config_load_file(struct tether_config *cfg, const char *path, struct error *err)
 }
 
 int
+config_env_debug(env_lookup_fn lookup, void *lctx, int *on, struct error *err)
+{
+	/* TETHER_* first: the newer name wins over the seed's. */
+	static const char *debug_vars[] = { "TETHER_DEBUG",
+		"SCITEX_TUNNEL_DEBUG_MODE" };
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if ((v = lookup(debug_vars[i], lctx)) == NULL || *v == '\0')
+			continue;
+		if (parse_bool(v, on) == -1) {
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "$%s: '%s' is not 1/0, yes/no or true/false",
+			    debug_vars[i], v);
+			return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+int
 config_apply_env(struct tether_config *cfg, env_lookup_fn lookup, void *lctx,
     struct error *err)
 {
@@ -588,12 +611,9 @@ config_apply_env(struct tether_config *cfg, env_lookup_fn lookup, void *lctx,
 		"SCITEX_TUNNEL_BASTION_SERVER" };
 	static const char *key_vars[] = { "TETHER_KEY",
 		"SCITEX_TUNNEL_SECRET_KEY_PATH" };
-	static const char *debug_vars[] = { "TETHER_DEBUG",
-		"SCITEX_TUNNEL_DEBUG_MODE" };
 	char origin[64];
 	const char *v;
 	size_t i;
-	int on;
 
 	for (i = 0; i < 2; i++) {
 		if ((v = lookup(bastion_vars[i], lctx)) != NULL && *v != '\0') {
@@ -612,19 +632,8 @@ config_apply_env(struct tether_config *cfg, env_lookup_fn lookup, void *lctx,
 			break;
 		}
 	}
-	for (i = 0; i < 2; i++) {
-		if ((v = lookup(debug_vars[i], lctx)) != NULL && *v != '\0') {
-			if (parse_bool(v, &on) == -1) {
-				error_set(err, TETHER_EXIT_CONFIG,
-				    "$%s: '%s' is "
-				    "not 1/0, yes/no or true/false",
-				    debug_vars[i], v);
-				return -1;
-			}
-			cfg->verbose = on;
-			break;
-		}
-	}
+	if (config_env_debug(lookup, lctx, &cfg->verbose, err) == -1)
+		return -1;
 	if ((v = lookup("TETHER_SSH_CONFIG", lctx)) != NULL && *v != '\0' &&
 	    config_set_ssh_config(cfg, v, "$TETHER_SSH_CONFIG", err) == -1)
 		return -1;

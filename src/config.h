@@ -88,6 +88,11 @@ int config_load_string(struct tether_config *, const char *text,
 int config_load_file(struct tether_config *, const char *path, struct error *);
 int config_apply_env(struct tether_config *, env_lookup_fn, void *ctx,
     struct error *);
+/*
+ * TETHER_DEBUG, else SCITEX_TUNNEL_DEBUG_MODE, into *on (1 or 0; left as
+ * it is when neither is set); -1 with err for a value not a yes or a no.
+ */
+int config_env_debug(env_lookup_fn, void *ctx, int *on, struct error *);
 
 /* Setters shared by the file, environment and flag layers. */
 int config_set_bastion(struct tether_config *, const char *, const char *origin,

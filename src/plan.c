@@ -139,13 +139,41 @@ plan_do_write(const struct plan_step *s, struct error *err)
 	return file_write_atomic(s->path, s->content, s->mode, 1, err);
 }
 
+/* TETHER_DEBUG: what a step does, before it does it. */
+static void
+plan_trace_step(const struct plan *p, const struct plan_step *s)
+{
+	if (p->trace == NULL)
+		return;
+	switch (s->kind) {
+	case PLAN_WRITE:
+		strbuf_addf(p->trace,
+		    "debug: writing %s (mode %04o, %zu bytes)\n", s->path,
+		    (unsigned)s->mode, strlen(s->content));
+		break;
+	case PLAN_REMOVE:
+		strbuf_addf(p->trace, "debug: removing %s\n", s->path);
+		break;
+	case PLAN_RUN:
+		strbuf_add(p->trace, "debug: running: ");
+		plan_print_argv(s->argv, p->trace);
+		strbuf_add(p->trace, "\n");
+		break;
+	}
+}
+
 static int
-plan_do_run(const struct plan_step *s, struct strbuf *log, struct error *err)
+plan_do_run(const struct plan *p, const struct plan_step *s, struct strbuf *log,
+    struct error *err)
 {
 	char out[SERVICE_OUTPUT_MAX];
 	int rc;
 
 	rc = service_exec(s->argv, out, sizeof out, PLAN_RUN_TIMEOUT);
+	if (p->trace != NULL)
+		strbuf_addf(p->trace, "debug:   exit %d%s%.300s%s", rc,
+		    out[0] != '\0' ? ", said: " : "", out,
+		    out[0] != '\0' && out[strlen(out) - 1] == '\n' ? "" : "\n");
 	if (rc == 0)
 		return 0;
 	if (s->may_fail)
@@ -174,6 +202,7 @@ plan_execute(const struct plan *p, struct strbuf *log, struct error *err)
 	}
 	for (i = 0; i < p->n; i++) {
 		s = &p->steps[i];
+		plan_trace_step(p, s);
 		if (s->kind == PLAN_WRITE && plan_do_write(s, err) == -1)
 			return -1;
 		/* Gone already is fine; a directory others use stays. */
@@ -183,7 +212,7 @@ plan_execute(const struct plan *p, struct strbuf *log, struct error *err)
 			    "cannot remove %s: %s", s->path, strerror(errno));
 			return -1;
 		}
-		if (s->kind == PLAN_RUN && plan_do_run(s, log, err) == -1)
+		if (s->kind == PLAN_RUN && plan_do_run(p, s, log, err) == -1)
 			return -1;
 	}
 	return 0;

@@ -33,7 +33,8 @@ struct plan_step {
 struct plan {
 	struct plan_step steps[PLAN_STEPS_MAX];
 	size_t n;
-	int overflow; /* more steps than fit: refuse to run */
+	int overflow;         /* more steps than fit: refuse to run */
+	struct strbuf *trace; /* not owned: "debug: " lines as steps run */
 };
 
 void plan_init(struct plan *);
@@ -44,7 +45,11 @@ void plan_remove(struct plan *, const char *path);
 /* argv is copied; the list ends with NULL. */
 void plan_run(struct plan *, int may_fail, const char *const *argv);
 void plan_print(const struct plan *, struct strbuf *);
-/* Carries the steps out in order; stops at the first that fails. */
+/*
+ * Carries the steps out in order; stops at the first that fails. With a
+ * trace, each step is said there as it is done, a command with its exit
+ * status and output.
+ */
 int plan_execute(const struct plan *, struct strbuf *log, struct error *);
 
 #endif

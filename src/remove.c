@@ -156,10 +156,15 @@ remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 	int use_systemd = service_systemd_running(c->opts->mode);
 	pid_t pid;
 	struct plan plan;
-	int rc;
+	int rc, debug;
 
-	if (remove_paths(c, err) == -1)
+	if ((debug = api_debug(err)) == -1 || remove_paths(c, err) == -1)
 		return -1;
+	if (debug)
+		strbuf_addf(&o->err, "debug: %s tunnel %d: config %s, %s\n",
+		    c->opts->mode == TETHER_MODE_SYSTEM ? "system" : "user",
+		    c->opts->port, c->conf,
+		    use_systemd ? "systemd runs" : "no systemd: a daemon");
 	if (!remove_anything_there(c, use_systemd)) {
 		error_set(err, TETHER_EXIT_FAILURE,
 		    "No tunnel on port %d to "
@@ -178,7 +183,11 @@ remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 		return -1;
 	if (pid > 0 && daemon_check_process(pid, err) == -1)
 		return -1;
+	if (debug && pid > 0)
+		strbuf_addf(&o->err, "debug: daemon pid %ld holds %s\n",
+		    (long)pid, c->pid);
 	plan_init(&plan);
+	plan.trace = debug ? &o->err : NULL;
 	if (use_systemd)
 		remove_plan_systemd(c, &plan);
 	remove_plan_files(c, &plan);

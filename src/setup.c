@@ -650,14 +650,34 @@ setup_is_noop(struct setup_ctx *c)
 	    strcmp(props.unit_file_state, "enabled") == 0;
 }
 
+/* TETHER_DEBUG: what setup made of its inputs. */
+static void
+setup_debug_resolved(const struct setup_ctx *c, struct strbuf *out)
+{
+	strbuf_addf(out,
+	    "debug: %s tunnel %d, runs as %s (uid %ld), %s\n"
+	    "debug: bastion %s@%s:%d, key %s\n"
+	    "debug: the bastion's keys read from %s, kept in %s\n"
+	    "debug: config %s\n",
+	    c->opts->mode == TETHER_MODE_SYSTEM ? "system" : "user",
+	    c->opts->port, c->pw.pw_name, (long)c->pw.pw_uid,
+	    c->use_systemd ? "managed by systemd" : "as a background daemon",
+	    c->values.bastion.user[0] != '\0' ? c->values.bastion.user : "-",
+	    c->values.bastion.host, c->values.bastion.port, c->values.key_path,
+	    c->kh_source, c->kh_path, c->conf_path);
+}
+
 static int
 setup_run(struct setup_ctx *c, struct api_out *o, struct error *err)
 {
 	struct plan plan;
-	int rc;
+	int rc, debug;
 
-	if (setup_validate(c, err) == -1 || setup_prepare(c, err) == -1)
+	if ((debug = api_debug(err)) == -1 || setup_validate(c, err) == -1 ||
+	    setup_prepare(c, err) == -1)
 		return -1;
+	if (debug)
+		setup_debug_resolved(c, &o->err);
 	if (!c->opts->dry_run && setup_is_noop(c)) {
 		strbuf_addf(&o->out,
 		    "Tunnel on port %d is already set up (no "
@@ -671,6 +691,7 @@ setup_run(struct setup_ctx *c, struct api_out *o, struct error *err)
 		    "%s (accept-new).\n",
 		    c->learned, c->kh_path);
 	plan_init(&plan);
+	plan.trace = debug ? &o->err : NULL;
 	if (c->use_systemd)
 		setup_plan_systemd(c, &plan);
 	else

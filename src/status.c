@@ -39,6 +39,7 @@ struct tunnel_entry {
 
 struct status_ctx {
 	const struct tether_status_opts *opts;
+	struct strbuf *debug; /* TETHER_DEBUG: what was read, else NULL */
 	struct tunnel_entry entries[STATUS_TUNNELS_MAX];
 	size_t n;
 };
@@ -240,6 +241,29 @@ status_restart_hint(struct tunnel_entry *e, const struct tether_paths *p)
 	e->restart = units_render_command(argv);
 }
 
+/* TETHER_DEBUG: where an entry's facts came from. */
+static void
+status_debug_entry(struct strbuf *out, const struct tunnel_entry *e,
+    int systemd)
+{
+	strbuf_addf(out, "debug: tunnel %d: state file %s, manager %s", e->port,
+	    e->state == NULL ? "none" :
+	        e->alive     ? "written by a running tether" :
+	                       "left by a tether that is gone",
+	    e->manager);
+	if (e->has_props)
+		strbuf_addf(out,
+		    "; systemd says ActiveState=%s SubState=%s "
+		    "UnitFileState=%s",
+		    e->props.active_state, e->props.sub_state,
+		    e->props.unit_file_state);
+	else if (systemd)
+		strbuf_add(out, "; systemd knows no unit for it");
+	if (e->daemon_pid > 0)
+		strbuf_addf(out, "; daemon pid %ld", e->daemon_pid);
+	strbuf_add(out, "\n");
+}
+
 static void
 status_ask_managers(struct status_ctx *c, enum tether_mode mode,
     const struct tether_paths *p)
@@ -274,6 +298,8 @@ status_ask_managers(struct status_ctx *c, enum tether_mode mode,
 		if (mode == TETHER_MODE_USER && !systemd && !e->alive &&
 		    strcmp(e->manager, "none") == 0)
 			status_restart_hint(e, p);
+		if (c->debug != NULL)
+			status_debug_entry(c->debug, e, systemd);
 	}
 }
 
@@ -538,8 +564,18 @@ status_collect(struct status_ctx *c, enum tether_mode mode)
 	struct error err;
 
 	error_clear(&err);
-	if (api_paths(mode, &p, &err) == -1)
+	if (api_paths(mode, &p, &err) == -1) {
+		if (c->debug != NULL)
+			strbuf_addf(c->debug, "debug: %s tunnels: %s\n",
+			    mode == TETHER_MODE_SYSTEM ? "system" : "user",
+			    err.msg);
 		return;
+	}
+	if (c->debug != NULL)
+		strbuf_addf(c->debug,
+		    "debug: %s tunnels: configs in %s, state in %s\n",
+		    mode == TETHER_MODE_SYSTEM ? "system" : "user",
+		    p.config_dir, p.runtime_dir);
 	status_scan_configs(c, mode, &p);
 	status_scan_states(c, mode, &p);
 	status_ask_managers(c, mode, &p);
@@ -550,12 +586,14 @@ tether_status(const struct tether_status_opts *opts, struct tether_result *r)
 {
 	struct status_ctx *c;
 	struct api_out o;
+	struct error err;
 	json_t *list, *doc;
 	size_t i, forwarding = 0;
 	int code;
 
 	memset(r, 0, sizeof *r);
 	api_out_init(&o);
+	error_clear(&err);
 	c = calloc(1, sizeof *c);
 	list = json_array();
 	if (c == NULL || list == NULL) {
@@ -565,6 +603,16 @@ tether_status(const struct tether_status_opts *opts, struct tether_result *r)
 		return api_finish(&o, r, TETHER_EXIT_FAILURE);
 	}
 	c->opts = opts;
+	switch (api_debug(&err)) {
+	case -1:
+		json_decref(list);
+		free(c);
+		strbuf_addf(&o.err, "%s\n", err.msg);
+		return api_finish(&o, r, err.code);
+	case 1:
+		c->debug = &o.err;
+		break;
+	}
 	if (opts->all_modes || opts->mode == TETHER_MODE_SYSTEM)
 		status_collect(c, TETHER_MODE_SYSTEM);
 	if (opts->all_modes || opts->mode == TETHER_MODE_USER)

@@ -14,6 +14,7 @@
 
 #include "dial.h"
 #include "tether/exit.h"
+#include "api.h"
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
@@ -32,6 +33,7 @@ enum trust_opt {
 	T_REMOTE,
 	T_KEY,
 	T_HELP,
+	T_USER,
 };
 
 static const struct cli_option trust_options[] = {
@@ -40,6 +42,10 @@ static const struct cli_option trust_options[] = {
 	{ T_KNOWN_HOSTS, 0, "known-hosts", "FILE",
 	    "where to record it (default ~/.ssh/known_hosts)" },
 	{ T_YES, 'y', "yes", NULL, "record without asking" },
+	{ T_PORT, 'p', "port", "PORT",
+	    "the tunnel setup made for PORT: its bastion and its own "
+	    "known_hosts, where a changed key is replaced" },
+	{ T_USER, 0, "user", NULL, "with -p: a tunnel set up with --user" },
 	{ T_HELP, 'h', "help", NULL, "show this help" },
 	{ 0, 0, NULL, NULL, NULL },
 };
@@ -60,9 +66,14 @@ cmd_trust_help(void)
 {
 	printf(
 	    "usage: tether trust -b [USER@]HOST[:PORT] [--known-hosts FILE] "
-	    "[--yes]\n\nConnect to the bastion, show its host key fingerprint "
-	    "and, once you confirm it\n(or with --yes), record it in "
-	    "known_hosts. Nothing else is sent.\n\n");
+	    "[--yes]\n"
+	    "       tether trust -p PORT [--user] [--yes]\n\n"
+	    "Connect to the bastion, show its host key fingerprint and, once "
+	    "you confirm it\n(or with --yes), record it in known_hosts. "
+	    "Nothing else is sent. With -p, the\nbastion and known_hosts are "
+	    "those of the tunnel setup made for PORT, and a\nkey that "
+	    "changed (a rotated bastion) replaces the old one there; the "
+	    "running\ntunnel notices and connects again.\n\n");
 	cli_print_options(stdout, trust_options);
 }
 
@@ -120,8 +131,43 @@ trust_append(ssh_session ssh, int fd, const char *path)
 	return rc;
 }
 
+/* The rotated-key path: confirm the new key, then it replaces the old. */
 static int
-trust_run(const struct tether_config *cfg, int yes)
+trust_replace(ssh_session ssh, const struct tether_config *cfg,
+    const char *pattern, int yes)
+{
+	char fp[160] = "", *entry = NULL;
+	struct error err;
+	int rc = TETHER_EXIT_FAILURE;
+
+	error_clear(&err);
+	hostkey_describe_public(ssh, fp, sizeof fp);
+	if (!yes && !trust_confirm(pattern, fp)) {
+		fprintf(stderr,
+		    "tether: not replaced: the bastion %s now presents %s, not "
+		    "the key in %s; rerun with --yes once its admin has "
+		    "confirmed the new key\n",
+		    pattern, fp, cfg->known_hosts);
+		return TETHER_EXIT_HOSTKEY;
+	}
+	if (ssh_session_export_known_hosts_entry(ssh, &entry) != SSH_OK)
+		fprintf(stderr, "tether: cannot write %s: %s\n",
+		    cfg->known_hosts, ssh_get_error(ssh));
+	else if (hostkey_replace_known(cfg->known_hosts, &cfg->bastion, entry,
+	             &err) == -1)
+		fprintf(stderr, "tether: %s\n", err.msg);
+	else {
+		printf("Replaced the key of the bastion %s in %s: now %s. A "
+		       "tunnel waiting on it notices and connects again.\n",
+		    pattern, cfg->known_hosts, fp);
+		rc = TETHER_EXIT_OK;
+	}
+	ssh_string_free_char(entry);
+	return rc;
+}
+
+static int
+trust_run(const struct tether_config *cfg, int yes, int replace)
 {
 	const struct bastion_spec *b = &cfg->bastion;
 	char pattern[SPEC_HOST_MAX + 16], fp[160] = "";
@@ -157,6 +203,8 @@ trust_run(const struct tether_config *cfg, int yes)
 		printf("The bastion %s is already trusted in %s.\n", pattern,
 		    cfg->known_hosts);
 		rc = TETHER_EXIT_OK;
+	} else if (status == HOSTKEY_CHANGED && replace) {
+		rc = trust_replace(ssh, cfg, pattern, yes);
 	} else if (status != HOSTKEY_UNKNOWN) {
 		/* The strict check words the refusal and its fix. */
 		error_clear(&err);
@@ -189,14 +237,73 @@ trust_run(const struct tether_config *cfg, int yes)
 	return rc;
 }
 
+static int
+trust_flag_failed(const struct error *err)
+{
+	fprintf(stderr, "tether: %s\n", err->msg);
+	return err->code;
+}
+
+/* -p PORT: the config setup wrote for that port, in place of -b. */
+static int
+trust_load_tunnel(struct tether_config *cfg, const char *arg,
+    enum tether_mode mode)
+{
+	struct tether_paths paths;
+	char conf[CONFIG_PATH_MAX];
+	struct error err;
+	int port;
+
+	error_clear(&err);
+	if (spec_parse_port(arg, 1, &port) == -1) {
+		fprintf(stderr,
+		    "tether: -p '%s': the port must be a number from 1 to "
+		    "65535\n",
+		    arg);
+		return TETHER_EXIT_USAGE;
+	}
+	if (api_paths(mode, &paths, &err) == -1 ||
+	    paths_join_port(conf, sizeof conf, paths.config_dir, port,
+	        ".conf") == -1) {
+		fprintf(stderr, "tether: %s\n",
+		    err.msg[0] != '\0' ? err.msg :
+		                         "the config path is too long");
+		return TETHER_EXIT_CONFIG;
+	}
+	if (!file_exists(conf)) {
+		fprintf(stderr,
+		    "tether: no tunnel on port %d (nothing at %s)%s\n", port,
+		    conf,
+		    mode == TETHER_MODE_SYSTEM ?
+		        "; for a user tunnel add --user" :
+		        "");
+		return TETHER_EXIT_CONFIG;
+	}
+	if (config_load_file(cfg, conf, &err) == -1) {
+		fprintf(stderr, "tether: %s\n", err.msg);
+		return err.code;
+	}
+	if (cfg->host_key_pin[0] != '\0') {
+		fprintf(stderr,
+		    "tether: tunnel %d pins the bastion's key (host_key = %s in "
+		    "%s), so known_hosts is not used: run setup again with the "
+		    "new --host-key\n",
+		    port, cfg->host_key_pin, conf);
+		return TETHER_EXIT_CONFIG;
+	}
+	return TETHER_EXIT_OK;
+}
+
 int
 cmd_trust(int argc, char **argv)
 {
 	struct tether_config *cfg;
 	struct cli_parser p;
 	struct error err;
-	const char *arg;
-	int id, yes = 0, rc = TETHER_EXIT_OK;
+	const char *arg, *port = NULL;
+	enum tether_mode mode = geteuid() == 0 ? TETHER_MODE_SYSTEM :
+	                                         TETHER_MODE_USER;
+	int id, yes = 0, kh_given = 0, rc = TETHER_EXIT_OK;
 
 	cfg = malloc(sizeof *cfg);
 	if (cfg == NULL)
@@ -218,22 +325,38 @@ cmd_trust(int argc, char **argv)
 			return TETHER_EXIT_OK;
 		} else if (id == T_YES) {
 			yes = 1;
-		} else if ((id == T_BASTION &&
-		               config_set_bastion(cfg, arg, "-b", &err) ==
-		                   -1) ||
-		    (id == T_KNOWN_HOSTS &&
-		        config_set_path(cfg, cfg->known_hosts, arg,
-		            "--known-hosts", &err) == -1)) {
-			fprintf(stderr, "tether: %s\n", err.msg);
-			rc = err.code;
+		} else if (id == T_USER) {
+			mode = TETHER_MODE_USER;
+		} else if (id == T_PORT) {
+			port = arg;
+		} else if (id == T_KNOWN_HOSTS) {
+			kh_given = 1;
+			if (config_set_path(cfg, cfg->known_hosts, arg,
+			        "--known-hosts", &err) == -1)
+				rc = trust_flag_failed(&err);
+		} else if (id == T_BASTION &&
+		    config_set_bastion(cfg, arg, "-b", &err) == -1) {
+			rc = trust_flag_failed(&err);
 		}
 	}
+	/* -p brings the tunnel's own bastion and known_hosts. */
+	if (rc == TETHER_EXIT_OK && port != NULL &&
+	    (cfg->has_bastion || kh_given)) {
+		fprintf(stderr,
+		    "tether: trust -p PORT uses that tunnel's bastion and "
+		    "known_hosts: drop -b and --known-hosts\n");
+		rc = TETHER_EXIT_USAGE;
+	}
+	if (rc == TETHER_EXIT_OK && port != NULL)
+		rc = trust_load_tunnel(cfg, port, mode);
 	if (rc == TETHER_EXIT_OK && !cfg->has_bastion) {
-		fprintf(stderr, "tether: trust needs -b [USER@]HOST[:PORT]\n");
+		fprintf(stderr,
+		    "tether: trust needs -b [USER@]HOST[:PORT], or -p PORT for "
+		    "a tunnel setup made\n");
 		rc = TETHER_EXIT_USAGE;
 	}
 	if (rc == TETHER_EXIT_OK)
-		rc = trust_run(cfg, yes);
+		rc = trust_run(cfg, yes, port != NULL);
 	free(cfg);
 	return rc;
 }

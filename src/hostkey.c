@@ -6,7 +6,11 @@
 
 #include "dial.h"
 #include "tether/exit.h"
+#include "fsutil.h"
 #include "hostkey.h"
+
+/* A known_hosts file tether rewrites: a bastion's lines, and others'. */
+#define HOSTKEY_FILE_MAX ((size_t)1024 * 1024)
 
 enum {
 	HOSTKEY_MARK_NONE,
@@ -259,6 +263,59 @@ hostkey_fetch(const struct bastion_spec *b, long timeout, struct strbuf *out,
 	return rc;
 }
 
+/* Whether one known_hosts line trusts a key for pattern (not @revoked). */
+static int
+hostkey_line_trusts(const char *line, size_t len, const char *pattern)
+{
+	struct ssh_knownhosts_entry *e = NULL;
+	char *copy, *rest;
+	int mark, trusts = 0;
+
+	if ((copy = strndup(line, len)) == NULL)
+		return 0;
+	if ((rest = hostkey_line_split(copy, &mark)) != NULL &&
+	    mark == HOSTKEY_MARK_NONE &&
+	    !hostkey_line_excludes(rest, pattern) &&
+	    ssh_known_hosts_parse_line(pattern, rest, &e) == SSH_OK &&
+	    e != NULL)
+		trusts = 1;
+	ssh_knownhosts_entry_free(e);
+	free(copy);
+	return trusts;
+}
+
+int
+hostkey_replace_known(const char *known_hosts, const struct bastion_spec *b,
+    const char *entry, struct error *err)
+{
+	char pattern[SPEC_HOST_MAX + 16], *text = NULL, *line, *next, *p;
+	struct strbuf out;
+	int rc = -1;
+
+	hostkey_host_pattern(b, pattern, sizeof pattern);
+	for (p = pattern; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (file_read(known_hosts, HOSTKEY_FILE_MAX, &text, err) == -1)
+		return -1;
+	strbuf_init(&out);
+	for (line = text; *line != '\0'; line = next) {
+		next = line + strcspn(line, "\n");
+		next += *next == '\n';
+		if (!hostkey_line_trusts(line, (size_t)(next - line), pattern))
+			strbuf_addf(&out, "%.*s", (int)(next - line), line);
+	}
+	if (out.len > 0 && out.data[out.len - 1] != '\n')
+		strbuf_add(&out, "\n");
+	strbuf_add(&out, entry);
+	if (out.failed)
+		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
+	else
+		rc = file_write_atomic(known_hosts, out.data, 0644, 1, err);
+	strbuf_free(&out);
+	free(text);
+	return rc;
+}
+
 /* Whether pattern is one of the comma-separated names of a known_hosts line. */
 static int
 hostkey_line_names(const char *names, size_t len, const char *pattern)
@@ -405,6 +462,33 @@ hostkey_check(ssh_session ssh, const char *known_hosts,
 	return m->other_line != 0 ? HOSTKEY_CHANGED : HOSTKEY_UNKNOWN;
 }
 
+/*
+ * The fix for a re-keyed bastion. A tunnel setup made (named for its port,
+ * with its own PORT.known_hosts) has tether trust -p; others, ssh-keygen.
+ */
+static void
+hostkey_rekey_fix(const struct tether_config *cfg, const char *pattern,
+    char *out, size_t sz)
+{
+	const char *kh = cfg->known_hosts, *base = strrchr(kh, '/');
+	char own[32];
+	int port;
+
+	if (spec_parse_port(cfg->name, 1, &port) == 0 && base != NULL &&
+	    (size_t)snprintf(own, sizeof own, "/%d.known_hosts", port) <
+	        sizeof own &&
+	    strcmp(base, own) == 0) {
+		snprintf(out, sz,
+		    "confirm and record the new key with: %stether trust -p "
+		    "%d%s",
+		    strncmp(kh, "/etc/tether/", 12) == 0 ? "sudo " : "", port,
+		    strncmp(kh, "/etc/tether/", 12) == 0 ? "" : " --user");
+		return;
+	}
+	snprintf(out, sz, "remove the old key with: ssh-keygen -f %s -R '%s'",
+	    kh, pattern);
+}
+
 int
 hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
     const struct logger *log, struct error *err)
@@ -412,7 +496,7 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 	const struct bastion_spec *b = &cfg->bastion;
 	const char *kh = cfg->known_hosts;
 	char key[160], old[160], pattern[SPEC_HOST_MAX + 16],
-	    ca[CONFIG_PATH_MAX + 200] = "";
+	    ca[CONFIG_PATH_MAX + 200] = "", fix[CONFIG_PATH_MAX + 300];
 	struct hostkey_match m;
 
 	hostkey_host_pattern(b, pattern, sizeof pattern);
@@ -439,12 +523,13 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 		return -1;
 	case HOSTKEY_CHANGED:
 		hostkey_describe_known(kh, pattern, old, sizeof old);
+		hostkey_rekey_fix(cfg, pattern, fix, sizeof fix);
 		error_set(err, TETHER_EXIT_HOSTKEY,
 		    "bastion %s host key "
 		    "changed: it now presents %s, but %s holds %s; someone may "
 		    "be intercepting the connection. If the bastion was really "
-		    "re-keyed, remove the old key with: ssh-keygen -f %s -R '%s'",
-		    pattern, key, kh, old, kh, pattern);
+		    "re-keyed, %s",
+		    pattern, key, kh, old, fix);
 		return -1;
 	case HOSTKEY_UNKNOWN:
 		if (cfg->host_key_policy == HOST_KEY_ACCEPT_NEW) {

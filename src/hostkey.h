@@ -51,6 +51,14 @@ int hostkey_copy_known(const char *known_hosts, const struct bastion_spec *,
     struct strbuf *, struct error *);
 
 /*
+ * A rotated key: rewrites known_hosts (atomically) without the lines that
+ * trust a key for the bastion, @revoked ones kept, and with entry (a
+ * known_hosts line) at the end.
+ */
+int hostkey_replace_known(const char *known_hosts, const struct bastion_spec *,
+    const char *entry, struct error *);
+
+/*
  * In text (hostkey_copy_known's lines), the "TYPE BASE64 ..." of a key
  * that is both trusted and @revoked, or NULL: OpenSSH would refuse it.
  */

@@ -48,7 +48,7 @@ _tether() {
 	list-python-apis) opts="-v --verbose -h --help" ;;
 	status|show-status) opts="-p --port --json --user --system -h --help" ;;
 	remove|remove-tunnel) opts="-p --port --user -n --dry-run -h --help" ;;
-	trust) opts="-b --bastion --known-hosts -y --yes -h --help" ;;
+	trust) opts="-b --bastion --known-hosts -y --yes -p --port --user -h --help" ;;
 	bastion-line) opts="-p --port -R --remote -s --secret-key --key -h --help" ;;
 	mcp) opts="start list-tools --help" ;;
 	esac

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "fsutil.h"
+#include "migrate.h"
 #include "units.h"
 
 void
@@ -54,6 +56,38 @@ void
 api_unit_name(int port, char *out, size_t sz)
 {
 	snprintf(out, sz, "tether@%d.service", port);
+}
+
+int
+api_legacy_unit(int port, char *unit, size_t sz)
+{
+	struct tether_paths p;
+	char path[CONFIG_PATH_MAX + 64];
+	struct error err;
+
+	error_clear(&err);
+	if (api_paths(TETHER_MODE_SYSTEM, &p, &err) == -1 ||
+	    (size_t)snprintf(unit, sz, "autossh-tunnel-%d.service", port) >=
+	        sz ||
+	    (size_t)snprintf(path, sizeof path, "%s/%s", p.unit_dir, unit) >=
+	        sizeof path)
+		return 0;
+	return file_exists(path);
+}
+
+int
+api_check_legacy(int port, const char *verb, struct error *err)
+{
+	char unit[64];
+
+	if (!api_legacy_unit(port, unit, sizeof unit))
+		return 0;
+	error_set(err, TETHER_EXIT_FAILURE,
+	    "port %d belongs to %s, a unit of scitex-tunnel (autossh); %s "
+	    "leaves it alone: tether migrate replaces it with a tether "
+	    "tunnel (tether migrate --dry-run shows how)",
+	    port, unit, verb);
+	return -1;
 }
 
 static const char *

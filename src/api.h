@@ -39,6 +39,16 @@ int api_systemctl_argv(enum tether_mode, const char **argv);
 /* Checks the port argument; TETHER_EXIT_CONFIG error if out of range. */
 int api_check_port(int port, struct error *);
 /*
+ * Whether scitex-tunnel's autossh-tunnel-PORT.service is among the system
+ * units; its name into unit.
+ */
+int api_legacy_unit(int port, char *unit, size_t sz);
+/* -1 with err (naming the unit and tether migrate) when there is one. */
+int api_check_legacy(int port, const char *verb, struct error *);
+/* tether_setup for migrate, whose autossh unit holds the port till after. */
+int setup_replacing_legacy(const struct tether_setup_opts *,
+    struct tether_result *);
+/*
  * TETHER_DEBUG / SCITEX_TUNNEL_DEBUG_MODE: setup, status and remove then
  * say on stderr what they read, decide and run. 1 on, 0 off, -1 bad value.
  */

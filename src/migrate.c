@@ -1188,7 +1188,7 @@ item_prepare(const struct migrate *m, struct migrate_item *it)
 	if (item_resolve(m, it) == -1)
 		return;
 	item_setup_opts(m, it, 1, &o);
-	tether_setup(&o, &r);
+	setup_replacing_legacy(&o, &r);
 	if (r.exit_code != TETHER_EXIT_OK) {
 		line = first_line(r.err);
 		snprintf(why, sizeof why,
@@ -1395,7 +1395,7 @@ item_migrate(const struct migrate *m, const struct migrate_item *it)
 		return err.code != 0 ? err.code : TETHER_EXIT_FAILURE;
 	}
 	item_setup_opts(m, it, 0, &o);
-	tether_setup(&o, &r);
+	setup_replacing_legacy(&o, &r);
 	fputs(r.out, stdout);
 	fputs(r.err, stderr);
 	fflush(stdout);

@@ -166,6 +166,8 @@ remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 		    c->opts->port, c->conf,
 		    use_systemd ? "systemd runs" : "no systemd: a daemon");
 	if (!remove_anything_there(c, use_systemd)) {
+		if (api_check_legacy(c->opts->port, "remove", err) == -1)
+			return -1;
 		error_set(err, TETHER_EXIT_FAILURE,
 		    "No tunnel on port %d to "
 		    "remove (nothing at %s%s).",

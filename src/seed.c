@@ -31,6 +31,9 @@ static const struct seed_verb seed_verbs[] = {
 	{ "status", "show-status", cmd_status },
 	{ "mcp", NULL, seed_mcp },
 	{ "list-python-apis", NULL, cmd_list_apis },
+	/* tether's own, for whoever moves off the seed's units by its name. */
+	{ "migrate", NULL, cmd_migrate },
+	{ "doctor", NULL, cmd_doctor },
 };
 
 static void
@@ -44,7 +47,10 @@ seed_usage(FILE *out)
 	    "  status (show-status)    [-p PORT]\n"
 	    "  mcp                     start | list-tools | installation | "
 	    "doctor\n"
-	    "  list-python-apis        [-v|-vv]\n\n"
+	    "  list-python-apis        [-v|-vv]\n"
+	    "  migrate                 replace autossh-tunnel-PORT units "
+	    "with tether's\n"
+	    "  doctor                  check a tunnel end to end\n\n"
 	    "This is tether %s answering to the scitex-tunnel name; see "
 	    "tether --help.\n",
 	    TETHER_VERSION);

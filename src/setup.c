@@ -54,6 +54,7 @@ struct setup_ctx {
 	char *kh_kept; /* the tunnel's known_hosts as it was, when kept */
 	char *config_text;
 	char *dropin_text;
+	int replaces_legacy; /* migrate: the autossh unit goes after */
 };
 
 static const char *
@@ -311,7 +312,9 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	char kh[CONFIG_PATH_MAX];
 	struct tether_config scratch;
 
-	if (api_check_port(o->port, err) == -1)
+	if (api_check_port(o->port, err) == -1 ||
+	    (!c->replaces_legacy &&
+	        api_check_legacy(o->port, "setup", err) == -1))
 		return -1;
 	bastion = setup_fallback(o->bastion, "TETHER_BASTION",
 	    "SCITEX_TUNNEL_BASTION_SERVER");
@@ -722,8 +725,9 @@ setup_run(struct setup_ctx *c, struct api_out *o, struct error *err)
 	return 0;
 }
 
-int
-tether_setup(const struct tether_setup_opts *opts, struct tether_result *r)
+static int
+setup_main(const struct tether_setup_opts *opts, int replaces_legacy,
+    struct tether_result *r)
 {
 	struct setup_ctx *c;
 	struct api_out o;
@@ -740,6 +744,7 @@ tether_setup(const struct tether_setup_opts *opts, struct tether_result *r)
 		return api_finish(&o, r, TETHER_EXIT_FAILURE);
 	}
 	c->opts = opts;
+	c->replaces_legacy = replaces_legacy;
 	strbuf_init(&c->kh_keys);
 	rc = setup_run(c, &o, &err);
 	free(c->config_text);
@@ -751,4 +756,17 @@ tether_setup(const struct tether_setup_opts *opts, struct tether_result *r)
 	snprintf(trailer, sizeof trailer,
 	    "Failed to set up tunnel on port %d.\n", opts->port);
 	return api_finish_run(&o, r, rc, &err, trailer);
+}
+
+int
+tether_setup(const struct tether_setup_opts *opts, struct tether_result *r)
+{
+	return setup_main(opts, 0, r);
+}
+
+int
+setup_replacing_legacy(const struct tether_setup_opts *opts,
+    struct tether_result *r)
+{
+	return setup_main(opts, 1, r);
 }

@@ -20,6 +20,7 @@
 #include "api.h"
 #include "daemon.h"
 #include "service.h"
+#include "migrate.h"
 #include "units.h"
 
 #define STATUS_TUNNELS_MAX 256
@@ -35,6 +36,7 @@ struct tunnel_entry {
 	json_t *state; /* the live state file, if any */
 	int alive;     /* the state file's pid runs */
 	char *restart; /* a dead user daemon: the command that starts it */
+	int legacy;    /* scitex-tunnel's autossh-tunnel-PORT.service */
 };
 
 struct status_ctx {
@@ -220,6 +222,40 @@ status_scan_states(struct status_ctx *c, enum tether_mode mode,
 	closedir(dir);
 }
 
+/*
+ * scitex-tunnel's own units (autossh-tunnel-PORT.service), listed as
+ * such so a half-migrated machine shows what still runs the old way.
+ */
+static void
+status_scan_legacy(struct status_ctx *c, const struct tether_paths *p)
+{
+	char name[64], unit[64];
+	struct tunnel_entry *e;
+	struct dirent *de;
+	DIR *dir;
+	int port;
+
+	if ((dir = opendir(p->unit_dir)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if ((port = migrate_unit_port(de->d_name)) <= 0 ||
+		    (c->opts->port != 0 && port != c->opts->port))
+			continue;
+		snprintf(unit, sizeof unit, "autossh-tunnel-%d.service", port);
+		snprintf(name, sizeof name, "autossh-%d", port);
+		if ((e = status_entry(c, TETHER_MODE_SYSTEM, name)) == NULL)
+			continue;
+		e->port = port;
+		e->legacy = 1;
+		e->manager = "legacy";
+		e->has_props = service_systemd_running(TETHER_MODE_SYSTEM) &&
+		    service_unit_props(TETHER_MODE_SYSTEM, unit, &e->props) ==
+		        0 &&
+		    e->props.active_state[0] != '\0';
+	}
+	closedir(dir);
+}
+
 /* A user daemon that died: the command setup's crontab line runs. */
 static void
 status_restart_hint(struct tunnel_entry *e, const struct tether_paths *p)
@@ -275,7 +311,7 @@ status_ask_managers(struct status_ctx *c, enum tether_mode mode,
 
 	for (i = 0; i < c->n; i++) {
 		e = &c->entries[i];
-		if (e->mode != mode || e->port == 0)
+		if (e->mode != mode || e->port == 0 || e->legacy)
 			continue;
 		if (systemd) {
 			api_unit_name(e->port, unit, sizeof unit);
@@ -320,6 +356,9 @@ status_state_of(const struct tunnel_entry *e)
 {
 	const char *st;
 
+	if (e->legacy)
+		return "legacy";
+
 	if (e->state == NULL || !e->alive) {
 		if (e->has_props &&
 		    strcmp(e->props.active_state, "failed") == 0)
@@ -351,6 +390,13 @@ status_format_exit(const struct tunnel_entry *e, char *out, size_t sz)
 	int failing;
 
 	out[0] = '\0';
+	if (e->legacy) {
+		snprintf(out, sz,
+		    "scitex-tunnel's autossh-tunnel-%d.service (systemd: %s); "
+		    "run: tether migrate",
+		    e->port, e->has_props ? e->props.active_state : "unknown");
+		return;
+	}
 	if (ex == NULL && e->restart != NULL) {
 		snprintf(out, sz, "daemon not running; start it with: %s",
 		    e->restart);
@@ -400,6 +446,9 @@ status_entry_json(const struct tunnel_entry *e)
 	json_object_set_new(o, "mode",
 	    json_string(e->mode == TETHER_MODE_SYSTEM ? "system" : "user"));
 	json_object_set_new(o, "manager", json_string(e->manager));
+	if (e->legacy)
+		json_object_set_new(o, "legacy_unit",
+		    json_sprintf("autossh-tunnel-%d.service", e->port));
 	json_object_set_new(o, "state", json_string(status_state_of(e)));
 	json_object_set_new(o, "forwarding",
 	    json_boolean(status_is_forwarding(e)));
@@ -578,6 +627,8 @@ status_collect(struct status_ctx *c, enum tether_mode mode)
 		    p.config_dir, p.runtime_dir);
 	status_scan_configs(c, mode, &p);
 	status_scan_states(c, mode, &p);
+	if (mode == TETHER_MODE_SYSTEM)
+		status_scan_legacy(c, &p);
 	status_ask_managers(c, mode, &p);
 }
 
@@ -588,7 +639,7 @@ tether_status(const struct tether_status_opts *opts, struct tether_result *r)
 	struct api_out o;
 	struct error err;
 	json_t *list, *doc;
-	size_t i, forwarding = 0;
+	size_t i, forwarding = 0, legacy = 0;
 	int code;
 
 	memset(r, 0, sizeof *r);
@@ -620,10 +671,13 @@ tether_status(const struct tether_status_opts *opts, struct tether_result *r)
 	status_render(c, &o, list);
 	for (i = 0; i < c->n; i++) {
 		forwarding += status_is_forwarding(&c->entries[i]);
+		legacy += c->entries[i].legacy;
 		json_decref(c->entries[i].state);
 		free(c->entries[i].restart);
 	}
-	code = forwarding == c->n ? TETHER_EXIT_OK : TETHER_EXIT_FAILURE;
+	/* Whether an autossh unit forwards, tether cannot tell: not counted. */
+	code = forwarding == c->n - legacy ? TETHER_EXIT_OK :
+	                                     TETHER_EXIT_FAILURE;
 	if (opts->port != 0 && c->n == 0) {
 		strbuf_addf(&o.err, "No tunnel on port %d.\n", opts->port);
 		code = TETHER_EXIT_FAILURE;

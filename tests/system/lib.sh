@@ -57,7 +57,7 @@ SYS_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$SYS_LIB_DIR/../lib/lab.sh"
 
 SYS_SUITE=bookworm
-SYS_INCLUDE=systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,openssh-client,iproute2,procps,libssh-4,libev4,libinih1,libjansson4
+SYS_INCLUDE=systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,openssh-client,iproute2,procps,libssh-4,libev4,libinih1,libjansson4,autossh
 # Bump when the preparation of the cached root changes.
 SYS_ROOT_VERSION=1
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

@@ -252,7 +252,7 @@ setup_define(void)
 {
 	json_t *props;
 
-	props = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "port",
+	props = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "port",
 	    schema_port("remote port on the bastion that leads back "
 	                "here"),
 	    "bastion_server",
@@ -276,7 +276,11 @@ setup_define(void)
 	    schema_prop("string",
 	        "pin the bastion's host key, "
 	        "SHA256:... as ssh-keygen -l prints it (ask the bastion's "
-	        "admin); then no known_hosts entry is needed"));
+	        "admin); then no known_hosts entry is needed"),
+	    "run_as",
+	    schema_prop("string",
+	        "system mode: the user the tunnel runs as, who owns the key "
+	        "(never root unless given as root); default the sudo caller"));
 	return tool_entry("tunnel_setup", "Set up a reverse SSH tunnel",
 	    "Install, enable and start a tether service that keeps the port "
 	    "on the bastion forwarded to this machine's SSH server (or to "
@@ -482,17 +486,17 @@ setup_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 	struct tether_setup_opts opts;
 	struct tether_result res;
 	const char *bastion = NULL, *key = NULL, *target = NULL;
-	const char *host_key = NULL;
+	const char *host_key = NULL, *run_as = NULL;
 	json_error_t jerr;
 	json_int_t port;
 	int user_mode = 0;
 
 	if (json_unpack_ex(args, &jerr, JSON_STRICT,
 	        "{s:I, s?:s, s?:s, s?:s, "
-	        "s?:b, s?:s}",
+	        "s?:b, s?:s, s?:s}",
 	        "port", &port, "bastion_server", &bastion, "secret_key_path",
 	        &key, "target", &target, "user_mode", &user_mode, "host_key",
-	        &host_key) == -1)
+	        &host_key, "run_as", &run_as) == -1)
 		return tool_invalid("tunnel_setup", jerr.text);
 	memset(&opts, 0, sizeof opts);
 	opts.port = (int)port;
@@ -500,6 +504,7 @@ setup_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 	opts.key_path = empty_to_null(key);
 	opts.target = empty_to_null(target);
 	opts.host_key = empty_to_null(host_key);
+	opts.run_as = empty_to_null(run_as);
 	opts.mode = user_mode ? TETHER_MODE_USER : TETHER_MODE_SYSTEM;
 	memset(&res, 0, sizeof res);
 	s->ops.setup(&opts, &res);

@@ -40,8 +40,8 @@
 static struct {
 	int setup_calls, status_calls, remove_calls;
 	struct tether_setup_opts setup;
-	char bastion[128], key[128], target[128], host_key[128];
-	int bastion_null, key_null, target_null, host_key_null;
+	char bastion[128], key[128], target[128], host_key[128], run_as[64];
+	int bastion_null, key_null, target_null, host_key_null, run_as_null;
 	struct tether_status_opts status;
 	struct tether_remove_opts remove;
 	int success;
@@ -80,6 +80,8 @@ fake_setup(const struct tether_setup_opts *o, struct tether_result *r)
 	    o->target);
 	copy_opt(fake.host_key, sizeof fake.host_key, &fake.host_key_null,
 	    o->host_key);
+	copy_opt(fake.run_as, sizeof fake.run_as, &fake.run_as_null,
+	    o->run_as);
 	fake_fill(r);
 	return fake.success ? 0 : -1;
 }
@@ -512,7 +514,8 @@ static void
 test_tools_list_has_the_three_tools_with_schemas(void **state)
 {
 	static const char *setup[] = { "port", "bastion_server",
-	    "secret_key_path", "target", "user_mode", "host_key", NULL };
+	    "secret_key_path", "target", "user_mode", "host_key", "run_as",
+	    NULL };
 	static const char *status[] = { "port", "json", NULL };
 	static const char *remove[] = { "port", "user_mode", NULL };
 	json_t *resp, *tools, *t;
@@ -812,6 +815,19 @@ test_setup_maps_the_arguments(void **state)
 	assert_string_equal(fake.host_key, "SHA256:abc");
 	assert_int_equal(fake.setup.mode, TETHER_MODE_USER);
 	assert_int_equal(fake.setup.dry_run, 0);
+	assert_true(fake.run_as_null);
+	json_decref(resp);
+}
+
+static void
+test_setup_run_as_names_the_service_user(void **state)
+{
+	json_t *resp = call_tool(*state, "tunnel_setup",
+	    "{\"port\":2222,\"run_as\":\"tunnel\"}");
+
+	assert_int_equal(fake.setup_calls, 1);
+	assert_string_equal(fake.run_as, "tunnel");
+	assert_int_equal(fake.setup.mode, TETHER_MODE_SYSTEM);
 	json_decref(resp);
 }
 
@@ -1131,6 +1147,7 @@ main(void)
 		fake_test(test_message_at_the_limit_is_parsed),
 
 		fake_test(test_setup_maps_the_arguments),
+		fake_test(test_setup_run_as_names_the_service_user),
 		fake_test(test_setup_leaves_absent_and_empty_arguments_to_the_environment),
 		fake_test(test_remove_maps_port_and_mode),
 		fake_test(test_status_without_arguments_asks_for_every_tunnel),

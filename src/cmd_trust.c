@@ -105,6 +105,15 @@ trust_confirm(const char *pattern, const char *key)
 	return strcmp(answer, "yes\n") == 0;
 }
 
+/* The key the bastion presents, into fp; approved by --yes or by you. */
+static int
+trust_approved(ssh_session ssh, const char *pattern, int yes, char *fp,
+    size_t sz)
+{
+	hostkey_describe_public(ssh, fp, sz);
+	return yes || trust_confirm(pattern, fp);
+}
+
 /*
  * The bastion's line, appended through fd: a file file_open_append_own
  * vetted, never libssh's own open of the path (it follows symlinks).
@@ -141,8 +150,7 @@ trust_replace(ssh_session ssh, const struct tether_config *cfg,
 	int rc = TETHER_EXIT_FAILURE;
 
 	error_clear(&err);
-	hostkey_describe_public(ssh, fp, sizeof fp);
-	if (!yes && !trust_confirm(pattern, fp)) {
+	if (!trust_approved(ssh, pattern, yes, fp, sizeof fp)) {
 		fprintf(stderr,
 		    "tether: not replaced: the bastion %s now presents %s, not "
 		    "the key in %s; rerun with --yes once its admin has "
@@ -215,8 +223,7 @@ trust_run(const struct tether_config *cfg, int yes, int replace)
 		fprintf(stderr, "tether: %s\n", err.msg);
 		rc = TETHER_EXIT_FAILURE;
 	} else {
-		hostkey_describe_public(ssh, fp, sizeof fp);
-		if (!yes && !trust_confirm(pattern, fp)) {
+		if (!trust_approved(ssh, pattern, yes, fp, sizeof fp)) {
 			fprintf(stderr,
 			    "tether: not recorded: the bastion %s "
 			    "presents %s; rerun with --yes once you have checked "

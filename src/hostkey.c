@@ -63,6 +63,17 @@ hostkey_describe_public(ssh_session ssh, char *out, size_t sz)
 	return rc;
 }
 
+/* The bastion's known_hosts name, lower-cased: names compare without case. */
+static void
+hostkey_match_pattern(const struct bastion_spec *b, char *out, size_t sz)
+{
+	char *p;
+
+	hostkey_host_pattern(b, out, sz);
+	for (p = out; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
 /* OpenSSH's wildcard match (* and ?), on lower-cased names. */
 static int
 hostkey_glob(const char *s, const char *p, size_t plen)
@@ -172,15 +183,12 @@ int
 hostkey_copy_known(const char *known_hosts, const struct bastion_spec *b,
     struct strbuf *out, struct error *err)
 {
-	char pattern[SPEC_HOST_MAX + 16], *line = NULL, *p;
+	char pattern[SPEC_HOST_MAX + 16], *line = NULL;
 	size_t cap = 0;
 	int n = 0, failed;
 	FILE *f;
 
-	/* Host names compare without case, as OpenSSH's do. */
-	hostkey_host_pattern(b, pattern, sizeof pattern);
-	for (p = pattern; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
+	hostkey_match_pattern(b, pattern, sizeof pattern);
 	if ((f = fopen(known_hosts, "re")) == NULL) {
 		if (errno == ENOENT)
 			return 0;
@@ -288,13 +296,11 @@ int
 hostkey_replace_known(const char *known_hosts, const struct bastion_spec *b,
     const char *entry, struct error *err)
 {
-	char pattern[SPEC_HOST_MAX + 16], *text = NULL, *line, *next, *p;
+	char pattern[SPEC_HOST_MAX + 16], *text = NULL, *line, *next;
 	struct strbuf out;
 	int rc = -1;
 
-	hostkey_host_pattern(b, pattern, sizeof pattern);
-	for (p = pattern; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
+	hostkey_match_pattern(b, pattern, sizeof pattern);
 	if (file_read(known_hosts, HOSTKEY_FILE_MAX, &text, err) == -1)
 		return -1;
 	strbuf_init(&out);
@@ -434,16 +440,14 @@ enum hostkey_status
 hostkey_check(ssh_session ssh, const char *known_hosts,
     const struct bastion_spec *b, struct hostkey_match *m)
 {
-	char pattern[SPEC_HOST_MAX + 16], *line = NULL, *p;
+	char pattern[SPEC_HOST_MAX + 16], *line = NULL;
 	ssh_key srv = NULL;
 	size_t cap = 0;
 	int lineno = 0;
 	FILE *f;
 
 	memset(m, 0, sizeof *m);
-	hostkey_host_pattern(b, pattern, sizeof pattern);
-	for (p = pattern; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
+	hostkey_match_pattern(b, pattern, sizeof pattern);
 	if (ssh_get_server_publickey(ssh, &srv) != SSH_OK)
 		return HOSTKEY_ERROR;
 	if ((f = fopen(known_hosts, "re")) == NULL) {

@@ -15,29 +15,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
 [ "${LAB_TUNNEL:-tether}" = ssh ] &&
     { echo "[dropbear_cancel] SKIP: reload by SIGHUP is tether's"; exit 77; }
 lab_init "$@"
-DROPBEAR=/usr/sbin/dropbear
-[ -x "$DROPBEAR" ] || lab_skip "no $DROPBEAR (apt-get install dropbear-bin)"
-[ "$(id -u)" = 0 ] || lab_skip "needs root to make a throwaway login user for Dropbear"
-
-DBUSER=tdb$$
-DBHOME=$LAB_DIR/dbhome
-useradd --home-dir "$DBHOME" --create-home --shell /bin/sh "$DBUSER" ||
-    lab_fail "useradd $DBUSER failed"
-lab_on_exit "userdel '$DBUSER' >/dev/null 2>&1"
-usermod -p '*' "$DBUSER"
-chmod 755 "$LAB_DIR"
-install -d -m 700 -o "$DBUSER" "$DBHOME/.ssh"
-install -m 600 -o "$DBUSER" "$LAB_KEY.pub" "$DBHOME/.ssh/authorized_keys"
-
-dropbearkey -t ed25519 -f "$LAB_DIR/db_host_key" >/dev/null 2>&1 || lab_fail "dropbearkey failed"
-DB_PORT=$(lab_free_port) || lab_fail "no free port"
-"${LAB_PDEATH[@]}" "$DROPBEAR" -F -E -s -p "127.0.0.1:$DB_PORT" -r "$LAB_DIR/db_host_key" \
-    -P "$LAB_DIR/dropbear.pid" 2>"$LAB_DIR/dropbear.log" &
-lab__own $!
-lab_wait_tcp "$DB_PORT" 10 || lab_fail "dropbear did not listen: $(cat "$LAB_DIR/dropbear.log")"
-printf '[127.0.0.1]:%s %s\n' "$DB_PORT" \
-    "$(dropbearkey -y -f "$LAB_DIR/db_host_key" | grep '^ssh-')" >"$LAB_DIR/db_known_hosts"
-lab_log "dropbear $("$DROPBEAR" -V 2>&1 | head -n 1) on 127.0.0.1:$DB_PORT, login $DBUSER"
+lab_dropbear_usable || lab_skip "$LAB_WHY"
+lab_start_dropbear
 lab_start_netload echo
 
 R1=$(lab_free_port) || lab_fail "no free port"
@@ -48,8 +27,8 @@ write_conf() {
 	local p
 	{
 		printf '[tunnel]\nname = dropbear\n'
-		printf 'bastion = %s@127.0.0.1:%s\n' "$DBUSER" "$DB_PORT"
-		printf 'key = %s\nknown_hosts = %s\n' "$LAB_KEY" "$LAB_DIR/db_known_hosts"
+		printf 'bastion = %s@127.0.0.1:%s\n' "$DB_USER" "$DB_PORT"
+		printf 'key = %s\nknown_hosts = %s\n' "$LAB_KEY" "$DB_KNOWN_HOSTS"
 		printf 'backoff_initial = 0.2\nbackoff_max = 2\n'
 		for p in "$@"; do
 			printf 'forward = %s:127.0.0.1:%s\n' "$p" "$TARGET_PORT"

@@ -54,36 +54,19 @@ for t in "${TYPES[@]}"; do
 	lab_log "ok: OpenSSH, $t: ${line#*Accepted }"
 done
 
-DROPBEAR=/usr/sbin/dropbear
-if [ ! -x "$DROPBEAR" ] || [ "$(id -u)" != 0 ]; then
-	lab_log "note: no Dropbear half (needs $DROPBEAR and root)"
+if ! lab_dropbear_usable; then
+	lab_log "note: no Dropbear half: $LAB_WHY"
 	lab_pass "every key type against OpenSSH"
 fi
-DBUSER=tkt$$
-DBHOME=$LAB_DIR/dbhome
-useradd --home-dir "$DBHOME" --create-home --shell /bin/sh "$DBUSER" ||
-    lab_fail "useradd $DBUSER failed"
-lab_on_exit "userdel '$DBUSER' >/dev/null 2>&1"
-usermod -p '*' "$DBUSER"
-chmod 755 "$LAB_DIR"
-install -d -m 700 -o "$DBUSER" "$DBHOME/.ssh"
-dropbearkey -t ed25519 -f "$LAB_DIR/db_host_key" >/dev/null 2>&1 || lab_fail "dropbearkey failed"
-DB_PORT=$(lab_free_port) || lab_fail "no free port"
-"${LAB_PDEATH[@]}" "$DROPBEAR" -F -E -s -p "127.0.0.1:$DB_PORT" -r "$LAB_DIR/db_host_key" \
-    -P "$LAB_DIR/dropbear.pid" 2>"$LAB_DIR/dropbear.log" &
-lab__own $!
-lab_wait_tcp "$DB_PORT" 10 || lab_fail "dropbear did not listen: $(cat "$LAB_DIR/dropbear.log")"
-printf '[127.0.0.1]:%s %s\n' "$DB_PORT" \
-    "$(dropbearkey -y -f "$LAB_DIR/db_host_key" | grep '^ssh-')" >"$LAB_DIR/db_known_hosts"
-lab_log "dropbear $("$DROPBEAR" -V 2>&1 | head -n 1) on 127.0.0.1:$DB_PORT, login $DBUSER"
+lab_start_dropbear
 
 for t in "${TYPES[@]}"; do
 	# shellcheck disable=SC2086
 	key=$(key_path $t)
-	install -m 600 -o "$DBUSER" "$key.pub" "$DBHOME/.ssh/authorized_keys"
-	n=$(lab_log_count "$LAB_DIR/dropbear.log" "auth succeeded")
-	through "$DBUSER@127.0.0.1:$DB_PORT" "$LAB_DIR/db_known_hosts" "$key" "Dropbear, $t"
-	line=$(grep -E "Pubkey auth succeeded" "$LAB_DIR/dropbear.log" | sed -n "$((n + 1))p")
+	install -m 600 -o "$DB_USER" "$key.pub" "$DB_HOME/.ssh/authorized_keys"
+	n=$(lab_log_count "$DB_LOG" "auth succeeded")
+	through "$DB_USER@127.0.0.1:$DB_PORT" "$DB_KNOWN_HOSTS" "$key" "Dropbear, $t"
+	line=$(grep -E "Pubkey auth succeeded" "$DB_LOG" | sed -n "$((n + 1))p")
 	fp=$(ssh-keygen -l -f "$key.pub" | awk '{print $2}')
 	lab_has "$line" "$fp" ||
 	    lab_fail "Dropbear, $t: no 'Pubkey auth succeeded ... $fp' in its log: '$line'"

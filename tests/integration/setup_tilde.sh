@@ -11,9 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
 [ "${LAB_TUNNEL:-tether}" = ssh ] && { echo "[setup_tilde] SKIP: setup is tether's"; exit 77; }
 lab_init "$@"
 
-export HOME=$LAB_DIR/home XDG_CONFIG_HOME=$LAB_DIR/xdg-config XDG_RUNTIME_DIR=$LAB_DIR/xdg-runtime
-mkdir -p "$HOME/.ssh" "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
+lab_private_home
 lab_start_bastion
 install -m 600 "$LAB_KEY" "$HOME/.ssh/id_lab"
 cp "$BASTION_KNOWN_HOSTS" "$HOME/.ssh/lab_known_hosts"

@@ -13,11 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
 [ "${LAB_TUNNEL:-tether}" = ssh ] && { echo "[trust_rotated] SKIP: tether's verbs"; exit 77; }
 lab_init "$@"
 
-export HOME=$LAB_DIR/home XDG_CONFIG_HOME=$LAB_DIR/xdg-config XDG_RUNTIME_DIR=$LAB_DIR/xdg-runtime
-unset TETHER_BASTION TETHER_KEY SCITEX_TUNNEL_BASTION_SERVER \
-    SCITEX_TUNNEL_SECRET_KEY_PATH SUDO_USER TETHER_DEBUG SCITEX_TUNNEL_DEBUG_MODE
-mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
-chmod 700 "$XDG_RUNTIME_DIR"
+lab_private_home
 lab_start_bastion
 lab_start_netload echo
 RPORT=$(lab_free_port) || lab_fail "no free port"

@@ -426,6 +426,56 @@ lab_start_workstation() {
 	printf 'lab-workstation %s\n' "$LAB_SSHD_HOSTPUB" >"$WS_KNOWN_HOSTS"
 }
 
+# lab_private_home: HOME, XDG_CONFIG_HOME and XDG_RUNTIME_DIR (0700) in the
+# lab dir, and none of the environment that setup and run read from the
+# caller (TETHER_*, SCITEX_TUNNEL_*, SUDO_USER): user-mode verbs then see
+# only what the test made.
+lab_private_home() {
+	export HOME=$LAB_DIR/home XDG_CONFIG_HOME=$LAB_DIR/xdg-config
+	export XDG_RUNTIME_DIR=$LAB_DIR/xdg-runtime
+	unset TETHER_BASTION TETHER_KEY SCITEX_TUNNEL_BASTION_SERVER \
+	    SCITEX_TUNNEL_SECRET_KEY_PATH SUDO_USER TETHER_DEBUG SCITEX_TUNNEL_DEBUG_MODE
+	mkdir -p "$HOME/.ssh" "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
+	chmod 700 "$XDG_RUNTIME_DIR"
+}
+
+# lab_dropbear_usable: whether Dropbear can be the bastion here (it needs
+# dropbear-bin and root, for a throwaway login user); else 1, with the
+# reason in LAB_WHY.
+lab_dropbear_usable() {
+	LAB_WHY=
+	[ -x /usr/sbin/dropbear ] || LAB_WHY="no /usr/sbin/dropbear (apt-get install dropbear-bin)"
+	[ -n "$LAB_WHY" ] || [ "$(id -u)" = 0 ] || LAB_WHY="needs root to make a throwaway login user for Dropbear"
+	[ -z "$LAB_WHY" ]
+}
+
+# lab_start_dropbear: Dropbear as a bastion on 127.0.0.1, logging in a
+# throwaway user (home in the lab dir, removed on exit) whose
+# authorized_keys holds LAB_KEY.pub. Sets DB_PORT, DB_USER, DB_HOME, DB_LOG
+# and DB_KNOWN_HOSTS. Check lab_dropbear_usable first.
+lab_start_dropbear() {
+	DB_USER=tdb$$
+	DB_HOME=$LAB_DIR/dbhome
+	DB_LOG=$LAB_DIR/dropbear.log
+	DB_KNOWN_HOSTS=$LAB_DIR/db_known_hosts
+	useradd --home-dir "$DB_HOME" --create-home --shell /bin/sh "$DB_USER" ||
+	    lab_fail "useradd $DB_USER failed"
+	lab_on_exit "userdel '$DB_USER' >/dev/null 2>&1"
+	usermod -p '*' "$DB_USER"
+	chmod 755 "$LAB_DIR"
+	install -d -m 700 -o "$DB_USER" "$DB_HOME/.ssh"
+	install -m 600 -o "$DB_USER" "$LAB_KEY.pub" "$DB_HOME/.ssh/authorized_keys"
+	dropbearkey -t ed25519 -f "$LAB_DIR/db_host_key" >/dev/null 2>&1 || lab_fail "dropbearkey failed"
+	DB_PORT=$(lab_free_port) || lab_fail "no free port"
+	"${LAB_PDEATH[@]}" /usr/sbin/dropbear -F -E -s -p "127.0.0.1:$DB_PORT" \
+	    -r "$LAB_DIR/db_host_key" -P "$LAB_DIR/dropbear.pid" 2>"$DB_LOG" &
+	lab__own $!
+	lab_wait_tcp "$DB_PORT" 10 || lab_fail "dropbear did not listen: $(cat "$DB_LOG")"
+	printf '[127.0.0.1]:%s %s\n' "$DB_PORT" \
+	    "$(dropbearkey -y -f "$LAB_DIR/db_host_key" | grep '^ssh-')" >"$DB_KNOWN_HOSTS"
+	lab_log "dropbear $(/usr/sbin/dropbear -V 2>&1 | head -n 1) on 127.0.0.1:$DB_PORT, login $DB_USER"
+}
+
 # lab_start_netload echo|source: a target server; sets TARGET_PORT, TARGET_PID.
 lab_start_netload() {
 	local kind=$1 port attempt

@@ -53,6 +53,36 @@ reload_run_config(struct tether_config *out, struct error *err, void *ctx)
 	return 0;
 }
 
+/*
+ * What the flags, environment, file and ssh_config came to, one line
+ * each, so an alias's resolution can be read before it is used.
+ */
+static void
+run_check_resolved(const struct tether_config *cfg)
+{
+	char spec[2 * SPEC_HOST_MAX + 40];
+	size_t i;
+
+	printf("  bastion %s%s%s:%d, key %s\n", cfg->bastion.user,
+	    cfg->bastion.user[0] != '\0' ? "@" : "", cfg->bastion.host,
+	    cfg->bastion.port,
+	    cfg->key_path[0] != '\0' ? cfg->key_path : "(ssh-agent)");
+	if (cfg->host_key_pin[0] != '\0')
+		printf("  host key pinned: %s\n", cfg->host_key_pin);
+	else
+		printf("  known_hosts %s (%s)\n", cfg->known_hosts,
+		    cfg->host_key_policy == HOST_KEY_STRICT ? "strict" :
+		                                              "accept-new");
+	printf("  keepalive every %d s, dead after %d unanswered; connect "
+	       "timeout %d s%s\n",
+	    cfg->keepalive_interval, cfg->keepalive_count, cfg->connect_timeout,
+	    cfg->exit_on_forward_failure ? "; exit on forward failure" : "");
+	for (i = 0; i < cfg->nforwards; i++) {
+		spec_format_forward(&cfg->forwards[i], spec, sizeof spec);
+		printf("  forward %s\n", spec);
+	}
+}
+
 /* What ExecStartPre= runs: everything short of connecting. */
 static int
 run_check(const struct tether_config *cfg)
@@ -82,6 +112,7 @@ run_check(const struct tether_config *cfg)
 	       "%s)\n",
 	    cfg->name, cfg->bastion.host, cfg->bastion.port, cfg->nforwards,
 	    cfg->key_path[0] != '\0' ? cfg->key_path : "ssh-agent");
+	run_check_resolved(cfg);
 	return TETHER_EXIT_OK;
 }
 

@@ -149,6 +149,8 @@ config_set_path(struct tether_config *cfg, char *dst, const char *value,
 		    origin, value, CONFIG_PATH_MAX - 1);
 		return -1;
 	}
+	if (dst == cfg->known_hosts)
+		cfg->given |= CONFIG_GIVEN_KNOWN_HOSTS;
 	return 0;
 }
 
@@ -191,6 +193,7 @@ config_set_policy(struct tether_config *cfg, const char *value,
 		    origin, value);
 		return -1;
 	}
+	cfg->given |= CONFIG_GIVEN_POLICY;
 	return 0;
 }
 
@@ -247,17 +250,25 @@ struct number_key {
 	double min, max;
 	size_t offset;
 	const char *unit;
+	unsigned given; /* CONFIG_GIVEN_*, for ssh_config's precedence */
 };
 
 #define NUMBER_KEY(k, isint, lo, hi, unit) \
 	{ \
-#k, isint, lo, hi, offsetof(struct tether_config, k), unit \
+#k, isint, lo, hi, offsetof(struct tether_config, k), unit, 0 \
+	}
+#define NUMBER_KEY_GIVEN(k, isint, lo, hi, unit, bit) \
+	{ \
+#k, isint, lo, hi, offsetof(struct tether_config, k), unit, \
+		    bit \
 	}
 
 static const struct number_key number_keys[] = {
-	NUMBER_KEY(keepalive_interval, 1, 0, 86400,
-	    "a whole number of seconds (0 = off)"),
-	NUMBER_KEY(keepalive_count, 1, 1, 100, "a whole number"),
+	NUMBER_KEY_GIVEN(keepalive_interval, 1, 0, 86400,
+	    "a whole number of seconds (0 = off)",
+	    CONFIG_GIVEN_KEEPALIVE_INTERVAL),
+	NUMBER_KEY_GIVEN(keepalive_count, 1, 1, 100, "a whole number",
+	    CONFIG_GIVEN_KEEPALIVE_COUNT),
 	NUMBER_KEY(backoff_initial, 0, 0.1, 3600, "a number of seconds"),
 	NUMBER_KEY(backoff_max, 0, 0.1, 86400, "a number of seconds"),
 	NUMBER_KEY(backoff_factor, 0, 1, 10, "a number"),
@@ -269,7 +280,8 @@ static const struct number_key number_keys[] = {
 	NUMBER_KEY(probe_interval, 1, 0, 86400,
 	    "a whole number of seconds (0 = off)"),
 	NUMBER_KEY(probe_timeout, 1, 1, 3600, "a whole number of seconds"),
-	NUMBER_KEY(connect_timeout, 1, 1, 3600, "a whole number of seconds"),
+	NUMBER_KEY_GIVEN(connect_timeout, 1, 1, 3600,
+	    "a whole number of seconds", CONFIG_GIVEN_CONNECT_TIMEOUT),
 	NUMBER_KEY(target_connect_timeout, 1, 1, 3600,
 	    "a whole number of seconds"),
 	NUMBER_KEY(max_channels, 1, 1, 4096, "a whole number"),
@@ -324,6 +336,8 @@ config_set_number(struct tether_config *cfg, const char *key, const char *value,
 			    "key '%s': '%s' is "
 			    "not %s from %g to %g",
 			    key, value, nk->unit, nk->min, nk->max);
+		else
+			cfg->given |= nk->given;
 		return rc;
 	}
 	return 1;
@@ -402,14 +416,15 @@ config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
 	}
 	if ((rc = config_set_number(cfg, key, value, e)) != 1)
 		return rc;
-	if (strcmp(key, "exit_on_forward_failure") == 0)
-		return parse_bool(value, &cfg->exit_on_forward_failure) == 0 ?
-		    0 :
-		    (error_set(e, TETHER_EXIT_CONFIG,
-		         "%s: '%s' is not "
-		         "yes or no",
-		         what, value),
-		        -1);
+	if (strcmp(key, "exit_on_forward_failure") == 0) {
+		if (parse_bool(value, &cfg->exit_on_forward_failure) == -1) {
+			error_set(e, TETHER_EXIT_CONFIG,
+			    "%s: '%s' is not yes or no", what, value);
+			return -1;
+		}
+		cfg->given |= CONFIG_GIVEN_EXIT_ON_FAILURE;
+		return 0;
+	}
 	error_set(e, TETHER_EXIT_CONFIG,
 	    "unknown key '%s' (see "
 	    "tether.conf.example for the keys of [tunnel])",
@@ -652,7 +667,7 @@ config_forward_bind_address(const struct forward_spec *f)
 	return f->bind;
 }
 
-static int
+int
 config_check_forwards(const struct tether_config *cfg, struct error *err)
 {
 	size_t i, j;
@@ -671,6 +686,17 @@ config_check_forwards(const struct tether_config *cfg, struct error *err)
 		}
 	}
 	return 0;
+}
+
+int
+config_check_some_forward(const struct tether_config *cfg, struct error *err)
+{
+	if (cfg->nforwards > 0)
+		return 0;
+	error_set(err, TETHER_EXIT_CONFIG,
+	    "no forward: give -p PORT (with -t HOST:PORT, default "
+	    "localhost:22) or -R [bind:]PORT:HOST:HOSTPORT");
+	return -1;
 }
 
 int
@@ -701,13 +727,10 @@ config_finish(struct tether_config *cfg, struct error *err)
 		    "environment variable.");
 		return -1;
 	}
-	if (cfg->nforwards == 0) {
-		error_set(err, TETHER_EXIT_CONFIG,
-		    "no forward: give -p PORT "
-		    "(with -t HOST:PORT, default localhost:22) or -R "
-		    "[bind:]PORT:HOST:HOSTPORT");
+	/* ssh_config's RemoteForward may still bring some (sshconfig.c). */
+	if (strcmp(cfg->ssh_config, "none") == 0 &&
+	    config_check_some_forward(cfg, err) == -1)
 		return -1;
-	}
 	if (config_check_forwards(cfg, err) == -1)
 		return -1;
 	/* ssh_config may still name one (sshconfig_apply checks again). */
@@ -727,10 +750,16 @@ config_finish(struct tether_config *cfg, struct error *err)
 		    cfg->backoff_max, cfg->backoff_initial);
 		return -1;
 	}
-	if (cfg->name[0] == '\0')
+	config_name_from_forward(cfg);
+	return 0;
+}
+
+void
+config_name_from_forward(struct tether_config *cfg)
+{
+	if (cfg->name[0] == '\0' && cfg->nforwards > 0)
 		snprintf(cfg->name, sizeof cfg->name, "%d",
 		    cfg->forwards[0].port);
-	return 0;
 }
 
 int

@@ -58,10 +58,19 @@ struct tether_config {
 	int exit_on_forward_failure;
 	int verbose;
 
+	/* Keys set by a file, the environment or a flag (CONFIG_GIVEN_*): */
+	unsigned given;                  /* ssh_config fills only the others */
 	int agent_available;             /* SSH_AUTH_SOCK was set */
 	char state_dir[CONFIG_PATH_MAX]; /* --state-dir; "" = the default */
 	char home[CONFIG_PATH_MAX];      /* for '~' */
 };
+
+#define CONFIG_GIVEN_KNOWN_HOSTS (1u << 0)
+#define CONFIG_GIVEN_POLICY (1u << 1)
+#define CONFIG_GIVEN_KEEPALIVE_INTERVAL (1u << 2)
+#define CONFIG_GIVEN_KEEPALIVE_COUNT (1u << 3)
+#define CONFIG_GIVEN_CONNECT_TIMEOUT (1u << 4)
+#define CONFIG_GIVEN_EXIT_ON_FAILURE (1u << 5)
 
 /*
  * channel_window: 4 MiB where libssh lets us set it (the bundled build,
@@ -76,6 +85,12 @@ struct tether_config {
 #define CONFIG_CHANNEL_WINDOW_DEFAULT 0
 #endif
 
+/* The forwards together make sense (no port twice): -1 naming the clash. */
+int config_check_forwards(const struct tether_config *, struct error *);
+/* No name given: the first forward's port names the tunnel. */
+void config_name_from_forward(struct tether_config *);
+/* At least one forward: -1 with how to give one when there is none. */
+int config_check_some_forward(const struct tether_config *, struct error *);
 /* A key, or an agent to ask: -1 with the fix named when neither. */
 int config_check_key_source(const struct tether_config *, struct error *);
 

@@ -4,6 +4,10 @@
  * and token, so an alias that works with `ssh -R` works with tether. On a
  * machine without the OpenSSH client there is no ssh_config in use, and
  * nothing to read (unless a file was named: then that is an error).
+ *
+ * Precedence: tether's flags, environment and file, then ssh_config, then
+ * tether's defaults. What ssh_config says only by ssh's own default
+ * (ServerAliveInterval 0, ConnectTimeout none) leaves tether's default.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,13 +77,18 @@ sshconfig_identity(const char *text, char *out, size_t sz)
 	}
 }
 
-/* What tether cannot do for the bastion yet: refused, never ignored. */
+/*
+ * What tether cannot do for the bastion yet: refused, never ignored. A
+ * HostKeyAlias would check the key under another name; a CertificateFile
+ * other than KEY-cert.pub would not be presented.
+ */
 static int
 sshconfig_check_unsupported(const char *text, const char *alias,
-    struct error *err)
+    const struct tether_config *cfg, struct error *err)
 {
-	static const char *const keys[] = { "proxyjump", "proxycommand" };
-	char value[CONFIG_PATH_MAX];
+	static const char *const keys[] = { "proxyjump", "proxycommand",
+		"hostkeyalias" };
+	char value[CONFIG_PATH_MAX], own[CONFIG_PATH_MAX + 16];
 	size_t i;
 
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -93,7 +102,144 @@ sshconfig_check_unsupported(const char *text, const char *alias,
 		    alias, keys[i], value);
 		return -1;
 	}
+	sshconfig_value(text, "certificatefile", value, sizeof value);
+	snprintf(own, sizeof own, "%s-cert.pub", cfg->key_path);
+	if (value[0] != '\0' && strcmp(value, "none") != 0 &&
+	    strcmp(value, own) != 0) {
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "ssh_config gives the bastion %s the CertificateFile "
+		    "%.200s; tether presents only KEY-cert.pub beside the key "
+		    "(%s): put the certificate there, or set ssh_config = none",
+		    alias, value, cfg->key_path[0] != '\0' ? own : "no key");
+		return -1;
+	}
 	return 0;
+}
+
+/* StrictHostKeyChecking as tether's host_key_policy; never "no". */
+static int
+sshconfig_policy(struct tether_config *cfg, const char *alias, const char *text,
+    struct error *err)
+{
+	char value[32];
+
+	sshconfig_value(text, "stricthostkeychecking", value, sizeof value);
+	if (cfg->given & CONFIG_GIVEN_POLICY || value[0] == '\0')
+		return 0;
+	/* "ask" has no one to ask here: as strict as yes. */
+	if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 ||
+	    strcmp(value, "ask") == 0) {
+		cfg->host_key_policy = HOST_KEY_STRICT;
+		return 0;
+	}
+	if (strcmp(value, "accept-new") == 0) {
+		cfg->host_key_policy = HOST_KEY_ACCEPT_NEW;
+		return 0;
+	}
+	error_set(err, TETHER_EXIT_CONFIG,
+	    "ssh_config sets StrictHostKeyChecking %s for the bastion %s; "
+	    "tether never connects without checking the host key: use "
+	    "accept-new there (or host_key_policy = accept-new), or set "
+	    "ssh_config = none",
+	    value, alias);
+	return -1;
+}
+
+/* One whole number of seconds from ssh -G, into *out unless given. */
+static int
+sshconfig_seconds(const char *text, const char *key, unsigned given_bit,
+    struct tether_config *cfg, int *out)
+{
+	char value[32], *end;
+	long v;
+
+	sshconfig_value(text, key, value, sizeof value);
+	if (cfg->given & given_bit || value[0] == '\0')
+		return 0;
+	v = strtol(value, &end, 10);
+	if (*end != '\0' || v < 0 || v > 86400)
+		return 0; /* "none", ssh's own default: tether keeps its own */
+	*out = (int)v;
+	return 1;
+}
+
+/*
+ * "remoteforward [BIND]:PORT [HOST]:HOSTPORT" lines, when tether was
+ * given no forward: as -R. A dynamic one (a SOCKS proxy) is refused.
+ */
+static int
+sshconfig_forwards(struct tether_config *cfg, const char *alias,
+    const char *text, struct error *err)
+{
+	char spec[2 * SPEC_HOST_MAX + 40];
+	const char *line = text, *nl, *listen, *target;
+	size_t llen, tlen;
+
+	if (cfg->nforwards > 0 || cfg->port > 0)
+		return 0;
+	for (; *line != '\0'; line = *nl != '\0' ? nl + 1 : nl) {
+		nl = line + strcspn(line, "\n");
+		if (strncmp(line, "remoteforward ", 14) != 0)
+			continue;
+		listen = line + 14;
+		llen = strcspn(listen, " \n");
+		target = listen + llen + (listen[llen] == ' ');
+		tlen = (size_t)(nl - target);
+		if (listen[llen] != ' ' || tlen == 0 ||
+		    strncmp(target, "[socks]", 7) == 0 ||
+		    llen + tlen + 2 > sizeof spec) {
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "ssh_config gives the bastion %s a RemoteForward "
+			    "tether cannot carry (%.*s): only PORT HOST:PORT "
+			    "forwards",
+			    alias, (int)(nl - line), line);
+			return -1;
+		}
+		snprintf(spec, sizeof spec, "%.*s:%.*s", (int)llen, listen,
+		    (int)tlen, target);
+		if (config_add_forward(cfg, spec, "ssh_config's RemoteForward",
+		        err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* ssh_config's side of the session: host keys, keepalive, forwards. */
+static int
+sshconfig_session(struct tether_config *cfg, const char *alias,
+    const char *text, struct error *err)
+{
+	char value[CONFIG_PATH_MAX];
+	int n;
+
+	sshconfig_value(text, "userknownhostsfile", value, sizeof value);
+	value[strcspn(value, " ")] = '\0';
+	if (!(cfg->given & CONFIG_GIVEN_KNOWN_HOSTS) && value[0] != '\0' &&
+	    strcmp(value, "none") != 0 &&
+	    config_set_path(cfg, cfg->known_hosts, value,
+	        "ssh_config's UserKnownHostsFile", err) == -1)
+		return -1;
+	if (sshconfig_policy(cfg, alias, text, err) == -1)
+		return -1;
+	/* ServerAliveInterval 0 is ssh's "off" default: tether keeps its own. */
+	if (sshconfig_seconds(text, "serveraliveinterval",
+	        CONFIG_GIVEN_KEEPALIVE_INTERVAL, cfg, &n) == 1 &&
+	    n > 0) {
+		cfg->keepalive_interval = n;
+		if (sshconfig_seconds(text, "serveralivecountmax",
+		        CONFIG_GIVEN_KEEPALIVE_COUNT, cfg, &n) == 1 &&
+		    n >= 1 && n <= 100)
+			cfg->keepalive_count = n;
+	}
+	if (sshconfig_seconds(text, "connecttimeout",
+	        CONFIG_GIVEN_CONNECT_TIMEOUT, cfg, &n) == 1 &&
+	    n >= 1)
+		cfg->connect_timeout = n;
+	sshconfig_value(text, "exitonforwardfailure", value, sizeof value);
+	if (!(cfg->given & CONFIG_GIVEN_EXIT_ON_FAILURE) &&
+	    strcmp(value, "yes") == 0)
+		cfg->exit_on_forward_failure = 1;
+	return sshconfig_forwards(cfg, alias, text, err);
 }
 
 /* Fills what tether's own configuration left unsaid from ssh -G's text. */
@@ -103,8 +249,6 @@ sshconfig_apply_text(struct tether_config *cfg, const char *alias,
 {
 	char value[CONFIG_PATH_MAX];
 
-	if (sshconfig_check_unsupported(text, alias, err) == -1)
-		return -1;
 	sshconfig_value(text, "hostname", value, sizeof value);
 	if (value[0] != '\0') {
 		if (!spec_host_is_valid(value) ||
@@ -131,7 +275,9 @@ sshconfig_apply_text(struct tether_config *cfg, const char *alias,
 		memcpy(cfg->bastion.user, value, strlen(value) + 1);
 	if (cfg->key_path[0] == '\0')
 		sshconfig_identity(text, cfg->key_path, sizeof cfg->key_path);
-	return 0;
+	if (sshconfig_check_unsupported(text, alias, cfg, err) == -1)
+		return -1;
+	return sshconfig_session(cfg, alias, text, err);
 }
 
 int
@@ -182,7 +328,9 @@ sshconfig_apply(struct tether_config *cfg, struct error *err)
 		    alias, cfg->ssh_config[0] != '\0' ? " -F " : "",
 		    cfg->ssh_config);
 	free(text);
-	if (rc != 0)
+	if (rc != 0 || config_check_some_forward(cfg, err) == -1 ||
+	    config_check_forwards(cfg, err) == -1)
 		return -1;
+	config_name_from_forward(cfg);
 	return config_check_key_source(cfg, err);
 }

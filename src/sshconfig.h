@@ -1,7 +1,10 @@
 /*
  * The bastion as the user's ssh_config describes it (ssh -G): HostName,
- * Port, User and IdentityFile fill in what tether's own configuration left
- * unsaid; ProxyJump and ProxyCommand are refused, not ignored.
+ * Port, User, IdentityFile, UserKnownHostsFile, StrictHostKeyChecking,
+ * ServerAliveInterval/CountMax, ConnectTimeout, ExitOnForwardFailure and
+ * RemoteForward fill in what tether's own configuration left unsaid;
+ * ProxyJump, ProxyCommand, HostKeyAlias, a CertificateFile other than
+ * KEY-cert.pub and StrictHostKeyChecking no are refused, not ignored.
  */
 #ifndef TETHER_SSHCONFIG_H
 #define TETHER_SSHCONFIG_H

@@ -6,6 +6,12 @@
 # lab is right); then tether -b mybastion, with no -s, binds its forward.
 # Flags still win (-b otheruser@mybastion sends that user), and a ProxyJump
 # there is refused with exit 3, named, never ignored.
+# The session keys too, as ssh -G prints them: UserKnownHostsFile (no
+# --known-hosts needed), StrictHostKeyChecking (accept-new taken, "no"
+# refused with exit 3), ServerAliveInterval/CountMax as the keepalive,
+# ConnectTimeout, ExitOnForwardFailure, and RemoteForward as the forwards
+# when tether is given none (a dynamic one refused); run --check shows
+# what the alias became, and tether's own -o still wins.
 #
 # usage: ssh_config_alias.sh TETHER_BINARY TESTS_BUILD_DIR
 # shellcheck source=SCRIPTDIR/../lib/lab.sh
@@ -28,8 +34,28 @@ Host mybastion
 Host jumpy
     HostName 127.0.0.1
     ProxyJump mybastion
+Host fleet
+    HostName 127.0.0.1
+    Port $BASTION_PORT
+    User $LAB_USER
+    IdentityFile $LAB_KEY
+    UserKnownHostsFile $BASTION_KNOWN_HOSTS
+    StrictHostKeyChecking accept-new
+    ServerAliveInterval 7
+    ServerAliveCountMax 2
+    ConnectTimeout 9
+    ExitOnForwardFailure yes
+    RemoteForward 127.0.0.1:@RPORT2@ 127.0.0.1:$TARGET_PORT
+Host careless
+    HostName 127.0.0.1
+    StrictHostKeyChecking no
+Host socks
+    HostName 127.0.0.1
+    RemoteForward 1080
 CONF
 RPORT=$(lab_free_port) || lab_fail "no free port"
+RPORT2=$(lab_free_port) || lab_fail "no free port"
+sed -i "s/@RPORT2@/$RPORT2/" "$CFG"
 
 lab_log "check: ssh -R through the alias works"
 out=$(timeout 20 ssh -F "$CFG" -o BatchMode=yes -o IdentityAgent=none mybastion echo alias-ok 2>&1) ||
@@ -56,4 +82,35 @@ lab_run_tether run -o ssh_config="$CFG" -b jumpy --known-hosts "$BASTION_KNOWN_H
     -R "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT"
 [ "$LAB_RC" = 3 ] || lab_fail "a ProxyJump bastion exited $LAB_RC, expected 3: $LAB_OUT"
 grep -q "proxyjump (mybastion)" <<<"$LAB_OUT" || lab_fail "the error does not name the ProxyJump: $LAB_OUT"
-lab_pass "ssh_config alias resolved as ssh -G does (HostName, Port, User, IdentityFile); -b's user wins; ProxyJump refused"
+lab_log "check: run --check shows what 'fleet' became, the values ssh -G gives"
+G=$(ssh -G -F "$CFG" fleet)
+g() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' <<<"$G"; }
+lab_run_tether run --check -o ssh_config="$CFG" -b fleet
+[ "$LAB_RC" = 0 ] || lab_fail "run --check -b fleet: exit $LAB_RC: $LAB_OUT"
+for want in "bastion $(g user)@$(g hostname):$(g port), key $(g identityfile)" \
+    "known_hosts $(g userknownhostsfile | cut -d' ' -f1) ($(g stricthostkeychecking))" \
+    "keepalive every $(g serveraliveinterval) s, dead after $(g serveralivecountmax) unanswered; connect timeout $(g connecttimeout) s; exit on forward failure" \
+    "forward 127.0.0.1:$RPORT2:127.0.0.1:$TARGET_PORT"; do
+	grep -qxF "  $want" <<<"$LAB_OUT" || lab_fail "run --check does not say '$want' (ssh -G's values): $LAB_OUT"
+done
+lab_run_tether run --check -o ssh_config="$CFG" -b fleet -o keepalive_interval=30 --known-hosts /dev/null
+grep -qF "keepalive every 30 s, dead after 3 unanswered" <<<"$LAB_OUT" &&
+    grep -qF "known_hosts /dev/null (accept-new)" <<<"$LAB_OUT" ||
+    lab_fail "tether's own -o keepalive_interval / --known-hosts did not win over ssh_config: $LAB_OUT"
+lab_log "ok: --check says what ssh -G says for fleet; tether's own flags win"
+
+lab_log "check: tether -b fleet, no -R, no --known-hosts: ssh_config's RemoteForward is bound"
+lab_start_tether run -o ssh_config="$CFG" -b fleet
+lab_wait_forward "$RPORT2" 20 ||
+    lab_fail "ssh_config's RemoteForward $RPORT2 was not bound: $(tail -n 3 "$TETHER_LOG")"
+"$NETLOAD" -d 20 load "$RPORT2" 1 65536 >/dev/null || lab_fail "an echo through ssh_config's forward failed"
+lab_stop "$TETHER_PID" TERM 10
+
+lab_log "check: StrictHostKeyChecking no, and a dynamic RemoteForward -> exit 3, named"
+lab_run_tether run -o ssh_config="$CFG" -b careless -R "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT"
+[ "$LAB_RC" = 3 ] && grep -q "StrictHostKeyChecking false for the bastion careless" <<<"$LAB_OUT" ||
+    lab_fail "StrictHostKeyChecking no: exit $LAB_RC: $LAB_OUT"
+lab_run_tether run -o ssh_config="$CFG" -b socks
+[ "$LAB_RC" = 3 ] && grep -q "RemoteForward tether cannot carry" <<<"$LAB_OUT" ||
+    lab_fail "a dynamic RemoteForward: exit $LAB_RC: $LAB_OUT"
+lab_pass "ssh_config alias resolved as ssh -G does (HostName, Port, User, IdentityFile, known hosts, keepalive, timeouts, forwards); tether's flags win; ProxyJump, StrictHostKeyChecking no and SOCKS refused"

@@ -1471,7 +1471,37 @@ test_finish_without_forward_is_refused(void **state)
 
 	runnable(&cfg);
 	cfg.port = -1;
+	snprintf(cfg.ssh_config, sizeof cfg.ssh_config, "none");
 	err = finish_bad(&cfg, TETHER_EXIT_CONFIG);
+	assert_starts_with(err.msg, "no forward: give -p PORT");
+}
+
+static void
+test_keys_set_by_the_file_are_marked_given_defaults_are_not(void **state)
+{
+	struct tether_config cfg;
+
+	config_init_defaults(&cfg, HOME);
+	assert_int_equal(cfg.given, 0);
+	load_ok(&cfg, "[tunnel]\nknown_hosts = /kh\nkeepalive_count = 4\n"
+	              "host_key_policy = strict\n");
+	assert_int_equal(cfg.given,
+	    CONFIG_GIVEN_KNOWN_HOSTS | CONFIG_GIVEN_KEEPALIVE_COUNT |
+	        CONFIG_GIVEN_POLICY);
+}
+
+static void
+test_finish_without_forward_leaves_it_to_ssh_config(void **state)
+{
+	struct tether_config cfg;
+	struct error err;
+
+	runnable(&cfg);
+	cfg.port = -1;
+	error_clear(&err);
+	assert_int_equal(config_finish(&cfg, &err), 0);
+	assert_string_equal(cfg.name, "");
+	assert_int_equal(config_check_some_forward(&cfg, &err), -1);
 	assert_starts_with(err.msg, "no forward: give -p PORT");
 }
 
@@ -1936,6 +1966,10 @@ main(void)
 		cmocka_unit_test(test_finish_accepts_a_complete_config),
 		cmocka_unit_test(test_finish_without_bastion_says_it_is_required),
 		cmocka_unit_test(test_finish_without_forward_is_refused),
+		cmocka_unit_test(
+		    test_finish_without_forward_leaves_it_to_ssh_config),
+		cmocka_unit_test(
+		    test_keys_set_by_the_file_are_marked_given_defaults_are_not),
 		cmocka_unit_test(test_finish_refuses_a_remote_port_forwarded_twice),
 		cmocka_unit_test(test_finish_allows_several_forwards_on_port_0),
 		cmocka_unit_test(test_finish_refuses_shorthand_port_that_repeats_a_forward),

@@ -247,20 +247,20 @@ bad:
 struct number_key {
 	const char *key;
 	int is_int;
+	unsigned given; /* CONFIG_GIVEN_*, for ssh_config's precedence */
 	double min, max;
 	size_t offset;
 	const char *unit;
-	unsigned given; /* CONFIG_GIVEN_*, for ssh_config's precedence */
 };
 
 #define NUMBER_KEY(k, isint, lo, hi, unit) \
 	{ \
-#k, isint, lo, hi, offsetof(struct tether_config, k), unit, 0 \
+#k, isint, 0, lo, hi, offsetof(struct tether_config, k), unit \
 	}
 #define NUMBER_KEY_GIVEN(k, isint, lo, hi, unit, bit) \
 	{ \
-#k, isint, lo, hi, offsetof(struct tether_config, k), unit, \
-		    bit \
+#k, isint, bit, lo, hi, offsetof(struct tether_config, k), \
+		    unit \
 	}
 
 static const struct number_key number_keys[] = {

@@ -674,7 +674,8 @@ args_port_as_number(json_t *args)
 		return json_incref(args);
 	if ((copy = json_copy(args)) == NULL)
 		return NULL;
-	if (json_object_set_new(copy, "port", json_integer(atol(text))) == -1) {
+	if (json_object_set_new(copy, "port",
+	        json_integer(strtol(text, NULL, 10))) == -1) {
 		json_decref(copy);
 		return NULL;
 	}

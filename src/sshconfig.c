@@ -19,7 +19,7 @@
 #include "spec.h"
 #include "sshconfig.h"
 
-#define SSHCONFIG_OUTPUT_MAX (64 * 1024)
+#define SSHCONFIG_OUTPUT_MAX ((size_t)64 * 1024)
 #define SSHCONFIG_TIMEOUT 10
 
 /* The value of "KEY value" lines in ssh -G's output; "" if absent. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # TETHER_BUNDLED_LIBSSH: libssh built from the tarball in src/libssh (its
 # SHA-256 checked), with the patch series there applied, linked statically.
 # Defines the imported target tether_bundled_libssh and the compile

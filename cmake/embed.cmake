@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Turns the unit templates into C string literals, so that `tether setup`
 # installs exactly the units in units/ without depending on where they were
 # installed. Run with -DSYSTEM=... -DUSER=... -DOUT=...

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Applies every patch named in SERIES (one per line, # comments) to the
 # current directory with patch -p1, in order; the first that does not apply
 # stops the build, naming it.

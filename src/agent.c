@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Asks ssh-agent how many keys it holds (SSH2_AGENTC_REQUEST_IDENTITIES),
  * so that a refusal can say what really happened: no agent at the socket,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* What ssh-agent holds, for messages that say why the agent did not help. */
 #ifndef TETHER_AGENT_H
 #define TETHER_AGENT_H

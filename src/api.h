@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* What setup, status and remove share: results, names, the running manager. */
 #ifndef TETHER_API_H
 #define TETHER_API_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Exponential backoff with full jitter: the n-th wait is uniform in
  * [0, min(max, initial * factor^n)]. Pure math; the caller brings the

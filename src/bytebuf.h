@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * A bounded byte queue: data waiting for a socket that would block. Storage
  * is allocated on first use, so idle connections cost nothing.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Command-line parsing without getopt's global state: a table of options,
  * short (-p 22, -p22, -vv) and long (--port 22, --port=22), "--" ends them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether doctor: checks a tunnel's setup end to end and explains each
  * finding with its fix: the key (or ssh-agent), the bastion's entry in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether list-python-apis: the seed listed its Python API; tether lists
  * its C API, the functions of <tether/tether.h> that the command line and

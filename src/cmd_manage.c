@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* tether setup | status | remove: the command lines over the C API. */
 #include <stdio.h>
 #include <stdlib.h>

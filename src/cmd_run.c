@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* tether run: the tunnel in the foreground, in the background, or a check. */
 #include <unistd.h>
 

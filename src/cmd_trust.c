@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether trust: show the bastion's host key and record it in known_hosts
  * after confirmation. tether bastion-line: the least-privilege

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The verbs of the tether command; main.c only dispatches to them. */
 #ifndef TETHER_COMMANDS_H
 #define TETHER_COMMANDS_H

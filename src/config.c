@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * A tunnel's configuration: defaults, then an INI file ([tunnel] section),
  * then the environment, then command-line flags; each layer overrides the

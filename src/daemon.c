@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Self-managed background mode, for machines with no systemd to run us: a
  * double fork, a pidfile holding an exclusive lock for the daemon's life

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Reaching the bastion without blocking the loop: the name is resolved on a
  * thread of its own (getaddrinfo cannot be interrupted), then a

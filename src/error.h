@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* An error travels up as a value: a user-fit message and the exit code. */
 #ifndef TETHER_ERROR_H
 #define TETHER_ERROR_H

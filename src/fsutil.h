@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Small file-system helpers: whole files in, whole files out, atomically. */
 #ifndef TETHER_FSUTIL_H
 #define TETHER_FSUTIL_H

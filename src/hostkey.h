@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Checks the bastion's host key against known_hosts, OpenSSH-style. */
 #ifndef TETHER_HOSTKEY_H
 #define TETHER_HOSTKEY_H

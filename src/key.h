@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Loads the client's private key, refusing what OpenSSH would refuse. */
 #ifndef TETHER_KEY_H
 #define TETHER_KEY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * One line per event, naming the tunnel. On the journal (JOURNAL_STREAM
  * matches stderr) lines carry the sd-daemon priority prefix "<N>" instead of

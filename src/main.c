@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* tether: keep a reverse SSH tunnel to a bastion up. Verb dispatch only. */
 #include <libgen.h>
 #include <signal.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The MCP server: JSON-RPC 2.0 over newline-delimited stdio.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * `tether mcp`: a Model Context Protocol server on stdio. It offers the
  * tools tunnel_setup, tunnel_status and tunnel_remove, which call the C API

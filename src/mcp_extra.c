@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The seed's remaining MCP subcommands: `mcp installation` prints how to
  * register `tether mcp start` with an MCP client; `mcp doctor` checks that

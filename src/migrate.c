@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether migrate: replace the seed's autossh units with tether@PORT.
  *

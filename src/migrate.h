@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether migrate: reading the seed's units,
  * /etc/systemd/system/autossh-tunnel-PORT.service running

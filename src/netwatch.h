@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Watches the kernel's routing netlink for a network that came back: a new
  * default route, a new address, or a link going up. The supervisor uses it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * sd_notify(3) spoken directly on NOTIFY_SOCKET (no libsystemd), as OpenSSH
  * does since 9.8: READY=1, STATUS=, WATCHDOG=1, RELOADING=1, STOPPING=1.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Where a tunnel's files live, by mode. System: /etc/tether, systemd's
  * system units, /run/tether/PORT per tunnel. User: ~/.config/tether, ~/.config/systemd/user,

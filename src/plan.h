@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * What setup and remove will do, as a list of steps: write a file, remove
  * a file, run a command. Built first, then either printed (--dry-run) or

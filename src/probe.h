@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The end-to-end probe: a connected session is not a working tunnel (the
  * bastion can lose the listener). A probe opens a direct-tcpip channel

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * A budget for repeated log lines: at most burst lines per interval go out;
  * the rest are counted, to be reported in one line. A bastion that floods

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether_remove: stop and disable the instance (or the daemon), then delete
  * everything setup wrote for the port. Nothing there is a clear message.

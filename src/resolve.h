@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * A name lookup that does not block the loop: getaddrinfo() runs on a
  * thread of its own (it cannot be interrupted or bounded) and wakes the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Suspend/resume detection: CLOCK_MONOTONIC stops while the machine
  * sleeps, CLOCK_BOOTTIME does not. A gap between how far each moved since

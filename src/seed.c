@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Under the name scitex-tunnel, tether accepts the seed tool's command
  * lines unchanged: its verbs (and their later names), -V, and its exit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Talking to service managers: running systemctl (found on PATH, never
  * through a shell), knowing whether a systemd manager runs for a mode, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * One SSH session to the bastion as a non-blocking state machine on the
  * loop: connect → host key → auth → request forwards → forwarding. It

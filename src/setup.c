@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether_setup: validate everything first, then install the tunnel as a
  * systemd instance (system or user) or, where no systemd runs, as a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

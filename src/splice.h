@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * A splice joins one forwarded SSH channel to one local TCP connection and
  * copies both ways with backpressure:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The user's ssh_config, read as ssh itself reads it: `ssh -G HOST` prints
  * what ssh would use for HOST after every Host and Match block, Include

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The bastion as the user's ssh_config describes it (ssh -G): HostName,
  * Port, User, IdentityFile, UserKnownHostsFile, StrictHostKeyChecking,

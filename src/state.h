@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The live state of a running tunnel, as one JSON file per tunnel in the
  * runtime directory, for `tether status`. Rendering is pure; writing

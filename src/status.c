@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether_status: every tunnel on the machine, merging what the service
  * manager says (systemd or the daemon's pidfile) with the tunnel's own live

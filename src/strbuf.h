@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* A growable string for text assembled piece by piece (output, files). */
 #ifndef TETHER_STRBUF_H
 #define TETHER_STRBUF_H

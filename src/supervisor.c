@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>

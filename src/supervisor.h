@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The supervisor owns the loop of `tether run`: it starts the session,
  * reconnects it with backoff when it drops (at once when the network comes

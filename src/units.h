@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Rendering what `tether setup` installs: the tunnel's config file, the
  * drop-in that names the service user, and the unit templates (embedded

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The demo of README's first command: a throwaway bastion (sshd on
 # 127.0.0.1) and a throwaway "workstation" (a second sshd), tether keeping a
 # reverse tunnel from the workstation to the bastion, and a real ssh login

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # bash completion for tether (and scitex-tunnel)
 _tether_ports() {
 	local d

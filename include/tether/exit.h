@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether's exit codes: one table shared by the code, the systemd unit's
  * RestartPreventExitStatus=, the manual and the tests.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether's C API: the operations behind `tether setup|status|remove` and
  * the MCP tools, so the command line, the MCP server and library users share

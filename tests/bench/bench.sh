@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Bench: tether against OpenSSH's `ssh -N -R` (and autossh + ssh), side by
 # side on the same throwaway loopback bastion sshd in the same run. Not part
 # of ctest (a full run takes about 6 minutes; --quick about 1.5).

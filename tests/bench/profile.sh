@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Profile: where tether spends its time and syscalls in the bulk phase of
 # tests/bench/bench.sh, next to OpenSSH's `ssh -N -R` on the same bastion.
 # Not part of ctest (about 2 minutes). For tuning, not pass/fail.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Soak: the bastion is killed, frozen and restarted at random for a while
 # (default 600 s); after every fault the tunnel must carry a real ssh command
 # again. Prints recovery times and tether's fd count and RSS after each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * `tether run`'s command line: the input, split on NUL bytes, is the argv
  * after the verb; its first byte picks which variables a fake environment

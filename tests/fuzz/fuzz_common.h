@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Shared bits of the libFuzzer targets in tests/fuzz: turning the input into
  * C strings, and a check that aborts (so libFuzzer reports it as a crash)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The INI configuration, as `tether run -c FILE` reads it: defaults with a
  * fixed HOME, config_load_string on the file's text, then config_finish.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The environment layer: the input is an environment block, NAME=VALUE
  * entries separated by NUL bytes (as /proc/PID/environ); the first entry of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The MCP server's request handler. Each input is a session: a fresh
  * server with fake operations (nothing is set up, started or removed),

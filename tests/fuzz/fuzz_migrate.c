@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * migrate's parser of the unit files other tools wrote
  * (autossh-tunnel-PORT.service). The input is the unit's text, read under

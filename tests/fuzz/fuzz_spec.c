@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The small grammars of the command line. The first byte picks the parser:
  * 0 spec_parse_bastion, 1 spec_parse_forward, 2 spec_parse_target,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Builds the libFuzzer targets in a build directory of their own (clang,
 # ASan + UBSan, tether_core instrumented too), replays every file of
 # tests/fuzz/regressions/NAME/ and tests/fuzz/corpus/NAME/, then fuzzes each

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # No -s, and ssh-agent cannot help: tether must say what is wrong with the
 # agent, not that the bastion refused its keys (which sends the user to
 # the bastion's authorized_keys for nothing):

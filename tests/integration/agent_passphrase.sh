@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A passphrase-protected key given with -s, held by ssh-agent: ssh -i KEY
 # uses the agent for it, and so must tether (it runs unattended and never
 # asks for the passphrase). Without an agent the same key is refused with

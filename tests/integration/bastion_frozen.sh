@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A frozen bastion: SIGSTOP on the sshd process(es) serving tether's
 # session. The kernel still ACKs, so only an answered keepalive can tell.
 # With keepalive_interval 1 s x keepalive_count 3, tether must log "did not

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # tether bastion-line for several forwards with bind addresses: the line it
 # prints, installed as the key's only authorized_keys line on a real sshd,
 # lets tether bind exactly those forwards (127.0.0.1:P1 and the default

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The bastion restarts: its sshd (the listener and the process serving
 # tether's session) is killed and started again on the same port after a
 # 1.5 s outage. tether notices the closed connection, retries with backoff

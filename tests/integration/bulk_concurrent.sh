@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Bulk data both ways over many channels at once: 64 concurrent connections
 # through the forwarded port to an echo server, each sending 8 MiB of
 # pseudo-random data and reading the same 8 MiB back; every connection's

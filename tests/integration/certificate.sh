@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A user certificate beside the key, as ssh -i KEY uses it: the bastion
 # trusts a user CA (TrustedUserCAKeys) and has no authorized_keys at all.
 # OpenSSH's ssh -i KEY logs in (checked first, so the lab is right); tether

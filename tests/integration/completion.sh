@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The shell completions (docs/completion) keep up with the command line:
 #  - every verb `tether --help` lists is offered by the bash completion and
 #    named in the zsh one;

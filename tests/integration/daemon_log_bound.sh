@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # run --daemon's log file is bounded: with TETHER_LOG_MAX_BYTES=4096 (the
 # default is 10 MiB) and -v, a daemon made to reconnect again and again
 # (SIGUSR1) rotates its log once to LOG.1: LOG and LOG.1 each stay under

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # TETHER_DEBUG=1 (and the seed's SCITEX_TUNNEL_DEBUG_MODE=1) make setup,
 # status and remove say on stderr what they read, decided and ran: the
 # resolved tunnel (user, key, known_hosts, config), each file written or

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # tether doctor against the lab bastion (a real sshd on 127.0.0.1):
 #  - a good setup: every check ok (key, known_hosts, reach, host key, auth,
 #    forward, target), exit 0, the bastion-side advice (ClientAlive*,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Dropbear as the bastion (Debian dropbear-bin 2022.83): it answers a
 # cancel-tcpip-forward for a localhost forward with a failure and keeps
 # listening. A forward removed by SIGHUP must really go: tether says the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A bastion name whose first address does not answer: in a private /etc
 # (tests/lib/private_etc.sh), "dualhost" lists ::1 first and 127.0.0.1
 # second, and sshd listens on 127.0.0.1 only, as with "localhost" on many

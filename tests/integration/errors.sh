@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Failures that retrying cannot fix end tether at once with their own exit
 # code and a message naming the problem:
 #   5 host key changed ("changed"), 5 unknown host under strict (the key's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A tunnel that fails for good says why in its state file before it exits:
 # run against a bastion whose host key is not the one known_hosts holds,
 # tether exits 5 and leaves RUNTIME_DIRECTORY/NAME.json with state

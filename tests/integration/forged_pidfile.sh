@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # What a service user can plant in a runtime directory it owns must not
 # make tether (often run as root) signal or write anything it names:
 #  - system mode: `tether remove -p PORT` never reads /run/tether/PORT.pid:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A forward the bastion will never allow: the key's authorized_keys line
 # says permitlisten="127.0.0.1:OTHER", and tether asks for RPORT. tether
 # must keep its session, ask again with backoff (fewer and fewer times),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A host key that changes under a running tunnel, then is fixed: the
 # bastion restarts with a new host key, so tether refuses it and waits
 # (state refused, refused_retry_interval 60 s); the admin puts the new key

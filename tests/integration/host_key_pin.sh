@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Host-key pinning and what a changed key says:
 #  - --host-key with the bastion's real SHA256 fingerprint and an EMPTY
 #    known_hosts: the tunnel comes up (known_hosts is not consulted);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A hostile bastion: tests/tools/hostile_bastion (libssh's server API) grants
 # tether's tcpip-forward, then misbehaves, one mode at a time. tether must
 # refuse what it did not ask for, never crash, keep its forward working where

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # `cmake --install BUILD --prefix X` (and with DESTDIR) puts everything under
 # the prefix given then, not the one cmake was configured with: tether, the
 # scitex-tunnel link beside it (pointing at it), and both template units.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Journal-style log lines: when JOURNAL_STREAM names tether's stderr
 # ("dev:ino", as systemd sets it), every line is "<N>NAME: message" with N
 # the syslog priority (6 info, 4 warning, 7 debug with -v, 3 error) and no

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Every key type a user brings from ~/.ssh, against both bastions a user
 # meets: OpenSSH's sshd and Dropbear (Debian dropbear-bin 2022.83). For
 # each of ed25519, ecdsa-256/384/521 and RSA 2048/3072, `tether run -s KEY`

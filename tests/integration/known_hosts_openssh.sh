@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # known_hosts means what it means to OpenSSH (each case checked against
 # OpenSSH's own ssh on the same file first, then tether run, doctor, setup):
 #  - @revoked for the bastion's key (beside a plain line for it): ssh says

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A real MCP client drives `tether mcp start`: the CLI of the official MCP
 # Inspector (npm @modelcontextprotocol/inspector, installed once into the
 # tests build dir) must

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # tether migrate against a recording stand-in `systemctl` (first on PATH:
 # it appends each call, with which seed unit files exist at that moment, to
 # a log, and answers `show` per unit from what enable/restart/disable did),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The network comes back: tether waits to retry with a long backoff (20 s)
 # after its link went down, and the netlink event of the link coming up
 # makes it reconnect at once. Bastion sshd and tether run in two network

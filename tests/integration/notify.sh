@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # sd_notify: a fake $NOTIFY_SOCKET (tests/tools/notify_listen, a unix
 # datagram socket this test binds) must receive, in this order:
 #   READY=1 (first forward bound), STATUS=forwarding ... (naming the port),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The end-to-end probe: a session that is up but whose forward no longer
 # reaches the target is caught. Every second (probe_interval=1) tether opens
 # a direct-tcpip channel to the bastion's own end of the forward; the path

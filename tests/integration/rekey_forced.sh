@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A bastion that re-keys all the time: sshd with RekeyLimit 1M starts a key
 # exchange every MiB it sends or receives, so connections through the
 # tunnel meet hundreds of them mid-transfer, in both directions and while

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A transfer past libssh's rekey limit: libssh re-keys every 1 GiB per
 # direction with 8-byte-block ciphers (chacha20-poly1305 included), and
 # while the key exchange runs ssh_channel_write() takes nothing. One

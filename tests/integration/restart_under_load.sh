@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The bastion dies while tether is busy: each round, 1000 concurrent echo
 # connections through the tunnel (benchnet concurrent, all served), then
 # the bastion's listener and sessions are killed (SIGTERM) and it is

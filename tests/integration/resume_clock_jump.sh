@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A suspend and resume, simulated: tether runs with the clockjump shim
 # (tests/shim/clockjump.c, LD_PRELOAD), which moves CLOCK_BOOTTIME ahead of
 # CLOCK_MONOTONIC by the offset written to a file, as a machine that slept

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The rest of the seed's command surface, under both names (tether and the
 # scitex-tunnel link):
 #  - list-python-apis lists exactly the functions include/tether/tether.h

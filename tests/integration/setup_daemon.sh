@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # setup --user where no user systemd runs: the background-daemon fallback,
 # end to end against the lab bastion, with HOME and the XDG directories in
 # the lab dir (XDG_RUNTIME_DIR an empty directory: no systemd/private).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # setup keeps a known_hosts of the tunnel's own (PORT.known_hosts beside
 # PORT.conf), never the user's ~/.ssh: the tunnel trusts what setup saw,
 # and nothing later written to ~/.ssh changes that. Daemon mode (--user,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # What setup writes and prints stays one word per path when tether lives
 # in a directory with a space and a % in its name ("sec dir%x"):
 #  - system mode (--dry-run, in a private /etc): the template unit it

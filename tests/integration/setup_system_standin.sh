@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # setup / remove in system mode against a recording stand-in `systemctl`
 # (first on PATH: it appends each call to a log and answers `show` from
 # what enable/restart/disable did), as root inside a private mount

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A leading ~ in a key or known_hosts path means the home directory, as it
 # did for the seed (its own Python example passes "~/.ssh/id_rsa") and as
 # it does for ssh: on the command line quoted, in TETHER_KEY and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # setup --user against a REAL `systemd --user` manager, run on the host in a
 # private mount namespace (tests/lib/user_manager.sh; docs: test-lab.md,
 # "User manager on the host"). As a throwaway user, with

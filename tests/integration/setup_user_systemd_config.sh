@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The user unit and its configuration, under a REAL `systemd --user` manager
 # (tests/lib/user_manager.sh), two behaviours checked independently (a
 # failure is recorded, the other still runs, all are reported):

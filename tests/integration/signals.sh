@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Signals on a live tunnel:
 #  1. SIGHUP with a config file (-c) whose forward list gained a second
 #     forward: the new forward works, while an ssh session opened through the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Flow control: a target that writes endlessly, and a client on the bastion's
 # forwarded port that reads ~10 KiB/s for ~8 s. The tunnel must stop reading
 # from the target when the reader falls behind (channel window), not buffer

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A bastion that is not OpenSSH: the npm ssh2 server (tests/tools/
 # ssh2_bastion.js), which sends its EXT_INFO only after the client's
 # NEWKEYS. With an RSA key, libssh used to pick the signature algorithm

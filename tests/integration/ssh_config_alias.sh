@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The bastion as an alias of the user's ssh_config, as autossh users have
 # it (`autossh -M 0 -N -R ... mybastion`): HostName, Port, User and
 # IdentityFile come from the file (read with ssh -G, as ssh reads it, Host

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # End to end: a real ssh session reaches the workstation's sshd through the
 # port tether forwards on the bastion, runs a command and gets its output.
 # Then SIGTERM stops tether cleanly (exit 0) and the bastion frees the port.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A stale remote port: another listener (a netload echo server) holds
 # 127.0.0.1:RPORT on the bastion before tether starts, as a dead session of
 # our own often does. tether must log the refusal once, keep its session

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The state file: with RUNTIME_DIRECTORY=<lab dir>/run, tether keeps
 # RUNTIME_DIRECTORY/NAME.json (NAME = the first remote port here). Checked
 # with tests/tools/json_get (strict jansson parse; no jq needed):

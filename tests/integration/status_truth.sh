@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # status tells the truth about a forward the bastion will not bind: with
 # 127.0.0.1:RPORT held on the bastion by another listener and a second
 # forward RPORT2 that binds, tether's own state, `tether status` (table and

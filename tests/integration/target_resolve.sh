@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A local target is looked up off the loop. tether runs in a network
 # namespace whose DNS server never answers (resolv.conf names 127.0.0.1,
 # where nft drops every DNS packet, timeout 3 s): ip netns exec puts this

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The rotated-key path users expect: a tunnel that setup made (--user, here
 # a background daemon) refuses its bastion's new host key; `tether trust -p
 # PORT --user` shows the new fingerprint and, only with --yes (or a "yes"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # `tether trust --known-hosts FILE` run as root on a file in another user's
 # tree (as setup's advice used to say) must not write where that user's
 # symlinks point, and setup's advice must name a command that is safe:

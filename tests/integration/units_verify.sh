@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The unit templates as setup installs them: systemd-analyze verify finds
 # nothing wrong with them (system and user), and the system unit with the
 # User= drop-in setup writes scores 2.0 or lower ("OK") on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # shellcheck shell=bash
 # private_etc.sh: the rest of the test runs in a mount namespace of its own,
 # with a tmpfs /run, an overlay over /etc (users added there stay there) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * clockjump: an LD_PRELOAD shim for the end-to-end tests that simulates a
  * suspend and resume without suspending the machine. It interposes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # shellcheck shell=bash
 # Globals set here are read by the test scripts that source this file.
 # shellcheck disable=SC2034

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # A machine still running scitex-tunnel's units, under a real systemd
 # (tests/system/lib.sh): two autossh-tunnel-PORT.service units, written as
 # the seed writes them (autossh -M 0 -N -i KEY -R PORT:localhost:22

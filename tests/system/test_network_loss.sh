@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # Network loss with the unit running under a real systemd
 # (tests/system/lib.sh). tether@PORT.service is set up, then its conf gets
 # keepalive_interval = 2, keepalive_count = 3 and backoff_max = 1 (edited,

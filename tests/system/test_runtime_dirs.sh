@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # One runtime directory per tunnel, under a real systemd (tests/system/lib.sh):
 #  - two system tunnels (2201, 2202) set up for two users (tunnel1,
 #    tunnel2): each unit's RuntimeDirectory is /run/tether/PORT, owned by

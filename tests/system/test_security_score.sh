@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # The hardening of the system unit as systemd itself scores it: inside the
 # booted container (tests/system/lib.sh), `tether setup` installs and starts
 # tether@PORT.service (with setup's User= drop-in, as users get it), then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # System mode under a real systemd (PID 1 of a booted bookworm container,
 # tests/system/lib.sh). Inside, as root:
 #  - a dedicated unprivileged user owns the key; `tether trust --yes` as that

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
 # User mode under a real systemd (tests/system/lib.sh): inside the booted
 # container, a user with linger (`loginctl enable-linger`, as setup's hint
 # says), and as that user (runuser, XDG_RUNTIME_DIR=/run/user/UID):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * benchnet: the load tool of tests/bench/bench.sh. Loopback only, one
  * process, epoll/poll-driven, every command bounded by a deadline.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * delayline: a long link in user space, for the benchmarks. There is no
  * netem here, so this relay sits between a tunnel and its bastion and holds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * hostile_bastion: an SSH server (libssh's server API) that plays a bastion
  * gone bad, for tests/integration/hostile_bastion.sh. Loopback only, one

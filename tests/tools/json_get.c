@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * json_get: a strict JSON reader for the integration tests (jansson).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * netload: the traffic helper of the integration tests. Loopback only,
  * one process, poll()-driven, every loop bounded by a deadline.

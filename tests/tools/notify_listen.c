@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * notify_listen: a stand-in for systemd's notification socket, for the
  * integration tests. Binds a unix datagram socket and prints each datagram

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
 // ssh2_bastion.js: a bastion that is not OpenSSH, for the integration tests:
 // the npm `ssh2` server (it sends EXT_INFO only after the client's NEWKEYS),
 // on 127.0.0.1, accepting one public key for any user and serving

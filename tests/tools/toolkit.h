@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * toolkit.h: what the traffic helpers of the tests (netload, benchnet)
  * share: exit codes, one deadline for the whole run, loopback sockets and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Exponential backoff with full jitter, and the xorshift64* generator that
  * brings the jitter.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The bounded byte queue: the cap, compaction after consume, the
  * tail/commit/head contract and lazy storage. The sanitizer build checks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The command line: cli_next's option grammar, then `tether run`'s layers
  * (flags > environment > config file > defaults).

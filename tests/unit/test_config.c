@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * A tunnel's configuration: defaults, the INI file's [tunnel] section, the
  * environment (through a lookup function), -o assignments and config_finish.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * daemon.c against what a service user can plant in a runtime directory it
  * owns: symlinks, hard links, files of others, a pidfile naming a process

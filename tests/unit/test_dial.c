@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * dial and resolve (src/dial.c, src/resolve.c) on a real loop and real
  * loopback sockets: the name is looked up on a thread, the socket handed

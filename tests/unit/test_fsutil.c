@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * file_write_atomic: a name planted where a fixed temporary file used to
  * go is neither followed nor truncated, and two writers of one file at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The MCP request handler: one JSON-RPC message in, one response line out.
  * Most tests run the tools against fake operations that record what they

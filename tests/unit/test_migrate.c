@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether migrate's reader of the seed's units: the unit scitex-tunnel
  * writes, the same with the extra ssh options, quoting, escapes and layouts

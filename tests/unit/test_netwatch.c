@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * netwatch_parse: which routing netlink messages mean "the network came
  * back". Messages are built by hand; each buffer is parsed from a heap copy

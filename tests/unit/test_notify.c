@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * sd_notify on NOTIFY_SOCKET: datagrams to a real AF_UNIX socket the test
  * binds (by path in a temporary directory, or abstract), when the

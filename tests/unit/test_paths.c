@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Where a tunnel's files live, by mode (paths_for_mode), where a running
  * tunnel keeps its state (paths_run_runtime_dir) and dir/PORT.ext names.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The plan setup and remove carry out: printing it (--dry-run) and
  * executing it (files written atomically with their mode, files removed,

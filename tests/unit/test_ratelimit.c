@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The log budget for repeated lines (src/ratelimit.c). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Suspend/resume detection from the two clocks (src/resume.c). */
 #include <setjmp.h>
 #include <stdarg.h>

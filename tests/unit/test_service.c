@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Talking to service managers: parsing `systemctl show` output
  * (service_parse_props), running a command with its output captured

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The grammars of spec.h: a bastion "[user@]host[:port]", a remote forward
  * "[bind:]PORT:HOST:HOSTPORT" and a target "HOST:PORT" or "PORT".

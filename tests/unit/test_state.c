@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The tunnel's state file: the JSON state_render gives (read back with
  * jansson), the atomic write, and where the runtime directory is.

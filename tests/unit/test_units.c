@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * What `tether setup` writes: the tunnel's config file, the drop-in naming
  * the service user and the unit templates; the path check that keeps every

@@ -60,6 +60,15 @@ api_unit_name(int port, char *out, size_t sz)
 }
 
 int
+api_key_copy(const struct tether_paths *p, int port, char *out, size_t sz)
+{
+	size_t n = (size_t)snprintf(out, sz, "%s/keys/%d.key", p->config_dir,
+	    port);
+
+	return n < sz ? 0 : -1;
+}
+
+int
 api_legacy_unit(int port, char *unit, size_t sz)
 {
 	struct tether_paths p;

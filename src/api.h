@@ -40,6 +40,13 @@ int api_systemctl_argv(enum tether_mode, const char **argv);
 /* Checks the port argument; TETHER_EXIT_CONFIG error if out of range. */
 int api_check_port(int port, struct error *);
 /*
+ * A system tunnel that root set up alone runs as API_ACCOUNT with a copy
+ * of root's key, here: CONFIG_DIR/keys/PORT.key (its certificate beside
+ * it, as PORT.key-cert.pub). -1 if the path does not fit.
+ */
+#define API_ACCOUNT "tether"
+int api_key_copy(const struct tether_paths *, int port, char *out, size_t sz);
+/*
  * Whether scitex-tunnel's autossh-tunnel-PORT.service is among the system
  * units; its name into unit.
  */

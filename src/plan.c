@@ -25,6 +25,9 @@ plan_free(struct plan *p)
 	size_t i, j;
 
 	for (i = 0; i < p->n; i++) {
+		if (p->steps[i].secret && p->steps[i].content != NULL)
+			explicit_bzero(p->steps[i].content,
+			    strlen(p->steps[i].content));
 		free(p->steps[i].content);
 		for (j = 0; p->steps[i].argv[j] != NULL; j++)
 			free(p->steps[i].argv[j]);
@@ -62,6 +65,15 @@ plan_write(struct plan *p, const char *path, const char *content, mode_t mode)
 	s->content = strdup(content);
 	if (s->content == NULL)
 		p->overflow = 1;
+}
+
+void
+plan_write_secret(struct plan *p, const char *path, const char *content,
+    mode_t mode)
+{
+	plan_write(p, path, content, mode);
+	if (p->n > 0 && strcmp(p->steps[p->n - 1].path, path) == 0)
+		p->steps[p->n - 1].secret = 1;
 }
 
 void
@@ -106,6 +118,13 @@ plan_print(const struct plan *p, struct strbuf *out)
 		s = &p->steps[i];
 		switch (s->kind) {
 		case PLAN_WRITE:
+			if (s->secret) {
+				strbuf_addf(out,
+				    "would write %s (mode %04o): a private "
+				    "key, not shown\n",
+				    s->path, (unsigned)s->mode);
+				break;
+			}
 			strbuf_addf(out, "would write %s (mode %04o):\n%s",
 			    s->path, (unsigned)s->mode, s->content);
 			if (s->content[0] != '\0' &&

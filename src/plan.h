@@ -29,6 +29,7 @@ struct plan_step {
 	mode_t mode;
 	char *argv[PLAN_ARGS_MAX + 1]; /* PLAN_RUN, owned, NULL-terminated */
 	int may_fail;                  /* PLAN_RUN: a failure is only noted */
+	int secret; /* PLAN_WRITE: a private key, never printed, wiped */
 };
 
 struct plan {
@@ -41,6 +42,9 @@ struct plan {
 void plan_init(struct plan *);
 void plan_free(struct plan *);
 void plan_write(struct plan *, const char *path, const char *content,
+    mode_t mode);
+/* The same for a private key: a dry run names it without its content. */
+void plan_write_secret(struct plan *, const char *path, const char *content,
     mode_t mode);
 void plan_remove(struct plan *, const char *path);
 /* argv is copied; the list ends with NULL. */

@@ -26,6 +26,8 @@ struct remove_ctx {
 	char log[CONFIG_PATH_MAX];
 	char state[CONFIG_PATH_MAX];
 	char rundir[CONFIG_PATH_MAX]; /* system mode: the tunnel's own */
+	char key_copy[CONFIG_PATH_MAX];
+	char cert_copy[CONFIG_PATH_MAX + 16];
 };
 
 static int
@@ -52,11 +54,14 @@ remove_paths(struct remove_ctx *c, struct error *err)
 	    (size_t)snprintf(c->dropin_dir, sizeof c->dropin_dir, "%s/%s.d",
 	        c->paths.unit_dir, c->unit) >= sizeof c->dropin_dir ||
 	    (size_t)snprintf(c->dropin, sizeof c->dropin,
-	        "%s/50-tether-user.conf", c->dropin_dir) >= sizeof c->dropin) {
+	        "%s/50-tether-user.conf", c->dropin_dir) >= sizeof c->dropin ||
+	    api_key_copy(&c->paths, port, c->key_copy, sizeof c->key_copy) ==
+	        -1) {
 		error_set(err, TETHER_EXIT_CONFIG, "paths too long under %s",
 		    c->paths.config_dir);
 		return -1;
 	}
+	snprintf(c->cert_copy, sizeof c->cert_copy, "%s-cert.pub", c->key_copy);
 	return 0;
 }
 
@@ -111,6 +116,11 @@ remove_plan_files(struct remove_ctx *c, struct plan *p)
 	plan_remove(p, c->state);
 	if (c->opts->mode == TETHER_MODE_SYSTEM)
 		plan_remove(p, c->rundir);
+	/* The copy of root's key a tunnel of the tether account reads. */
+	if (file_exists(c->key_copy))
+		plan_remove(p, c->key_copy);
+	if (file_exists(c->cert_copy))
+		plan_remove(p, c->cert_copy);
 }
 
 static int

@@ -30,6 +30,7 @@
 #define SETUP_WAIT_DEFAULT 20
 #define SETUP_FETCH_TIMEOUT 15 /* seconds to learn a key under accept-new */
 #define SETUP_CONFIG_MAX ((size_t)16 * 1024)
+#define SETUP_KEY_MAX ((size_t)64 * 1024) /* a private key, or its cert */
 
 /* Everything setup decided before touching the system. */
 struct setup_ctx {
@@ -56,6 +57,14 @@ struct setup_ctx {
 	char *config_text;
 	char *dropin_text;
 	int replaces_legacy; /* migrate: the autossh unit goes after */
+	/*
+	 * Root alone (no SUDO_USER, no --run-as): the tunnel runs as the
+	 * tether account, with a copy of root's key (api_key_copy).
+	 */
+	int own_account;
+	char key_source[CONFIG_PATH_MAX];
+	char *key_text;  /* the copy's content; wiped when freed */
+	char *cert_text; /* KEY-cert.pub's, if any */
 };
 
 static const char *
@@ -89,14 +98,8 @@ setup_resolve_user(struct setup_ctx *c, struct error *err)
 		if (name == NULL && (name = getenv("SUDO_USER")) != NULL &&
 		    strcmp(name, "root") == 0)
 			name = NULL;
-		if (name == NULL && geteuid() == 0) {
-			error_set(err, TETHER_EXIT_CONFIG,
-			    "refusing to run the "
-			    "tunnel as root: run setup with sudo as the key's "
-			    "owner, or give --run-as USER (--run-as root to "
-			    "insist)");
-			return -1;
-		}
+		/* Never root unless asked: root alone gets the account. */
+		c->own_account = name == NULL && geteuid() == 0;
 		if (name != NULL && !spec_user_is_valid(name)) {
 			error_set(err, TETHER_EXIT_CONFIG,
 			    "--run-as '%.64s' is "
@@ -132,8 +135,66 @@ setup_resolve_user(struct setup_ctx *c, struct error *err)
 		    c->pw.pw_name);
 		return -1;
 	}
-	snprintf(c->group, sizeof c->group, "%s", gr.gr_name);
+	snprintf(c->group, sizeof c->group, "%s",
+	    c->own_account ? API_ACCOUNT : gr.gr_name);
 	return 0;
+}
+
+/* Who the unit runs as. */
+static const char *
+setup_service_user(const struct setup_ctx *c)
+{
+	return c->own_account ? API_ACCOUNT : c->pw.pw_name;
+}
+
+/*
+ * Root alone: the config names the copy of the key the account can read;
+ * the key and its certificate are read now, written by the plan.
+ */
+static int
+setup_prepare_account(struct setup_ctx *c, struct error *err)
+{
+	char cert[CONFIG_PATH_MAX + 16];
+
+	if (!c->own_account)
+		return 0;
+	snprintf(c->key_source, sizeof c->key_source, "%s", c->values.key_path);
+	if (api_key_copy(&c->paths, c->opts->port, c->values.key_path,
+	        sizeof c->values.key_path) == -1) {
+		error_set(err, TETHER_EXIT_CONFIG, "paths too long under %s",
+		    c->paths.config_dir);
+		return -1;
+	}
+	if (file_read(c->key_source, SETUP_KEY_MAX, &c->key_text, err) == -1)
+		return -1;
+	snprintf(cert, sizeof cert, "%s-cert.pub", c->key_source);
+	if (file_exists(cert) &&
+	    file_read(cert, SETUP_KEY_MAX, &c->cert_text, err) == -1)
+		return -1;
+	return 0;
+}
+
+/* The account (made if missing), then the key's copy, the account's. */
+static void
+setup_plan_account(const struct setup_ctx *c, struct plan *p)
+{
+	const char *useradd[] = { "useradd", "--system", "--user-group",
+		"--home-dir", "/nonexistent", "--no-create-home", "--shell",
+		"/usr/sbin/nologin", API_ACCOUNT, NULL };
+	const char *chown[] = { "chown", API_ACCOUNT ":" API_ACCOUNT,
+		c->values.key_path, NULL };
+	char cert[CONFIG_PATH_MAX + 16];
+
+	if (!c->own_account)
+		return;
+	if (getpwnam(API_ACCOUNT) == NULL)
+		plan_run(p, 0, useradd);
+	plan_write_secret(p, c->values.key_path, c->key_text, 0600);
+	plan_run(p, 0, chown);
+	if (c->cert_text != NULL) {
+		snprintf(cert, sizeof cert, "%s-cert.pub", c->values.key_path);
+		plan_write(p, cert, c->cert_text, 0644);
+	}
 }
 
 /*
@@ -448,8 +509,10 @@ setup_prepare(struct setup_ctx *c, struct error *err)
 		    c->paths.config_dir);
 		return -1;
 	}
+	if (setup_prepare_account(c, err) == -1)
+		return -1;
 	c->config_text = units_render_config(&c->values);
-	c->dropin_text = units_render_dropin(c->pw.pw_name, c->group);
+	c->dropin_text = units_render_dropin(setup_service_user(c), c->group);
 	c->kh_text = setup_render_known_hosts(c);
 	if (c->config_text == NULL || c->dropin_text == NULL ||
 	    c->kh_text == NULL) {
@@ -494,6 +557,7 @@ setup_plan_systemd(struct setup_ctx *c, struct plan *p)
 			free(tpl);
 		}
 	}
+	setup_plan_account(c, p);
 	plan_write(p, c->kh_path, c->kh_text, 0644);
 	plan_write(p, c->conf_path, c->config_text, 0644);
 	if (mode == TETHER_MODE_SYSTEM)
@@ -606,6 +670,12 @@ setup_print_hints(struct setup_ctx *c, struct api_out *o)
 		"--state-dir", c->paths.runtime_dir, NULL };
 	char *cron;
 
+	if (c->own_account)
+		strbuf_addf(&o->out,
+		    "It runs as the system account %s, with a copy of %s at "
+		    "%s (removing the tunnel deletes it; setup again takes a "
+		    "new key).\n",
+		    API_ACCOUNT, c->key_source, c->values.key_path);
 	if (c->opts->mode != TETHER_MODE_USER)
 		return;
 	if (c->use_systemd) {
@@ -642,7 +712,10 @@ setup_is_noop(struct setup_ctx *c)
 	struct unit_props props;
 
 	if (!setup_file_is(c->conf_path, c->config_text) ||
-	    !setup_file_is(c->kh_path, c->kh_text))
+	    !setup_file_is(c->kh_path, c->kh_text) ||
+	    (c->own_account &&
+	        (!setup_file_is(c->values.key_path, c->key_text) ||
+	            getpwnam(API_ACCOUNT) == NULL)))
 		return 0;
 	if (!c->use_systemd)
 		return daemon_running_pid(c->pid_path) > 0;
@@ -659,12 +732,12 @@ static void
 setup_debug_resolved(const struct setup_ctx *c, struct strbuf *out)
 {
 	strbuf_addf(out,
-	    "debug: %s tunnel %d, runs as %s (uid %ld), %s\n"
+	    "debug: %s tunnel %d, runs as %s, %s\n"
 	    "debug: bastion %s@%s:%d, key %s\n"
 	    "debug: the bastion's keys read from %s, kept in %s\n"
 	    "debug: config %s\n",
 	    c->opts->mode == TETHER_MODE_SYSTEM ? "system" : "user",
-	    c->opts->port, c->pw.pw_name, (long)c->pw.pw_uid,
+	    c->opts->port, setup_service_user(c),
 	    c->use_systemd ? "managed by systemd" : "as a background daemon",
 	    c->values.bastion.user[0] != '\0' ? c->values.bastion.user : "-",
 	    c->values.bastion.host, c->values.bastion.port, c->values.key_path,
@@ -752,6 +825,10 @@ setup_main(const struct tether_setup_opts *opts, int replaces_legacy,
 	free(c->dropin_text);
 	free(c->kh_text);
 	free(c->kh_kept);
+	if (c->key_text != NULL)
+		explicit_bzero(c->key_text, strlen(c->key_text));
+	free(c->key_text);
+	free(c->cert_text);
 	strbuf_free(&c->kh_keys);
 	free(c);
 	snprintf(trailer, sizeof trailer,

@@ -7,8 +7,6 @@
 # user and /etc/tether exist only in here), tmpfs over /etc/tether,
 # /etc/systemd/system and /run (with /run/systemd/system, so tether sees a
 # manager). The host is never touched. Checked:
-#  - as root with no SUDO_USER and no --run-as: refused ("refusing to run
-#    the tunnel as root"), nothing written, systemctl never called;
 #  - the key must belong to the service user (exit 4);
 #  - --dry-run prints every file and command, writes and calls nothing;
 #  - SUDO_USER=<test user>: the config, the drop-in (User=/Group= of that
@@ -21,7 +19,11 @@
 #    sudo or --user, nothing changed;
 #  - remove: exactly disable --now, daemon-reload, reset-failed -- the one
 #    unit; every file of the port gone; again → exit 1.
-#  - --run-as root (insisting) is honoured with a root-owned key.
+#  - --run-as root (insisting) is honoured with a root-owned key;
+#  - root alone (no SUDO_USER, or SUDO_USER=root, no --run-as): the unit
+#    runs as the system account tether (made if missing) with a copy of
+#    root's key in /etc/tether/keys/PORT.key (tether:tether 0600); a dry
+#    run shows it all but the key; remove deletes the copy, keeps the account.
 # Skips (77) when not root or when the namespace or mounts cannot be made.
 #
 # usage: setup_system_standin.sh TETHER_BINARY TESTS_BUILD_DIR
@@ -140,16 +142,8 @@ for d in /usr/local/lib/systemd/system /usr/lib/systemd/system /lib/systemd/syst
 done
 [ -z "$HAVE_TEMPLATE" ] || lab_log "note: a template is installed at $HAVE_TEMPLATE: setup will not write one"
 
-# ---- refused: root by default, a key of someone else ---------------------
+# ---- refused: a key of someone else ----------------------------------------
 clear_calls
-t "$TETHER" setup "${BASE[@]}" -s "$ROOTKEY"
-{ [ "$RC" = 3 ] && has "$ERR" "refusing to run the tunnel as root"; } || { show; lab_fail "setup as root without SUDO_USER/--run-as was not refused"; }
-t env SUDO_USER=root "$TETHER" setup "${BASE[@]}" -s "$ROOTKEY"
-{ [ "$RC" = 3 ] && has "$ERR" "refusing to run the tunnel as root"; } || { show; lab_fail "SUDO_USER=root was taken as a reason to run as root"; }
-[ -z "$(files_now)" ] || lab_fail "refused setups wrote: $(files_now)"
-[ -z "$(calls)" ] || lab_fail "refused setups called systemctl: $(calls)"
-lab_log "ok: as root with no SUDO_USER (or SUDO_USER=root) and no --run-as: refused, exit 3"
-
 t env SUDO_USER="$TUSER" "$TETHER" setup "${BASE[@]}" -s "$ROOTKEY"
 { [ "$RC" = 4 ] && has "$ERR" "belongs to uid 0, but the tunnel runs as $TUSER"; } || { show; lab_fail "a root-owned key for $TUSER was not refused"; }
 [ -z "$(files_now)$(calls)" ] || lab_fail "the refused setup wrote or called: $(files_now) $(calls)"
@@ -306,5 +300,38 @@ changes | grep -q '^restart' && lab_fail "--no-start restarted the unit: $(calls
 t "$TETHER" remove -p "$PORT2"
 [ "$RC" = 0 ] || { show; lab_fail "remove -p $PORT2: exit $RC"; }
 lab_log "ok: --run-as root (insisting) is honoured; --no-start enables without starting"
+
+# ---- root alone: the tether account, with a copy of root's key ------------------
+rm -f "$STANDIN_STATE"/*
+PORT3=$(lab_free_port) || lab_fail "no free port"
+COPY=/etc/tether/keys/$PORT3.key
+getent passwd tether >/dev/null && lab_fail "an account 'tether' exists before the test (in its private /etc)"
+before=$(files_now)
+clear_calls
+t "$TETHER" setup -p "$PORT3" -b "$BASTION" --known-hosts "$KH" -s "$ROOTKEY" --dry-run
+[ "$RC" = 0 ] || { show; lab_fail "root alone, --dry-run: exit $RC"; }
+for want in "would run: useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin tether" \
+    "would write $COPY (mode 0600): a private key, not shown" "would run: chown tether:tether $COPY" \
+    "key = $COPY" "User=tether" "Group=tether"; do
+	has_line "$OUT" "$want" || { show; lab_fail "root alone, --dry-run does not say '$want'"; }
+done
+has "$OUT" "$(sed -n 2p "$ROOTKEY")" && lab_fail "--dry-run printed the private key"
+[ "$(files_now)" = "$before" ] && ! getent passwd tether >/dev/null ||
+    lab_fail "root alone, --dry-run changed something"
+t env SUDO_USER=root "$TETHER" setup -p "$PORT3" -b "$BASTION" --known-hosts "$KH" -s "$ROOTKEY" --no-start
+[ "$RC" = 0 ] && has "$OUT" "It runs as the system account tether, with a copy of $ROOTKEY at $COPY" ||
+    { show; lab_fail "root alone (SUDO_USER=root): exit $RC"; }
+getent passwd tether | grep -q ':/nonexistent:/usr/sbin/nologin$' || lab_fail "no system account tether: $(getent passwd tether)"
+[ "$(stat -c '%U:%G %a' "$COPY")" = "tether:tether 600" ] || lab_fail "$COPY is $(stat -c '%U:%G %a' "$COPY")"
+cmp -s "$ROOTKEY" "$COPY" || lab_fail "$COPY is not a copy of $ROOTKEY"
+has_line "$(cat "/etc/tether/$PORT3.conf")" "key = $COPY" || lab_fail "the config does not name $COPY"
+has_line "$(cat "/etc/systemd/system/tether@$PORT3.service.d/50-tether-user.conf")" "User=tether" ||
+    lab_fail "the drop-in does not run the unit as tether"
+lab_log "ok: root alone: the account tether (nologin), $COPY tether:tether 600, User=tether"
+t "$TETHER" remove -p "$PORT3"
+[ "$RC" = 0 ] || { show; lab_fail "remove -p $PORT3: exit $RC"; }
+[ -e "$COPY" ] && lab_fail "remove left $COPY"
+getent passwd tether >/dev/null || lab_fail "remove deleted the account (other tunnels may use it)"
+lab_log "ok: remove deleted the copy of the key, kept the account"
 
 lab_pass "system mode against a stand-in systemctl: files, calls, status, remove"

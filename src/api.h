@@ -53,6 +53,8 @@ int api_key_copy(const struct tether_paths *, int port, char *out, size_t sz);
 int api_legacy_unit(int port, char *unit, size_t sz);
 /* -1 with err (naming the unit and tether migrate) when there is one. */
 int api_check_legacy(int port, const char *verb, struct error *);
+/* Whether remove would find anything of the tunnel (a legacy unit too). */
+int remove_finds_tunnel(const struct tether_remove_opts *);
 /* tether_setup for migrate, whose autossh unit holds the port till after. */
 int setup_replacing_legacy(const struct tether_setup_opts *,
     struct tether_result *);

@@ -17,6 +17,8 @@ int cmd_trust(int argc, char **argv);
 int cmd_bastion_line(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+/* remove under the seed's name: nothing on the port is exit 0, as there. */
+int cmd_remove_seed(int argc, char **argv);
 /* The seed's list-python-apis: the functions of tether/tether.h. */
 int cmd_list_apis(int argc, char **argv);
 

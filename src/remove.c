@@ -227,6 +227,22 @@ remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 }
 
 int
+remove_finds_tunnel(const struct tether_remove_opts *opts)
+{
+	struct remove_ctx c;
+	struct error err;
+	char unit[64];
+
+	memset(&c, 0, sizeof c);
+	c.opts = opts;
+	error_clear(&err);
+	if (remove_paths(&c, &err) == -1)
+		return 1; /* let remove itself say what is wrong */
+	return remove_anything_there(&c, service_systemd_running(opts->mode)) ||
+	    api_legacy_unit(opts->port, unit, sizeof unit);
+}
+
+int
 tether_remove(const struct tether_remove_opts *opts, struct tether_result *r)
 {
 	struct remove_ctx *c;

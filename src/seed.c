@@ -28,7 +28,7 @@ seed_mcp(int argc, char **argv)
 
 static const struct seed_verb seed_verbs[] = {
 	{ "setup", "setup-tunnel", cmd_setup },
-	{ "remove", "remove-tunnel", cmd_remove },
+	{ "remove", "remove-tunnel", cmd_remove_seed },
 	{ "status", "show-status", cmd_status },
 	{ "mcp", NULL, seed_mcp },
 	{ "list-python-apis", NULL, cmd_list_apis },
@@ -106,7 +106,7 @@ seed_main(int argc, char **argv)
 
 			/* Only setup and remove had the seed's 0-or-1 codes. */
 			return seed_verbs[i].run == cmd_setup ||
-			        seed_verbs[i].run == cmd_remove ?
+			        seed_verbs[i].run == cmd_remove_seed ?
 			    seed_exit_code(rc) :
 			    rc;
 		}

@@ -103,4 +103,14 @@ t "$LAB_TETHER" mcp doctor extra
 [ "$RC" = 2 ] || { show; lab_fail "mcp doctor with an operand: exit $RC, expected 2"; }
 lab_log "ok: mcp doctor (both names): binary, initialize, tools/list with the three tools; exit 0"
 
+# ---- remove of nothing: 0 under the seed's name (as the seed), 1 under tether's ----
+lab_private_home
+FREE=$(lab_free_port) || lab_fail "no free port"
+t "$LAB_DIR/bin/scitex-tunnel" remove --user -p "$FREE"
+[ "$RC" = 0 ] && lab_has "$OUT" "No tunnel on port $FREE to remove." ||
+    { show; lab_fail "scitex-tunnel remove of nothing: exit $RC, expected the seed's 0"; }
+t "$LAB_TETHER" remove --user -p "$FREE"
+[ "$RC" = 1 ] || { show; lab_fail "tether remove of nothing: exit $RC, expected 1"; }
+lab_log "ok: remove of nothing: scitex-tunnel exits 0 (as the seed did), tether exits 1"
+
 lab_pass "list-python-apis, mcp installation, mcp doctor"

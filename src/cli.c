@@ -356,3 +356,38 @@ cli_parse_run(int argc, char **argv, env_lookup_fn lookup, void *env_ctx,
 	}
 	return config_finish(cfg, err);
 }
+
+int
+cli_parse_verb(int argc, char **argv, const struct cli_option *opts,
+    int help_id, int (*apply)(int id, const char *arg, void *ctx), void *ctx,
+    void (*help)(void), int *rc)
+{
+	struct cli_parser p;
+	struct error err;
+	const char *arg;
+	int id, wants_help = 0;
+
+	error_clear(&err);
+	cli_parser_init(&p, argc, argv);
+	while ((id = cli_next(&p, opts, &arg, &err)) != CLI_END) {
+		*rc = TETHER_EXIT_USAGE;
+		if (id == CLI_ERROR) {
+			fprintf(stderr, "tether: %s\n", err.msg);
+			return 1;
+		}
+		if (id == CLI_OPERAND) {
+			fprintf(stderr,
+			    "tether: unexpected argument '%s'; see --help\n",
+			    arg);
+			return 1;
+		}
+		if (id == help_id)
+			wants_help = 1;
+		else if (apply(id, arg, ctx) == -1)
+			return 1;
+	}
+	*rc = TETHER_EXIT_OK;
+	if (wants_help)
+		help();
+	return wants_help;
+}

@@ -38,6 +38,14 @@ void cli_parser_init(struct cli_parser *, int argc, char **argv);
 int cli_next(struct cli_parser *, const struct cli_option *, const char **arg,
     struct error *);
 void cli_print_options(FILE *, const struct cli_option *);
+/*
+ * A verb's whole command line against opts: each option but help_id goes
+ * to apply() (-1 there: a usage error it has said). Returns 0 to go on, or
+ * 1 to stop with *rc: a usage error (2, said on stderr), or help() shown.
+ */
+int cli_parse_verb(int argc, char **argv, const struct cli_option *opts,
+    int help_id, int (*apply)(int id, const char *arg, void *ctx), void *ctx,
+    void (*help)(void), int *rc);
 
 /* The options of `tether run`. */
 enum run_opt {

@@ -137,42 +137,6 @@ manage_print(struct tether_result *r, int json)
  * Parses argv against opts; each option but --help goes to apply(). Returns
  * 0 to go on, or 1 to stop with *rc: a usage error, or the help shown.
  */
-static int
-manage_parse(int argc, char **argv, const struct cli_option *opts,
-    int (*apply)(int id, const char *arg, void *ctx), void *ctx,
-    void (*help)(void), int *rc)
-{
-	struct cli_parser p;
-	struct error err;
-	const char *arg;
-	int id, wants_help = 0;
-
-	error_clear(&err);
-	cli_parser_init(&p, argc, argv);
-	while ((id = cli_next(&p, opts, &arg, &err)) != CLI_END) {
-		*rc = TETHER_EXIT_USAGE;
-		if (id == CLI_ERROR) {
-			fprintf(stderr, "tether: %s\n", err.msg);
-			return 1;
-		}
-		if (id == CLI_OPERAND) {
-			fprintf(stderr,
-			    "tether: unexpected argument '%s'; see "
-			    "--help\n",
-			    arg);
-			return 1;
-		}
-		if (id == M_HELP)
-			wants_help = 1;
-		else if (apply(id, arg, ctx) == -1)
-			return 1;
-	}
-	*rc = TETHER_EXIT_OK;
-	if (wants_help)
-		help();
-	return wants_help;
-}
-
 struct setup_args {
 	struct tether_setup_opts o;
 };
@@ -241,7 +205,7 @@ cmd_setup(int argc, char **argv)
 
 	memset(&a, 0, sizeof a);
 	a.o.mode = TETHER_MODE_SYSTEM;
-	if (manage_parse(argc, argv, setup_options, setup_apply, &a,
+	if (cli_parse_verb(argc, argv, setup_options, M_HELP, setup_apply, &a,
 	        cmd_setup_help, &rc))
 		return rc;
 	if (a.o.port == 0) {
@@ -290,7 +254,7 @@ cmd_status(int argc, char **argv)
 
 	memset(&a, 0, sizeof a);
 	a.o.all_modes = 1;
-	if (manage_parse(argc, argv, status_options, status_apply, &a,
+	if (cli_parse_verb(argc, argv, status_options, M_HELP, status_apply, &a,
 	        cmd_status_help, &rc))
 		return rc;
 	a.o.colour = !a.json && isatty(STDOUT_FILENO) &&
@@ -328,7 +292,7 @@ remove_parse(int argc, char **argv, struct remove_args *a, int *rc)
 {
 	memset(a, 0, sizeof *a);
 	a->o.mode = TETHER_MODE_SYSTEM;
-	if (manage_parse(argc, argv, remove_options, remove_apply, a,
+	if (cli_parse_verb(argc, argv, remove_options, M_HELP, remove_apply, a,
 	        cmd_remove_help, rc))
 		return -1;
 	if (a->o.port == 0) {

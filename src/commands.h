@@ -17,6 +17,7 @@ int cmd_trust(int argc, char **argv);
 int cmd_bastion_line(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 /* remove under the seed's name: nothing on the port is exit 0, as there. */
 int cmd_remove_seed(int argc, char **argv);
 /* The seed's list-python-apis: the functions of tether/tether.h. */
@@ -30,6 +31,7 @@ void cmd_trust_help(void);
 void cmd_bastion_line_help(void);
 void cmd_doctor_help(void);
 void cmd_migrate_help(void);
+void cmd_metrics_help(void);
 void cmd_list_apis_help(void);
 
 /*

@@ -38,6 +38,8 @@ static const struct verb verbs[] = {
 	    "stop and uninstall a tunnel" },
 	{ "doctor", NULL, cmd_doctor, cmd_doctor_help,
 	    "check a tunnel end to end and say what to fix" },
+	{ "metrics", NULL, cmd_metrics, cmd_metrics_help,
+	    "every tunnel in Prometheus's text format (--textfile DIR)" },
 	{ "migrate", NULL, cmd_migrate, cmd_migrate_help,
 	    "replace scitex-tunnel's autossh units with tether" },
 	{ "list-python-apis", NULL, cmd_list_apis, cmd_list_apis_help,

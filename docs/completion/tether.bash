@@ -19,13 +19,13 @@ _tether() {
 		esac
 	done
 	if [ -z "$verb" ]; then
-		COMPREPLY=($(compgen -W "run setup status remove doctor migrate list-python-apis trust bastion-line mcp setup-tunnel remove-tunnel show-status --help --help-recursive --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run setup status remove doctor metrics migrate list-python-apis trust bastion-line mcp setup-tunnel remove-tunnel show-status --help --help-recursive --version" -- "$cur"))
 		return
 	fi
 	case $prev in
 	-s|--key|--secret-key|-c|--config|--known-hosts|--pidfile|--log-file)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	--state-dir|--unit-dir)
+	--state-dir|--unit-dir|--textfile)
 		COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	--host-key-policy)
 		COMPREPLY=($(compgen -W "strict accept-new" -- "$cur")); return ;;
@@ -47,6 +47,7 @@ _tether() {
 	doctor) opts="-p --port --user -c --config -b --bastion -s --secret-key --key -t --target -R --remote --known-hosts --host-key-policy --host-key -o --option --state-dir -h --help" ;;
 	migrate) opts="-n --dry-run -y --yes --unit-dir --wait --run-as -h --help" ;;
 	list-python-apis) opts="-v --verbose -h --help" ;;
+	metrics) opts="--textfile -h --help" ;;
 	status|show-status) opts="-p --port --json --user --system -h --help" ;;
 	remove|remove-tunnel) opts="-p --port --user -n --dry-run -h --help" ;;
 	trust) opts="-b --bastion --known-hosts -y --yes -p --port --user -h --help" ;;

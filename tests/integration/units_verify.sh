@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # The unit templates as setup installs them: systemd-analyze verify finds
-# nothing wrong with them (system and user), and the system unit with the
+# nothing wrong with them (system and user, and the metrics service and
+# timer), and the system unit with the
 # User= drop-in setup writes scores 2.0 or lower ("OK") on
 # systemd-analyze security. The score is printed.
 #
@@ -23,6 +24,13 @@ out=$(systemd-analyze verify --man=no "$dir/tether@2222.service" 2>&1) ||
     fail "systemd-analyze verify (system unit): $out"
 [ -z "$out" ] || fail "systemd-analyze verify (system unit) warns: $out"
 log "ok: systemd-analyze verify: the system unit is clean"
+
+render tether-metrics.service.in > "$dir/tether-metrics.service"
+cp "$src/units/tether-metrics.timer" "$dir/"
+out=$(systemd-analyze verify --man=no "$dir/tether-metrics.service" "$dir/tether-metrics.timer" 2>&1) ||
+    fail "systemd-analyze verify (metrics units): $out"
+[ -z "$out" ] || fail "systemd-analyze verify (metrics units) warns: $out"
+log "ok: systemd-analyze verify: tether-metrics.service and .timer are clean"
 
 mkdir -p "$dir/user"
 render tether-user@.service.in > "$dir/user/tether@2222.service"

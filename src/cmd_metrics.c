@@ -188,7 +188,9 @@ metrics_tunnel(struct strbuf *sb, const json_t *t)
 	if (!json_is_object(live))
 		return;
 	json_array_foreach(json_object_get(live, "forwards"), i, fw)
-	    metrics_forward(sb, name, fw);
+	{
+		metrics_forward(sb, name, fw);
+	}
 	metrics_sample(&sb[F_RECONNECTS], F_RECONNECTS, name, NULL,
 	    metrics_number(live, "reconnects"));
 	metrics_sample(&sb[F_CHANNELS], F_CHANNELS, name, NULL,
@@ -216,7 +218,9 @@ metrics_render(const char *status_json)
 	for (i = 0; i < F_COUNT; i++)
 		strbuf_init(&sb[i]);
 	json_array_foreach(json_object_get(doc, "tunnels"), i, t)
-	    metrics_tunnel(sb, t);
+	{
+		metrics_tunnel(sb, t);
+	}
 	json_decref(doc);
 	strbuf_init(&out);
 	for (i = 0; i < F_COUNT; i++) {

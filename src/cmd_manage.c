@@ -7,6 +7,7 @@
 
 #include "tether/tether.h"
 #include "api.h"
+#include "status_watch.h"
 #include "cli.h"
 #include "commands.h"
 #include "spec.h"
@@ -26,6 +27,7 @@ enum manage_opt {
 	M_NO_START,
 	M_WAIT,
 	M_JSON,
+	M_WATCH,
 	M_HELP,
 };
 
@@ -61,6 +63,8 @@ static const struct cli_option setup_options[] = {
 static const struct cli_option status_options[] = {
 	{ M_PORT, 'p', "port", "PORT", "only this tunnel" },
 	{ M_JSON, 0, "json", NULL, "print JSON" },
+	{ M_WATCH, 'w', "watch", NULL,
+	    "draw it again on every change, until Ctrl-C (for a tmux pane)" },
 	{ M_USER, 0, "user", NULL, "only user tunnels" },
 	{ M_SYSTEM, 0, "system", NULL, "only system tunnels" },
 	{ M_HELP, 'h', "help", NULL, "show this help" },
@@ -90,7 +94,8 @@ void
 cmd_status_help(void)
 {
 	printf(
-	    "usage: tether status [-p PORT] [--json] [--user|--system]\n\n"
+	    "usage: tether status [-p PORT] [--json] [--watch] "
+	    "[--user|--system]\n\n"
 	    "Every tunnel on this machine. Exit 0 only when each listed tunnel "
 	    "forwards.\n\n");
 	cli_print_options(stdout, status_options);
@@ -221,6 +226,7 @@ cmd_setup(int argc, char **argv)
 struct status_args {
 	struct tether_status_opts o;
 	int json;
+	int watch;
 };
 
 static int
@@ -233,6 +239,9 @@ status_apply(int id, const char *arg, void *ctx)
 		return manage_port(arg, &a->o.port);
 	case M_JSON:
 		a->json = 1;
+		return 0;
+	case M_WATCH:
+		a->watch = 1;
 		return 0;
 	case M_USER:
 	case M_SYSTEM:
@@ -259,6 +268,8 @@ cmd_status(int argc, char **argv)
 		return rc;
 	a.o.colour = !a.json && isatty(STDOUT_FILENO) &&
 	    getenv("NO_COLOR") == NULL;
+	if (a.watch)
+		return status_watch(&a.o, a.json);
 	tether_status(&a.o, &r);
 	return manage_print(&r, a.json);
 }

@@ -48,7 +48,7 @@ _tether() {
 	migrate) opts="-n --dry-run -y --yes --unit-dir --wait --run-as -h --help" ;;
 	list-python-apis) opts="-v --verbose -h --help" ;;
 	metrics) opts="--textfile -h --help" ;;
-	status|show-status) opts="-p --port --json --user --system -h --help" ;;
+	status|show-status) opts="-p --port --json -w --watch --user --system -h --help" ;;
 	remove|remove-tunnel) opts="-p --port --user -n --dry-run -h --help" ;;
 	trust) opts="-b --bastion --known-hosts -y --yes -p --port --user -h --help" ;;
 	bastion-line) opts="-p --port -R --remote -s --secret-key --key -h --help" ;;

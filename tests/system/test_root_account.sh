@@ -3,7 +3,8 @@
 # Root alone, as the seed ran and as an MCP server under root runs, under a
 # real systemd (tests/system/lib.sh): `tether setup -p 2231 -b BASTION -s
 # /root/.ssh/id_ed25519` with no SUDO_USER and no --run-as
-#  - makes the system account tether (nologin, no home), copies root's key
+#  - uses the system account tether (nologin, no home; made by
+#    sysusers.d at boot or by setup), copies root's key
 #    to /etc/tether/keys/2231.key (tether:tether 0600) and runs the unit as
 #    tether (User=, and the main process's owner), never as root;
 #  - the tunnel carries ssh into the container;
@@ -19,7 +20,9 @@ COPY=/etc/tether/keys/2231.key
 cp "$LAB_KEY" "$SYS_ROOT/root/.ssh/id_ed25519"
 chmod 600 "$SYS_ROOT/root/.ssh/id_ed25519"
 out=$(cx "$SYS_TETHER" trust -b "$BASTION" --yes 2>&1) || lab_fail "tether trust --yes as root: $out"
-cx getent passwd tether >/dev/null && lab_fail "the container already has an account tether"
+# The installed sysusers.d entry may have made the account at boot; setup
+# makes it otherwise (setup_system_standin checks that path).
+cx getent passwd tether >/dev/null && lab_log "note: the account tether exists at boot (sysusers.d)"
 
 out=$(cx env -u SUDO_USER "$SYS_TETHER" setup -p 2231 -b "$BASTION" -s /root/.ssh/id_ed25519 2>&1) ||
     { printf '%s\n' "$out"; lab_fail "setup as root alone failed"; }

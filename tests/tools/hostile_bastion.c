@@ -146,6 +146,12 @@ enum phase {
 #define FLOOD_MAX 20000
 #define FLOOD_BATCH 200          /* opens sent per loop turn */
 #define PHASE_LIMIT 30.0         /* seconds any phase may take */
+/*
+ * window-overrun: a channel the client keeps granting window to is not
+ * overrun; past this, such channels are reported as flowing, not waited
+ * for (the client may rightly keep them: they behave).
+ */
+#define OVERRUN_FLOW_LIMIT 20.0
 #define CHATTY_EVERY 0.3         /* ignore-requests-chatty: between IGNOREs */
 #define CHUNK (32 * 1024)
 #define HANDSHAKE_IO_TIMEOUT_MS 5000
@@ -989,7 +995,7 @@ overrun_write(struct conn *c, struct overrun *o)
 static void
 step_overrun(struct conn *c)
 {
-	int i, k, rc;
+	int i, k, rc, flowing;
 
 	if (c->ovrs == NULL) {
 		if ((c->ovrs = calloc((size_t)overrun_channels,
@@ -1020,11 +1026,21 @@ step_overrun(struct conn *c)
 		c->ovr_turn = (c->ovr_turn + 1) % overrun_channels;
 		overrun_write(c, &c->ovrs[i]);
 	}
-	for (i = 0; i < overrun_channels; i++) {
-		if (!c->ovrs[i].stopped && c->ovrs[i].past < overrun_bytes)
-			return;
+	for (i = 0, flowing = 0; i < overrun_channels; i++)
+		flowing += !c->ovrs[i].stopped && c->ovrs[i].past < overrun_bytes;
+	if (flowing > 0 && now() - c->phase_t < OVERRUN_FLOW_LIMIT)
+		return;
+	if (flowing > 0) {
+		char how[96];
+
+		snprintf(how, sizeof how,
+		    "stopped: %d channel(s) still within the window the "
+		    "client grants after %g s",
+		    flowing, OVERRUN_FLOW_LIMIT);
+		overrun_report(c, how);
+	} else {
+		overrun_report(c, "done");
 	}
-	overrun_report(c, "done");
 	say(c->n, "window-overrun: holding the channels for %g s",
 	    hold_seconds);
 	set_phase(c, PHASE_OVERRUN_HOLD);

@@ -1537,11 +1537,35 @@ session_on_target_resolved(struct resolver *r, struct addrinfo *res,
 	    f->spec->host);
 }
 
+/*
+ * An address needs no lookup: parsed at once, so a forward to 127.0.0.1
+ * can take a connection the moment it is bound (a reload under load once
+ * refused one "still being looked up"). 0 if target is an address.
+ */
+static int
+session_target_numeric(struct session *s, struct forward *f)
+{
+	struct addrinfo hints, *res = NULL;
+	char port[8];
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(port, sizeof port, "%d", f->spec->host_port);
+	if (getaddrinfo(f->spec->host, port, &hints, &res) != 0)
+		return -1;
+	if (f->target != NULL)
+		freeaddrinfo(f->target);
+	f->target = res;
+	f->resolved_at = ev_now(s->loop);
+	return 0;
+}
+
 /* Looks the target up off the loop; the last answer serves meanwhile. */
 static void
 session_resolve_target(struct session *s, struct forward *f)
 {
-	if (f->resolving != NULL)
+	if (f->resolving != NULL || session_target_numeric(s, f) == 0)
 		return;
 	/*
 	 * No AI_ADDRCONFIG: it drops "localhost" on a host whose only

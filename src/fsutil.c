@@ -88,6 +88,14 @@ int
 file_write_atomic(const char *path, const char *text, mode_t mode, int durable,
     struct error *err)
 {
+	return file_write_atomic_owned(path, text, mode, durable, (uid_t)-1,
+	    (gid_t)-1, err);
+}
+
+int
+file_write_atomic_owned(const char *path, const char *text, mode_t mode,
+    int durable, uid_t uid, gid_t gid, struct error *err)
+{
 	char tmp[CONFIG_PATH_MAX + 16];
 	int fd, saved;
 
@@ -104,6 +112,8 @@ file_write_atomic(const char *path, const char *text, mode_t mode, int durable,
 		return -1;
 	}
 	if (file_write_all(fd, text) == -1 || fchmod(fd, mode) == -1 ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	        fchown(fd, uid, gid) == -1) ||
 	    (durable && fsync(fd) == -1)) {
 		saved = errno;
 		close(fd);

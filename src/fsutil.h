@@ -19,6 +19,12 @@ int mkdir_parents(const char *path, mode_t mode);
  */
 int file_write_atomic(const char *path, const char *text, mode_t mode,
     int durable, struct error *);
+/*
+ * The same, the temporary file given uid and gid (-1: unchanged) before
+ * the rename: the file never exists under its name with another owner.
+ */
+int file_write_atomic_owned(const char *path, const char *text, mode_t mode,
+    int durable, uid_t uid, gid_t gid, struct error *);
 /* Reads a whole file of at most max bytes; *text is NUL-terminated. */
 int file_read(const char *path, size_t max, char **text, struct error *);
 int file_exists(const char *path);

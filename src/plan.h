@@ -20,6 +20,7 @@ enum plan_kind {
 	PLAN_WRITE,
 	PLAN_REMOVE,
 	PLAN_RUN,
+	PLAN_MKDIR,
 };
 
 struct plan_step {
@@ -30,6 +31,12 @@ struct plan_step {
 	char *argv[PLAN_ARGS_MAX + 1]; /* PLAN_RUN, owned, NULL-terminated */
 	int may_fail;                  /* PLAN_RUN: a failure is only noted */
 	int secret; /* PLAN_WRITE: a private key, never printed, wiped */
+	/*
+	 * PLAN_WRITE, PLAN_MKDIR: who owns it, by name, looked up when the
+	 * step runs (an earlier step may make the account); "" for root.
+	 */
+	char owner[32];
+	char group[32];
 };
 
 struct plan {
@@ -45,6 +52,19 @@ void plan_write(struct plan *, const char *path, const char *content,
     mode_t mode);
 /* The same for a private key: a dry run names it without its content. */
 void plan_write_secret(struct plan *, const char *path, const char *content,
+    mode_t mode);
+/*
+ * The file gets its owner before it is renamed into place: it never
+ * exists under its name with another owner, and no path is followed.
+ */
+void plan_set_owner(struct plan *, const char *owner, const char *group);
+/*
+ * A directory of root's, with group and mode as given: made if missing;
+ * an existing one must be a real directory owned by root (else the step
+ * fails) and is given the group and mode; its parent must be root's and
+ * writable by root alone.
+ */
+void plan_mkdir(struct plan *, const char *path, const char *group,
     mode_t mode);
 void plan_remove(struct plan *, const char *path);
 /* argv is copied; the list ends with NULL. */

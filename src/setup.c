@@ -31,6 +31,7 @@
 #define SETUP_FETCH_TIMEOUT 15 /* seconds to learn a key under accept-new */
 #define SETUP_CONFIG_MAX ((size_t)16 * 1024)
 #define SETUP_KEY_MAX ((size_t)64 * 1024) /* a private key, or its cert */
+#define SETUP_KEYS_DIR_MODE 0750          /* root:tether */
 
 /* Everything setup decided before touching the system. */
 struct setup_ctx {
@@ -63,6 +64,7 @@ struct setup_ctx {
 	 */
 	int own_account;
 	char key_source[CONFIG_PATH_MAX];
+	char keys_dir[CONFIG_PATH_MAX]; /* where the copies live */
 	char *key_text;  /* the copy's content; wiped when freed */
 	char *cert_text; /* KEY-cert.pub's, if any */
 };
@@ -148,6 +150,26 @@ setup_service_user(const struct setup_ctx *c)
 }
 
 /*
+ * An account named tether that exists already is used only if it is
+ * unprivileged: one with uid or gid 0 would run the tunnel as root.
+ */
+static int
+setup_check_account(struct error *err)
+{
+	struct passwd *pw = getpwnam(API_ACCOUNT);
+
+	if (pw != NULL && (pw->pw_uid == 0 || pw->pw_gid == 0)) {
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "the account %s has uid %ld and gid %ld: a tunnel would "
+		    "run as root. Give it its own ids, or name a user with "
+		    "--run-as",
+		    API_ACCOUNT, (long)pw->pw_uid, (long)pw->pw_gid);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Root alone: the config names the copy of the key the account can read;
  * the key and its certificate are read now, written by the plan.
  */
@@ -158,9 +180,13 @@ setup_prepare_account(struct setup_ctx *c, struct error *err)
 
 	if (!c->own_account)
 		return 0;
+	if (setup_check_account(err) == -1)
+		return -1;
 	snprintf(c->key_source, sizeof c->key_source, "%s", c->values.key_path);
 	if (api_key_copy(&c->paths, c->opts->port, c->values.key_path,
-	        sizeof c->values.key_path) == -1) {
+	        sizeof c->values.key_path) == -1 ||
+	    (size_t)snprintf(c->keys_dir, sizeof c->keys_dir, "%s/keys",
+	        c->paths.config_dir) >= sizeof c->keys_dir) {
 		error_set(err, TETHER_EXIT_CONFIG, "paths too long under %s",
 		    c->paths.config_dir);
 		return -1;
@@ -174,27 +200,34 @@ setup_prepare_account(struct setup_ctx *c, struct error *err)
 	return 0;
 }
 
-/* The account (made if missing), then the key's copy, the account's. */
+/*
+ * The account (made if missing), its directory of keys, then the key's
+ * copy, the account's from the moment it has its name. The directory is
+ * root:tether 0750: only root writes there (nobody can swap a copy), the
+ * account can open its copies, others cannot even see which ports have
+ * one. A certificate copied before for another key would be sent with
+ * the new one (a tunnel that exits 4): without one now, it goes.
+ */
 static void
 setup_plan_account(const struct setup_ctx *c, struct plan *p)
 {
 	const char *useradd[] = { "useradd", "--system", "--user-group",
 		"--home-dir", "/nonexistent", "--no-create-home", "--shell",
 		"/usr/sbin/nologin", API_ACCOUNT, NULL };
-	const char *chown[] = { "chown", API_ACCOUNT ":" API_ACCOUNT,
-		c->values.key_path, NULL };
 	char cert[CONFIG_PATH_MAX + 16];
 
 	if (!c->own_account)
 		return;
 	if (getpwnam(API_ACCOUNT) == NULL)
 		plan_run(p, 0, useradd);
+	plan_mkdir(p, c->keys_dir, API_ACCOUNT, SETUP_KEYS_DIR_MODE);
 	plan_write_secret(p, c->values.key_path, c->key_text, 0600);
-	plan_run(p, 0, chown);
-	if (c->cert_text != NULL) {
-		snprintf(cert, sizeof cert, "%s-cert.pub", c->values.key_path);
+	plan_set_owner(p, API_ACCOUNT, API_ACCOUNT);
+	snprintf(cert, sizeof cert, "%s-cert.pub", c->values.key_path);
+	if (c->cert_text != NULL)
 		plan_write(p, cert, c->cert_text, 0644);
-	}
+	else if (file_exists(cert))
+		plan_remove(p, cert);
 }
 
 /*
@@ -256,6 +289,15 @@ setup_check_key(struct setup_ctx *c, const char *given, struct error *err)
 	    key_load(c->values.key_path, &key, err) == -1)
 		return -1;
 	ssh_key_free(key);
+	if (c->own_account && stat(c->values.key_path, &st) == 0 &&
+	    st.st_uid != 0) {
+		error_set(err, TETHER_EXIT_KEY,
+		    "key %s belongs to uid %ld, not root: run by root alone, "
+		    "setup copies only root's own key for the %s account; for "
+		    "that user's key give --run-as or use sudo as them",
+		    c->values.key_path, (long)st.st_uid, API_ACCOUNT);
+		return -1;
+	}
 	if (stat(c->values.key_path, &st) == 0 && st.st_uid != c->pw.pw_uid) {
 		error_set(err, TETHER_EXIT_KEY,
 		    "key %s belongs to uid %ld, but "
@@ -705,6 +747,28 @@ setup_print_hints(struct setup_ctx *c, struct api_out *o)
 	free(cron);
 }
 
+/*
+ * Root alone: the copies are as setup would write them now (a renewed
+ * certificate, a key handed back to root, an opened directory all mean
+ * work to do).
+ */
+static int
+setup_copy_is(const struct setup_ctx *c)
+{
+	char cert[CONFIG_PATH_MAX + 16];
+	struct passwd *pw = getpwnam(API_ACCOUNT);
+	struct stat st;
+
+	snprintf(cert, sizeof cert, "%s-cert.pub", c->values.key_path);
+	return pw != NULL && setup_file_is(c->values.key_path, c->key_text) &&
+	    lstat(c->values.key_path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == pw->pw_uid && (st.st_mode & 07777) == 0600 &&
+	    lstat(c->keys_dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == 0 && (st.st_mode & 07777) == SETUP_KEYS_DIR_MODE &&
+	    (c->cert_text != NULL ? setup_file_is(cert, c->cert_text) :
+	                            !file_exists(cert));
+}
+
 /* Same config and already running: nothing to do. */
 static int
 setup_is_noop(struct setup_ctx *c)
@@ -713,9 +777,7 @@ setup_is_noop(struct setup_ctx *c)
 
 	if (!setup_file_is(c->conf_path, c->config_text) ||
 	    !setup_file_is(c->kh_path, c->kh_text) ||
-	    (c->own_account &&
-	        (!setup_file_is(c->values.key_path, c->key_text) ||
-	            getpwnam(API_ACCOUNT) == NULL)))
+	    (c->own_account && !setup_copy_is(c)))
 		return 0;
 	if (!c->use_systemd)
 		return daemon_running_pid(c->pid_path) > 0;

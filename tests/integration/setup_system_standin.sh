@@ -22,8 +22,13 @@
 #  - --run-as root (insisting) is honoured with a root-owned key;
 #  - root alone (no SUDO_USER, or SUDO_USER=root, no --run-as): the unit
 #    runs as the system account tether (made if missing) with a copy of
-#    root's key in /etc/tether/keys/PORT.key (tether:tether 0600); a dry
-#    run shows it all but the key; remove deletes the copy, keeps the account.
+#    root's key in /etc/tether/keys/PORT.key (tether:tether 0600 from the
+#    start, in a directory root:tether 0750) and of its certificate; a dry
+#    run shows it all but the key; a renewed certificate is copied again; a
+#    new key without one drops the old certificate; an opened directory is
+#    closed again; refused: a group-readable key (4), another user's key
+#    (4), a symlinked directory (1, nothing written through it), an account
+#    tether of uid 0 (3); remove deletes the copy, keeps the account.
 # Skips (77) when not root or when the namespace or mounts cannot be made.
 #
 # usage: setup_system_standin.sh TETHER_BINARY TESTS_BUILD_DIR
@@ -304,34 +309,109 @@ lab_log "ok: --run-as root (insisting) is honoured; --no-start enables without s
 # ---- root alone: the tether account, with a copy of root's key ------------------
 rm -f "$STANDIN_STATE"/*
 PORT3=$(lab_free_port) || lab_fail "no free port"
-COPY=/etc/tether/keys/$PORT3.key
+KEYS=/etc/tether/keys
+COPY=$KEYS/$PORT3.key
+# root's key with a certificate beside it (a CA of the test's own).
+RKEY=$LAB_DIR/root_key
+{ cp "$LAB_KEY" "$RKEY" && chmod 600 "$RKEY" && ssh-keygen -y -f "$RKEY" >"$RKEY.pub" &&
+    ssh-keygen -q -t ed25519 -N '' -f "$LAB_DIR/ca" &&
+    ssh-keygen -q -s "$LAB_DIR/ca" -I cert-1 -n tunnel "$RKEY.pub"; } >"$LAB_DIR/cert.log" 2>&1 ||
+    lab_fail "cannot make root's key and certificate: $(cat "$LAB_DIR/cert.log")"
+R3=(-p "$PORT3" -b "$BASTION" --known-hosts "$KH")
 getent passwd tether >/dev/null && lab_fail "an account 'tether' exists before the test (in its private /etc)"
 before=$(files_now)
 clear_calls
-t "$TETHER" setup -p "$PORT3" -b "$BASTION" --known-hosts "$KH" -s "$ROOTKEY" --dry-run
+t "$TETHER" setup "${R3[@]}" -s "$RKEY" --dry-run
 [ "$RC" = 0 ] || { show; lab_fail "root alone, --dry-run: exit $RC"; }
 for want in "would run: useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin tether" \
-    "would write $COPY (mode 0600): a private key, not shown" "would run: chown tether:tether $COPY" \
+    "would make the directory $KEYS (root:tether, mode 0750)" \
+    "would write $COPY (tether:tether, mode 0600): a private key, not shown" \
+    "would write $COPY-cert.pub (mode 0644):" \
     "key = $COPY" "User=tether" "Group=tether"; do
 	has_line "$OUT" "$want" || { show; lab_fail "root alone, --dry-run does not say '$want'"; }
 done
-has "$OUT" "$(sed -n 2p "$ROOTKEY")" && lab_fail "--dry-run printed the private key"
+has "$OUT" "$(sed -n 2p "$RKEY")" && lab_fail "--dry-run printed the private key"
+has "$OUT" "chown" && lab_fail "--dry-run still chowns the copy after writing it"
 [ "$(files_now)" = "$before" ] && ! getent passwd tether >/dev/null ||
     lab_fail "root alone, --dry-run changed something"
-t env SUDO_USER=root "$TETHER" setup -p "$PORT3" -b "$BASTION" --known-hosts "$KH" -s "$ROOTKEY" --no-start
-[ "$RC" = 0 ] && has "$OUT" "It runs as the system account tether, with a copy of $ROOTKEY at $COPY" ||
+lab_log "ok: root alone, --dry-run: useradd, $KEYS root:tether 0750, the copy tether:tether 0600 (not shown), nothing done"
+
+t env SUDO_USER=root "$TETHER" setup "${R3[@]}" -s "$RKEY" --no-start
+[ "$RC" = 0 ] && has "$OUT" "It runs as the system account tether, with a copy of $RKEY at $COPY" ||
     { show; lab_fail "root alone (SUDO_USER=root): exit $RC"; }
 getent passwd tether | grep -q ':/nonexistent:/usr/sbin/nologin$' || lab_fail "no system account tether: $(getent passwd tether)"
 [ "$(stat -c '%U:%G %a' "$COPY")" = "tether:tether 600" ] || lab_fail "$COPY is $(stat -c '%U:%G %a' "$COPY")"
-cmp -s "$ROOTKEY" "$COPY" || lab_fail "$COPY is not a copy of $ROOTKEY"
+[ "$(stat -c '%U:%G %a' "$KEYS")" = "root:tether 750" ] || lab_fail "$KEYS is $(stat -c '%U:%G %a' "$KEYS")"
+cmp -s "$RKEY" "$COPY" || lab_fail "$COPY is not a copy of $RKEY"
+cmp -s "$RKEY-cert.pub" "$COPY-cert.pub" || lab_fail "$COPY-cert.pub is not a copy of $RKEY-cert.pub"
 has_line "$(cat "/etc/tether/$PORT3.conf")" "key = $COPY" || lab_fail "the config does not name $COPY"
 has_line "$(cat "/etc/systemd/system/tether@$PORT3.service.d/50-tether-user.conf")" "User=tether" ||
     lab_fail "the drop-in does not run the unit as tether"
-lab_log "ok: root alone: the account tether (nologin), $COPY tether:tether 600, User=tether"
+ls -a "$KEYS" | grep -q 'XXXXXX\|\.key\.' && lab_fail "a temporary file is left in $KEYS: $(ls -a "$KEYS")"
+lab_log "ok: root alone: the account tether (nologin), $KEYS root:tether 750, $COPY tether:tether 600 with its certificate, User=tether"
+
+# A renewed certificate for the same key is work to do, not "no change".
+t env SUDO_USER=root "$TETHER" setup "${R3[@]}" -s "$RKEY"
+[ "$RC" = 0 ] || { show; lab_fail "root alone, started: exit $RC"; }
+ssh-keygen -q -s "$LAB_DIR/ca" -I cert-2 -n tunnel "$RKEY.pub" >"$LAB_DIR/cert.log" 2>&1 || lab_fail "ssh-keygen -s"
+t "$TETHER" setup "${R3[@]}" -s "$RKEY"
+{ [ "$RC" = 0 ] && ! has "$OUT" "already set up"; } || { show; lab_fail "a renewed certificate was 'no change'"; }
+cmp -s "$RKEY-cert.pub" "$COPY-cert.pub" || lab_fail "the renewed certificate was not copied"
+lab_log "ok: a renewed certificate is copied again, not 'already set up'"
+
+# A new key without a certificate: the old certificate must not stay
+# beside it (the tunnel would send it with the wrong key and exit 4).
+RKEY2=$LAB_DIR/root_key2
+ssh-keygen -q -t ed25519 -N '' -f "$RKEY2" || lab_fail "ssh-keygen"
+t "$TETHER" setup "${R3[@]}" -s "$RKEY2"
+[ "$RC" = 0 ] || { show; lab_fail "setup with a new key: exit $RC"; }
+cmp -s "$RKEY2" "$COPY" || lab_fail "$COPY is not the new key"
+[ -e "$COPY-cert.pub" ] && lab_fail "the old key's certificate stayed beside the new key"
+[ "$(stat -c '%U:%G %a' "$COPY")" = "tether:tether 600" ] || lab_fail "the new $COPY is $(stat -c '%U:%G %a' "$COPY")"
+t "$TETHER" setup "${R3[@]}" -s "$RKEY2"
+{ [ "$RC" = 0 ] && has_line "$OUT" "Tunnel on port $PORT3 is already set up (no change)."; } ||
+    { show; lab_fail "setup again with the same key is not a no-op"; }
+lab_log "ok: a new key without a certificate replaces the copy and drops the old certificate; again: no change"
+
+# An opened directory is closed again.
+chmod 755 "$KEYS"
+t "$TETHER" setup "${R3[@]}" -s "$RKEY2"
+{ [ "$RC" = 0 ] && ! has "$OUT" "already set up"; } || { show; lab_fail "setup over a $KEYS of mode 755 was 'no change'"; }
+[ "$(stat -c '%U:%G %a' "$KEYS")" = "root:tether 750" ] || lab_fail "$KEYS is $(stat -c '%U:%G %a' "$KEYS") after setup"
+lab_log "ok: $KEYS opened to 755 is set back to root:tether 750"
+
+# Refused: a group-readable key; someone else's key; the key copy's
+# directory a symlink; an account tether of uid 0.
+chmod 640 "$RKEY2"
+t "$TETHER" setup "${R3[@]}" -s "$RKEY2"
+{ [ "$RC" = 4 ] && has "$ERR" "too open"; } || { show; lab_fail "a group-readable key was not refused with exit 4"; }
+chmod 600 "$RKEY2"
+lab_log "ok: root alone, a group-readable key: exit 4, $(head -n 1 <<<"$ERR")"
+t "$TETHER" setup "${R3[@]}" -s "$SVCKEY"
+{ [ "$RC" = 4 ] && has "$ERR" "belongs to uid $TUID, not root"; } || { show; lab_fail "root alone with $TUSER's key: not refused clearly"; }
+lab_log "ok: root alone, $TUSER's key: exit 4, $(head -n 1 <<<"$ERR")"
+
 t "$TETHER" remove -p "$PORT3"
 [ "$RC" = 0 ] || { show; lab_fail "remove -p $PORT3: exit $RC"; }
 [ -e "$COPY" ] && lab_fail "remove left $COPY"
 getent passwd tether >/dev/null || lab_fail "remove deleted the account (other tunnels may use it)"
 lab_log "ok: remove deleted the copy of the key, kept the account"
+
+rm -rf "$KEYS"
+mkdir -m 777 "$LAB_DIR/elsewhere"
+ln -s "$LAB_DIR/elsewhere" "$KEYS"
+t "$TETHER" setup "${R3[@]}" -s "$RKEY" --no-start
+{ [ "$RC" = 1 ] && has "$ERR" "$KEYS is not a directory of root's"; } || { show; lab_fail "a symlinked $KEYS was followed"; }
+[ -z "$(ls -A "$LAB_DIR/elsewhere")" ] || lab_fail "setup wrote through the symlink: $(ls -A "$LAB_DIR/elsewhere")"
+rm -f "$KEYS"
+lab_log "ok: $KEYS a symlink: exit 1, $(head -n 1 <<<"$ERR"), nothing written through it"
+"$TETHER" remove -p "$PORT3" >/dev/null 2>&1
+
+usermod -o -u 0 tether >"$LAB_DIR/usermod.log" 2>&1 || lab_fail "usermod: $(cat "$LAB_DIR/usermod.log")"
+before=$(files_now)
+t "$TETHER" setup "${R3[@]}" -s "$RKEY" --no-start
+{ [ "$RC" = 3 ] && has "$ERR" "the account tether has uid 0"; } || { show; lab_fail "an account tether of uid 0 was used"; }
+[ "$(files_now)" = "$before" ] || lab_fail "the refused setup wrote: $(files_now)"
+lab_log "ok: an account tether of uid 0: exit 3, $(head -n 1 <<<"$ERR")"
 
 lab_pass "system mode against a stand-in systemctl: files, calls, status, remove"

@@ -6,7 +6,9 @@
 #  - uses the system account tether (nologin, no home; made by
 #    sysusers.d at boot or by setup), copies root's key
 #    to /etc/tether/keys/2231.key (tether:tether 0600) and runs the unit as
-#    tether (User=, and the main process's owner), never as root;
+#    tether (User=, and the main process's owner), never as root; the
+#    directory /etc/tether/keys is root:tether 0750, closed to others
+#    (the user nobody can neither list it nor read the copy); setup again: no change;
 #  - the tunnel carries ssh into the container;
 #  - `remove -p 2231` deletes the copy and keeps the account.
 #
@@ -38,6 +40,16 @@ pid=$(sys_prop tether@2231.service MainPID)
 [ "$(cx ps -o user= -p "$pid" | tr -d ' ')" = tether ] ||
     lab_fail "the main process $pid runs as '$(cx ps -o user= -p "$pid")', not tether"
 lab_log "ok: root alone: unit runs as tether (pid $pid), key copy $COPY tether:tether 600"
+# The unit (PrivateUsers=yes) reads its copy through a directory only
+# root writes and only the account's group may enter.
+[ "$(cx stat -c '%U:%G %a' /etc/tether/keys)" = "root:tether 750" ] ||
+    lab_fail "/etc/tether/keys is '$(cx stat -c '%U:%G %a' /etc/tether/keys 2>&1)'"
+cx runuser -u nobody -- cat "$COPY" >/dev/null 2>&1 && lab_fail "nobody can read $COPY"
+cx runuser -u nobody -- ls /etc/tether/keys >/dev/null 2>&1 && lab_fail "nobody can list /etc/tether/keys"
+out=$(cx env -u SUDO_USER "$SYS_TETHER" setup -p 2231 -b "$BASTION" -s /root/.ssh/id_ed25519 2>&1)
+grep -qxF "Tunnel on port 2231 is already set up (no change)." <<<"$out" ||
+    lab_fail "setup again as root alone is not a no-op: $out"
+lab_log "ok: /etc/tether/keys root:tether 750, closed to others; setup again: no change"
 
 out=$(cx "$SYS_TETHER" remove -p 2231 2>&1) || lab_fail "remove -p 2231: $out"
 cx test -e "$COPY" && lab_fail "remove left $COPY"

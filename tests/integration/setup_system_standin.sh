@@ -347,7 +347,8 @@ cmp -s "$RKEY-cert.pub" "$COPY-cert.pub" || lab_fail "$COPY-cert.pub is not a co
 has_line "$(cat "/etc/tether/$PORT3.conf")" "key = $COPY" || lab_fail "the config does not name $COPY"
 has_line "$(cat "/etc/systemd/system/tether@$PORT3.service.d/50-tether-user.conf")" "User=tether" ||
     lab_fail "the drop-in does not run the unit as tether"
-ls -a "$KEYS" | grep -q 'XXXXXX\|\.key\.' && lab_fail "a temporary file is left in $KEYS: $(ls -a "$KEYS")"
+left=$(find "$KEYS" -mindepth 1 ! -name "$PORT3.key" ! -name "$PORT3.key-cert.pub")
+[ -z "$left" ] || lab_fail "a temporary file is left in $KEYS: $left"
 lab_log "ok: root alone: the account tether (nologin), $KEYS root:tether 750, $COPY tether:tether 600 with its certificate, User=tether"
 
 # A renewed certificate for the same key is work to do, not "no change".

@@ -57,7 +57,15 @@ fuzz_check_finished_config(const struct tether_config *cfg)
 	struct error e;
 	size_t i, j;
 
-	FUZZ_CHECK(FUZZ_TERMINATED(cfg->name) && cfg->name[0] != '\0');
+	/*
+	 * With an ssh_config in use its RemoteForward and IdentityFile lines
+	 * may still bring the forwards (and so the name) and the key:
+	 * sshconfig_apply checks them then.
+	 */
+	int later = strcmp(cfg->ssh_config, "none") != 0;
+
+	FUZZ_CHECK(FUZZ_TERMINATED(cfg->name) &&
+	    (cfg->name[0] != '\0' || (later && cfg->nforwards == 0)));
 	FUZZ_CHECK(FUZZ_TERMINATED(cfg->key_path));
 	FUZZ_CHECK(FUZZ_TERMINATED(cfg->known_hosts) &&
 	    cfg->known_hosts[0] != '\0');
@@ -69,8 +77,9 @@ fuzz_check_finished_config(const struct tether_config *cfg)
 	FUZZ_CHECK(cfg->bastion.user[0] == '\0' ||
 	    spec_user_is_valid(cfg->bastion.user));
 	FUZZ_CHECK(cfg->bastion.port >= 1 && cfg->bastion.port <= 65535);
-	FUZZ_CHECK(cfg->nforwards >= 1 && cfg->nforwards <= CONFIG_FORWARDS_MAX);
-	FUZZ_CHECK(cfg->key_path[0] != '\0' || cfg->agent_available);
+	FUZZ_CHECK((cfg->nforwards >= 1 || later) &&
+	    cfg->nforwards <= CONFIG_FORWARDS_MAX);
+	FUZZ_CHECK(cfg->key_path[0] != '\0' || cfg->agent_available || later);
 	FUZZ_CHECK(cfg->backoff_max >= cfg->backoff_initial);
 	FUZZ_CHECK(cfg->keepalive_count >= 1);
 	FUZZ_CHECK(cfg->max_channels >= 1);

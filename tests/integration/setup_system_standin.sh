@@ -318,6 +318,11 @@ RKEY=$LAB_DIR/root_key
     ssh-keygen -q -s "$LAB_DIR/ca" -I cert-1 -n tunnel "$RKEY.pub"; } >"$LAB_DIR/cert.log" 2>&1 ||
     lab_fail "cannot make root's key and certificate: $(cat "$LAB_DIR/cert.log")"
 R3=(-p "$PORT3" -b "$BASTION" --known-hosts "$KH")
+# A host with the package has the account; this /etc is the test's own copy.
+if getent passwd tether >/dev/null; then
+	userdel tether >/dev/null 2>&1 || lab_fail "cannot delete the host's account tether in the private /etc"
+	lab_log "note: the host has an account tether (the package's); deleted in this namespace's /etc only"
+fi
 getent passwd tether >/dev/null && lab_fail "an account 'tether' exists before the test (in its private /etc)"
 before=$(files_now)
 clear_calls

@@ -12,7 +12,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/un.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +32,7 @@
 
 #include "dial.h"
 #include "tether/exit.h"
+#include "agent.h"
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
@@ -42,7 +42,6 @@
 #include "paths.h"
 #include "sshconfig.h"
 
-#define DOCTOR_AGENT_TIMEOUT_S 3
 #define DOCTOR_TARGET_TIMEOUT_MS 2000
 #define DOCTOR_PUB_MAX 16384
 #define DOCTOR_DROPIN_MAX ((size_t)16 * 1024)
@@ -386,65 +385,6 @@ doctor_config(struct doctor *d, int argc, char **argv, struct error *err)
 
 /* ---- the key ------------------------------------------------------------ */
 
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-/* How many keys the agent at path holds (SSH2_AGENTC_REQUEST_IDENTITIES). */
-static long
-agent_count_keys(const char *path, char *why, size_t whysz)
-{
-	static const unsigned char req[5] = { 0, 0, 0, 1, 11 };
-	struct timeval tv = { DOCTOR_AGENT_TIMEOUT_S, 0 };
-	struct sockaddr_un sa;
-	unsigned char ans[9];
-	size_t got = 0;
-	ssize_t n;
-	int fd;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sa.sun_path) {
-		snprintf(why, whysz, "the socket path is too long");
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ||
-	    send(fd, req, sizeof req, MSG_NOSIGNAL) != (ssize_t)sizeof req) {
-		snprintf(why, whysz, "%s", strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	while (got < sizeof ans) {
-		n = recv(fd, ans + got, sizeof ans - got, 0);
-		if (n <= 0) {
-			snprintf(why, whysz, "%s",
-			    n == 0 ? "it closed the connection" :
-			             strerror(errno));
-			close(fd);
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	if (ans[4] != 12 || get_u32(ans) < 5) {
-		snprintf(why, whysz,
-		    "it answered message type %u, not a key "
-		    "list",
-		    ans[4]);
-		return -1;
-	}
-	return (long)get_u32(ans + 5);
-}
-
 static void
 doctor_agent(struct doctor *d)
 {
@@ -459,7 +399,7 @@ doctor_agent(struct doctor *d)
 		    "ssh-agent and ssh-add the key");
 		return;
 	}
-	n = agent_count_keys(sock, why, sizeof why);
+	n = agent_key_count(sock, why, sizeof why);
 	if (n < 0)
 		report(d, V_FAIL, TETHER_EXIT_KEY, "key",
 		    "no key given, and the ssh-agent at %s does not answer "

@@ -234,10 +234,11 @@ status_scan_legacy(struct status_ctx *c, const struct tether_paths *p)
 	struct tunnel_entry *e;
 	struct dirent *de;
 	DIR *dir;
-	int port;
+	int port, systemd;
 
 	if ((dir = opendir(p->unit_dir)) == NULL)
 		return;
+	systemd = service_systemd_running(TETHER_MODE_SYSTEM);
 	while ((de = readdir(dir)) != NULL) {
 		if ((port = migrate_unit_port(de->d_name)) <= 0 ||
 		    (c->opts->port != 0 && port != c->opts->port))
@@ -249,7 +250,7 @@ status_scan_legacy(struct status_ctx *c, const struct tether_paths *p)
 		e->port = port;
 		e->legacy = 1;
 		e->manager = "legacy";
-		e->has_props = service_systemd_running(TETHER_MODE_SYSTEM) &&
+		e->has_props = systemd &&
 		    service_unit_props(TETHER_MODE_SYSTEM, unit, &e->props) ==
 		        0 &&
 		    e->props.active_state[0] != '\0';

@@ -172,6 +172,10 @@ const struct cli_option cli_run_options[] = {
 	    "INI file with a [tunnel] section" },
 	{ RUN_OPT_KNOWN_HOSTS, 0, "known-hosts", "FILE",
 	    "known_hosts file (default ~/.ssh/known_hosts)" },
+	{ RUN_OPT_SSH_CONFIG, 'F', "ssh-config", "FILE|none",
+	    "read this ssh_config for -b's alias, as ssh -F" },
+	{ RUN_OPT_IPV4, '4', "ipv4", NULL, "reach the bastion over IPv4 only" },
+	{ RUN_OPT_IPV6, '6', "ipv6", NULL, "reach the bastion over IPv6 only" },
 	{ RUN_OPT_POLICY, 0, "host-key-policy", "strict|accept-new",
 	    "unknown bastion keys: refuse (default) or record" },
 	{ RUN_OPT_HOST_KEY, 0, "host-key", "SHA256:...",
@@ -277,6 +281,12 @@ cli_apply_run_flag(struct tether_config *cfg, int id, const char *arg,
 	case RUN_OPT_KNOWN_HOSTS:
 		return config_set_path(cfg, cfg->known_hosts, arg,
 		    "--known-hosts", err);
+	case RUN_OPT_SSH_CONFIG:
+		return config_set_ssh_config(cfg, arg, "-F", err);
+	case RUN_OPT_IPV4:
+	case RUN_OPT_IPV6:
+		return config_set_address_family(cfg,
+		    id == RUN_OPT_IPV4 ? "inet" : "inet6", "-4/-6", err);
 	case RUN_OPT_POLICY:
 		return config_set_policy(cfg, arg, "--host-key-policy", err);
 	case RUN_OPT_HOST_KEY:

@@ -388,14 +388,14 @@ doctor_config(struct doctor *d, int argc, char **argv, struct error *err)
 static void
 doctor_agent(struct doctor *d)
 {
-	const char *sock = getenv("SSH_AUTH_SOCK");
+	const char *sock = d->cfg.agent_socket;
 	char why[256];
 	long n;
 
-	if (sock == NULL || sock[0] == '\0') {
+	if (sock[0] == '\0') {
 		report(d, V_FAIL, TETHER_EXIT_KEY, "key",
 		    "no key given and no ssh-agent (SSH_AUTH_SOCK is not "
-		    "set); give the private key with -s KEY, or start "
+		    "set, or IdentityAgent is none); give the private key with -s KEY, or start "
 		    "ssh-agent and ssh-add the key");
 		return;
 	}
@@ -450,6 +450,8 @@ static void
 doctor_key(struct doctor *d)
 {
 	const char *path = d->cfg.key_path;
+	struct key_cert cert = { d->cfg.certificate_file,
+		(d->cfg.given & CONFIG_GIVEN_CERTIFICATE) != 0 };
 	struct passwd pw, *res = NULL;
 	char fp[192], owner[64], pwbuf[4096];
 	struct error err;
@@ -467,7 +469,7 @@ doctor_key(struct doctor *d)
 		    path, (long)geteuid(), strerror(errno));
 		return;
 	}
-	if (key_load(path, &d->key, &err) == -1) {
+	if (key_load(path, &cert, &d->key, &err) == -1) {
 		report(d, V_FAIL, err.code, "key", "%s", err.msg);
 		return;
 	}
@@ -592,7 +594,7 @@ doctor_connect(struct doctor *d)
 		return -1;
 	}
 	t0 = now_ms();
-	if (dial_ssh_connect(d->ssh, b->host, b->port,
+	if (dial_ssh_connect(d->ssh, b->host, b->port, d->cfg.address_family,
 	        (double)d->cfg.connect_timeout) != SSH_OK) {
 		report(d, V_FAIL, TETHER_EXIT_FAILURE, "reach",
 		    "cannot reach the bastion %s port %d: %s; check the host "

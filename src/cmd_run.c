@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* tether run: the tunnel in the foreground, in the background, or a check. */
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <errno.h>
@@ -64,14 +65,25 @@ run_check_resolved(const struct tether_config *cfg)
 	char spec[2 * SPEC_HOST_MAX + 40];
 	size_t i;
 
-	printf("  bastion %s%s%s:%d, key %s\n", cfg->bastion.user,
+	printf("  bastion %s%s%s:%d%s, key %s\n", cfg->bastion.user,
 	    cfg->bastion.user[0] != '\0' ? "@" : "", cfg->bastion.host,
 	    cfg->bastion.port,
+	    cfg->address_family == AF_INET      ? " (IPv4 only)" :
+	        cfg->address_family == AF_INET6 ? " (IPv6 only)" :
+	                                          "",
 	    cfg->key_path[0] != '\0' ? cfg->key_path : "(ssh-agent)");
+	for (i = 0; i < cfg->nmore_keys; i++)
+		printf("  then key %s\n", cfg->more_keys[i]);
+	if (cfg->certificate_file[0] != '\0')
+		printf("  certificate %s\n", cfg->certificate_file);
+	printf("  ssh-agent %s\n",
+	    cfg->agent_socket[0] != '\0' ? cfg->agent_socket : "none");
 	if (cfg->host_key_pin[0] != '\0')
 		printf("  host key pinned: %s\n", cfg->host_key_pin);
 	else
-		printf("  known_hosts %s (%s)\n", cfg->known_hosts,
+		printf("  known_hosts %s%s%s (%s)\n", cfg->known_hosts,
+		    cfg->global_known_hosts[0] != '\0' ? ", then " : "",
+		    cfg->global_known_hosts,
 		    cfg->host_key_policy == HOST_KEY_STRICT ? "strict" :
 		                                              "accept-new");
 	printf("  keepalive every %d s, dead after %d unanswered; connect "
@@ -82,25 +94,32 @@ run_check_resolved(const struct tether_config *cfg)
 		spec_format_forward(&cfg->forwards[i], spec, sizeof spec);
 		printf("  forward %s\n", spec);
 	}
+	if (cfg->sshconfig_unused[0] != '\0')
+		printf("  not used from ssh_config: %s\n",
+		    cfg->sshconfig_unused);
 }
 
 /* What ExecStartPre= runs: everything short of connecting. */
 static int
 run_check(const struct tether_config *cfg)
 {
+	struct key_cert cert = { cfg->certificate_file,
+		(cfg->given & CONFIG_GIVEN_CERTIFICATE) != 0 };
 	struct error err;
 	ssh_key key = NULL;
 
 	error_clear(&err);
 	if (cfg->key_path[0] != '\0' &&
-	    key_load_for_auth(cfg->key_path, cfg->agent_available, &key,
+	    key_load_for_auth(cfg->key_path, &cert, cfg->agent_available, &key,
 	        &err) == -1) {
 		fprintf(stderr, "tether: %s\n", err.msg);
 		return err.code;
 	}
 	ssh_key_free(key);
 	if (cfg->host_key_policy == HOST_KEY_STRICT &&
-	    access(cfg->known_hosts, R_OK) == -1) {
+	    cfg->host_key_pin[0] == '\0' &&
+	    access(cfg->known_hosts, R_OK) == -1 &&
+	    access(cfg->global_known_hosts, R_OK) == -1) {
 		fprintf(stderr,
 		    "tether: known_hosts %s cannot be read, and the "
 		    "host key policy is strict: add the bastion's key to it "

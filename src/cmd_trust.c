@@ -200,8 +200,8 @@ trust_run(const struct tether_config *cfg, int yes, int replace)
 	ssh_options_set(ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, cfg->known_hosts);
 	ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout);
 	strict.host_key_policy = HOST_KEY_STRICT;
-	if (dial_ssh_connect(ssh, b->host, b->port, (double)timeout) !=
-	    SSH_OK) {
+	if (dial_ssh_connect(ssh, b->host, b->port, cfg->address_family,
+	        (double)timeout) != SSH_OK) {
 		fprintf(stderr, "tether: cannot reach the bastion %s: %s\n",
 		    pattern, ssh_get_error(ssh));
 		ssh_free(ssh);
@@ -380,7 +380,7 @@ line_public_key(const char *path, char *out, size_t sz)
 
 	error_clear(&err);
 	if (ssh_pki_import_pubkey_file(path, &pub) != SSH_OK) {
-		if (key_load(path, &key, &err) == -1) {
+		if (key_load(path, NULL, &key, &err) == -1) {
 			fprintf(stderr, "tether: %s\n", err.msg);
 			return -1;
 		}

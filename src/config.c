@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -152,6 +154,44 @@ config_set_path(struct tether_config *cfg, char *dst, const char *value,
 	}
 	if (dst == cfg->known_hosts)
 		cfg->given |= CONFIG_GIVEN_KNOWN_HOSTS;
+	if (dst == cfg->certificate_file)
+		cfg->given |= CONFIG_GIVEN_CERTIFICATE;
+	return 0;
+}
+
+int
+config_set_agent(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	if (strcmp(value, "none") == 0) {
+		cfg->agent_socket[0] = '\0';
+	} else if (config_set_path(cfg, cfg->agent_socket, value, origin,
+	               err) == -1) {
+		return -1;
+	}
+	cfg->agent_available = cfg->agent_socket[0] != '\0';
+	cfg->given |= CONFIG_GIVEN_AGENT;
+	return 0;
+}
+
+int
+config_set_address_family(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	if (strcmp(value, "any") == 0) {
+		cfg->address_family = AF_UNSPEC;
+	} else if (strcmp(value, "inet") == 0) {
+		cfg->address_family = AF_INET;
+	} else if (strcmp(value, "inet6") == 0) {
+		cfg->address_family = AF_INET6;
+	} else {
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s: address family '%.32s' is not any, inet (IPv4 only) "
+		    "or inet6 (IPv6 only)",
+		    origin, value);
+		return -1;
+	}
+	cfg->given |= CONFIG_GIVEN_ADDRESS_FAMILY;
 	return 0;
 }
 
@@ -166,8 +206,7 @@ config_check_key_source(const struct tether_config *cfg, struct error *err)
 	return -1;
 }
 
-/* "none", "default" (ssh's own ~/.ssh/config) or a file for ssh -F. */
-static int
+int
 config_set_ssh_config(struct tether_config *cfg, const char *value,
     const char *origin, struct error *err)
 {
@@ -389,6 +428,13 @@ config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
 		return config_set_path(cfg, cfg->key_path, value, what, e);
 	if (strcmp(key, "known_hosts") == 0)
 		return config_set_path(cfg, cfg->known_hosts, value, what, e);
+	if (strcmp(key, "certificate_file") == 0)
+		return config_set_path(cfg, cfg->certificate_file, value, what,
+		    e);
+	if (strcmp(key, "identity_agent") == 0)
+		return config_set_agent(cfg, value, what, e);
+	if (strcmp(key, "address_family") == 0)
+		return config_set_address_family(cfg, value, what, e);
 	if (strcmp(key, "ssh_config") == 0)
 		return config_set_ssh_config(cfg, value, what, e);
 	if (strcmp(key, "host_key_policy") == 0)
@@ -653,8 +699,12 @@ config_apply_env(struct tether_config *cfg, env_lookup_fn lookup, void *lctx,
 	if ((v = lookup("TETHER_SSH_CONFIG", lctx)) != NULL && *v != '\0' &&
 	    config_set_ssh_config(cfg, v, "$TETHER_SSH_CONFIG", err) == -1)
 		return -1;
+	/* An identity_agent from the file wins over the environment's. */
 	v = lookup("SSH_AUTH_SOCK", lctx);
-	cfg->agent_available = v != NULL && *v != '\0';
+	if (!(cfg->given & CONFIG_GIVEN_AGENT))
+		snprintf(cfg->agent_socket, sizeof cfg->agent_socket, "%s",
+		    v != NULL && strlen(v) < sizeof cfg->agent_socket ? v : "");
+	cfg->agent_available = cfg->agent_socket[0] != '\0';
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_FORWARDS_MAX 16
 #define CONFIG_FILE_MAX ((size_t)64 * 1024)
+#define CONFIG_MORE_KEYS_MAX 7
 
 enum host_key_policy {
 	HOST_KEY_STRICT,
@@ -27,7 +28,15 @@ struct tether_config {
 	struct bastion_spec bastion;
 	int has_bastion;
 	char key_path[CONFIG_PATH_MAX]; /* "" = use ssh-agent */
+	/* ssh_config's further IdentityFiles, tried in turn after key_path */
+	char more_keys[CONFIG_MORE_KEYS_MAX][CONFIG_PATH_MAX];
+	size_t nmore_keys;
+	char certificate_file[CONFIG_PATH_MAX]; /* "" = KEY-cert.pub if there */
+	char agent_socket[CONFIG_PATH_MAX];     /* "" = no ssh-agent */
 	char known_hosts[CONFIG_PATH_MAX];
+	/* Trusted too when known_hosts does not know the bastion; "" = none */
+	char global_known_hosts[CONFIG_PATH_MAX];
+	int address_family; /* AF_UNSPEC, AF_INET or AF_INET6 */
 	/* "" = ssh's own (~/.ssh/config), "none", or a file for ssh -F */
 	char ssh_config[CONFIG_PATH_MAX];
 	enum host_key_policy host_key_policy;
@@ -60,8 +69,10 @@ struct tether_config {
 	int verbose;
 
 	/* Keys set by a file, the environment or a flag (CONFIG_GIVEN_*): */
-	unsigned given;                  /* ssh_config fills only the others */
-	int agent_available;             /* SSH_AUTH_SOCK was set */
+	unsigned given;      /* ssh_config fills only the others */
+	int agent_available; /* agent_socket is set */
+	/* ssh_config keys set for the bastion that tether does not use */
+	char sshconfig_unused[256];
 	char state_dir[CONFIG_PATH_MAX]; /* --state-dir; "" = the default */
 	char home[CONFIG_PATH_MAX];      /* for '~' */
 };
@@ -72,6 +83,9 @@ struct tether_config {
 #define CONFIG_GIVEN_KEEPALIVE_COUNT (1u << 3)
 #define CONFIG_GIVEN_CONNECT_TIMEOUT (1u << 4)
 #define CONFIG_GIVEN_EXIT_ON_FAILURE (1u << 5)
+#define CONFIG_GIVEN_CERTIFICATE (1u << 6)
+#define CONFIG_GIVEN_AGENT (1u << 7)
+#define CONFIG_GIVEN_ADDRESS_FAMILY (1u << 8)
 
 /*
  * channel_window: 4 MiB where libssh lets us set it (the bundled build,
@@ -117,6 +131,15 @@ int config_set_path(struct tether_config *, char *dst, const char *value,
     const char *origin, struct error *);
 int config_set_policy(struct tether_config *, const char *, const char *origin,
     struct error *);
+/* "none", "default" (ssh's own ~/.ssh/config) or a file for ssh -F. */
+int config_set_ssh_config(struct tether_config *, const char *,
+    const char *origin, struct error *);
+/* identity_agent: a socket's path, or "none" for no agent at all. */
+int config_set_agent(struct tether_config *, const char *, const char *origin,
+    struct error *);
+/* address_family: any, inet or inet6, as ssh's AddressFamily. */
+int config_set_address_family(struct tether_config *, const char *,
+    const char *origin, struct error *);
 int config_set_host_key_pin(struct tether_config *, const char *,
     const char *origin, struct error *);
 int config_add_forward(struct tether_config *, const char *, const char *origin,

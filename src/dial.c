@@ -82,10 +82,19 @@ dial_connect_current(struct dial *d)
 static void
 dial_next_address(struct dial *d)
 {
+	/* AddressFamily inet or inet6: the other family's addresses are not ours. */
+	while (d->cur != NULL && d->family != AF_UNSPEC &&
+	    d->cur->ai_family != d->family)
+		d->cur = d->cur->ai_next;
 	if (d->cur == NULL) {
 		dial_finish(d, -1,
-		    d->error[0] != '\0' ? d->error :
-		                          "no address to connect to");
+		    d->error[0] != '\0' ?
+		        d->error :
+		        d->family == AF_INET ?
+		        "no IPv4 address (AddressFamily inet)" :
+		        d->family == AF_INET6 ?
+		        "no IPv6 address (AddressFamily inet6)" :
+		        "no address to connect to");
 		return;
 	}
 	d->syn_retries = 0;
@@ -149,11 +158,13 @@ dial_on_resolved(struct resolver *r, struct addrinfo *res, const char *error,
 
 int
 dial_start(struct dial *d, struct ev_loop *loop, const char *host, int port,
-    void (*done)(struct dial *, int, const char *, void *), void *arg)
+    int family, void (*done)(struct dial *, int, const char *, void *),
+    void *arg)
 {
 	memset(d, 0, sizeof *d);
 	d->loop = loop;
 	d->fd = -1;
+	d->family = family;
 	d->done = done;
 	d->arg = arg;
 	ev_init(&d->connecting, dial_on_connected);
@@ -206,7 +217,8 @@ dial_wait_on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 int
-dial_wait(const char *host, int port, double timeout, char *why, size_t whysz)
+dial_wait(const char *host, int port, int family, double timeout, char *why,
+    size_t whysz)
 {
 	struct dial_waiter w = { NULL, -1, 0, "" };
 	struct dial d;
@@ -218,7 +230,8 @@ dial_wait(const char *host, int port, double timeout, char *why, size_t whysz)
 	}
 	ev_timer_init(&deadline, dial_wait_on_timeout, timeout, 0);
 	ev_timer_start(w.loop, &deadline);
-	if (dial_start(&d, w.loop, host, port, dial_wait_on_done, &w) == 0 &&
+	if (dial_start(&d, w.loop, host, port, family, dial_wait_on_done, &w) ==
+	        0 &&
 	    !w.finished)
 		ev_run(w.loop, 0);
 	if (!w.finished)
@@ -235,10 +248,11 @@ dial_wait(const char *host, int port, double timeout, char *why, size_t whysz)
 }
 
 int
-dial_ssh_connect(ssh_session ssh, const char *host, int port, double timeout)
+dial_ssh_connect(ssh_session ssh, const char *host, int port, int family,
+    double timeout)
 {
 	char why[256];
-	int fd = dial_wait(host, port, timeout, why, sizeof why);
+	int fd = dial_wait(host, port, family, timeout, why, sizeof why);
 
 	if (fd != -1 && ssh_options_set(ssh, SSH_OPTIONS_FD, &fd) < 0) {
 		close(fd);

@@ -25,6 +25,7 @@ struct dial {
 	struct addrinfo *addrs;
 	struct addrinfo *cur;
 	int fd;
+	int family; /* AF_UNSPEC, or the only family to try (AddressFamily) */
 	int syn_retries; /* fresh SYNs sent for this address */
 	void (*done)(struct dial *, int fd, const char *error, void *arg);
 	void *arg;
@@ -33,6 +34,7 @@ struct dial {
 
 /* Starts; done() is called once, from the loop, unless cancelled first. */
 int dial_start(struct dial *, struct ev_loop *, const char *host, int port,
+    int family,
     void (*done)(struct dial *, int fd, const char *error, void *arg),
     void *arg);
 /* Stops everything; a resolver still running finishes on its own. */
@@ -42,7 +44,7 @@ void dial_cancel(struct dial *);
  * fetch): every address in turn, on a loop of its own, within timeout
  * seconds. The connected fd, or -1 with why set.
  */
-int dial_wait(const char *host, int port, double timeout, char *why,
+int dial_wait(const char *host, int port, int family, double timeout, char *why,
     size_t whysz);
 /*
  * ssh_connect for those commands, over dial_wait's socket: every address
@@ -50,6 +52,7 @@ int dial_wait(const char *host, int port, double timeout, char *why,
  * listens on 127.0.0.1 only), as run does. Without a socket, libssh's own
  * connect says why, in its words. libssh's return value.
  */
-int dial_ssh_connect(ssh_session, const char *host, int port, double timeout);
+int dial_ssh_connect(ssh_session, const char *host, int port, int family,
+    double timeout);
 
 #endif

@@ -249,8 +249,8 @@ hostkey_fetch(const struct bastion_spec *b, long timeout, struct strbuf *out,
 	ssh_options_set(ssh, SSH_OPTIONS_HOST, b->host);
 	ssh_options_set(ssh, SSH_OPTIONS_PORT, &b->port);
 	ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout);
-	if (dial_ssh_connect(ssh, b->host, b->port, (double)timeout) !=
-	    SSH_OK) {
+	if (dial_ssh_connect(ssh, b->host, b->port, AF_UNSPEC,
+	        (double)timeout) != SSH_OK) {
 		error_set(err, TETHER_EXIT_FAILURE,
 		    "cannot reach the bastion %s port %d to learn its host "
 		    "key: %s",
@@ -502,6 +502,7 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 	const char *kh = cfg->known_hosts;
 	char key[160], old[160], pattern[SPEC_HOST_MAX + 16],
 	    ca[CONFIG_PATH_MAX + 200] = "", fix[CONFIG_PATH_MAX + 300];
+	enum hostkey_status status;
 	struct hostkey_match m;
 
 	hostkey_host_pattern(b, pattern, sizeof pattern);
@@ -514,7 +515,16 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 		    b->host, b->port, ssh_get_error(ssh));
 		return -1;
 	}
-	switch (hostkey_check(ssh, kh, b, &m)) {
+	status = hostkey_check(ssh, kh, b, &m);
+	/* As ssh: the global file is asked when the user's does not know. */
+	if (status == HOSTKEY_UNKNOWN && cfg->global_known_hosts[0] != '\0' &&
+	    access(cfg->global_known_hosts, R_OK) == 0) {
+		kh = cfg->global_known_hosts;
+		status = hostkey_check(ssh, kh, b, &m);
+		if (status == HOSTKEY_UNKNOWN)
+			kh = cfg->known_hosts;
+	}
+	switch (status) {
 	case HOSTKEY_KNOWN:
 		log_debug(log, "bastion host key %s matches %s line %d", key,
 		    kh, m.known_line);

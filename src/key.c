@@ -24,39 +24,63 @@ key_on_passphrase_prompt(const char *prompt,
 	return -1;
 }
 
-/*
- * KEY-cert.pub beside the key is its certificate, as ssh -i KEY finds it: a
- * bastion that trusts a user CA (TrustedUserCAKeys) accepts the key only
- * with it. None there is fine; one that cannot be used is an error.
- */
+/* Attaches the certificate at cert_path to key: 0, or -1 if it does not fit. */
 static int
-key_attach_certificate(const char *path, ssh_key key, struct error *err)
+key_try_certificate(const char *cert_path, ssh_key key)
 {
-	char cert_path[4096];
 	ssh_key cert = NULL;
-	int n, rc;
+	int rc;
 
-	n = snprintf(cert_path, sizeof cert_path, "%s-cert.pub", path);
-	if (n < 0 || (size_t)n >= sizeof cert_path ||
-	    access(cert_path, F_OK) == -1)
-		return 0;
 	rc = ssh_pki_import_cert_file(cert_path, &cert);
+	/* libssh checks that the certificate is for this very key. */
 	if (rc == SSH_OK)
 		rc = ssh_pki_copy_cert_to_privkey(cert, key);
 	ssh_key_free(cert);
-	if (rc == SSH_OK)
+	return rc == SSH_OK ? 0 : -1;
+}
+
+/*
+ * The key's certificate, as ssh finds it: cert->path when it certifies
+ * this key (ssh_config's CertificateFile may be another identity's), else
+ * KEY-cert.pub beside the key. A bastion that trusts a user CA
+ * (TrustedUserCAKeys) accepts the key only with it. None is fine; one
+ * that cannot be used is an error, as is a required one that does not fit.
+ */
+static int
+key_attach_certificate(const char *path, const struct key_cert *cert,
+    ssh_key key, struct error *err)
+{
+	char beside[4096];
+	const char *bad;
+	int n;
+
+	if (cert != NULL && cert->path != NULL && cert->path[0] != '\0') {
+		if (key_try_certificate(cert->path, key) == 0)
+			return 0;
+		if (cert->required) {
+			bad = cert->path;
+			goto fail;
+		}
+	}
+	n = snprintf(beside, sizeof beside, "%s-cert.pub", path);
+	if (n < 0 || (size_t)n >= sizeof beside || access(beside, F_OK) == -1)
 		return 0;
+	if (key_try_certificate(beside, key) == 0)
+		return 0;
+	bad = beside;
+fail:
 	error_set(err, TETHER_EXIT_KEY,
 	    "certificate %s: not an OpenSSH certificate for key %s; "
 	    "sign the key's .pub again (ssh-keygen -s CA -I ID -n USER "
 	    "%s.pub) or remove the file",
-	    cert_path, path, path);
+	    bad, path, path);
 	return -1;
 }
 
 /* key_load, or 1 for a passphrase-protected key when agent_ok. */
 static int
-key_import(const char *path, int agent_ok, ssh_key *key, struct error *err)
+key_import(const char *path, const struct key_cert *cert, int agent_ok,
+    ssh_key *key, struct error *err)
 {
 	struct stat st;
 	int asked = 0;
@@ -84,7 +108,7 @@ key_import(const char *path, int agent_ok, ssh_key *key, struct error *err)
 	}
 	if (ssh_pki_import_privkey_file(path, NULL, key_on_passphrase_prompt,
 	        &asked, key) == SSH_OK) {
-		if (key_attach_certificate(path, *key, err) == 0)
+		if (key_attach_certificate(path, cert, *key, err) == 0)
 			return 0;
 		ssh_key_free(*key);
 		*key = NULL;
@@ -111,14 +135,15 @@ key_import(const char *path, int agent_ok, ssh_key *key, struct error *err)
 }
 
 int
-key_load(const char *path, ssh_key *key, struct error *err)
+key_load(const char *path, const struct key_cert *cert, ssh_key *key,
+    struct error *err)
 {
-	return key_import(path, 0, key, err);
+	return key_import(path, cert, 0, key, err);
 }
 
 int
-key_load_for_auth(const char *path, int agent_available, ssh_key *key,
-    struct error *err)
+key_load_for_auth(const char *path, const struct key_cert *cert,
+    int agent_available, ssh_key *key, struct error *err)
 {
-	return key_import(path, agent_available, key, err);
+	return key_import(path, cert, agent_available, key, err);
 }

@@ -91,13 +91,15 @@ struct session {
 	struct error err;
 
 	ssh_session ssh;
-	ssh_event event; /* makes libssh read without blocking */
-	ssh_key key;
-	struct dial dial; /* name resolution and the TCP connect */
-	int dialing;      /* dial in progress: no socket for libssh yet */
-	int asked_none;   /* the "none" method was asked, as ssh does first */
-	int sock_fd;      /* the dialed socket, -1 = none */
-	dev_t sock_dev;   /* ... and its identity */
+	ssh_event event;      /* makes libssh read without blocking */
+	ssh_key key;          /* NULL: ssh-agent's keys */
+	const char *key_name; /* the IdentityFile being offered */
+	size_t next_key;      /* the next of cfg->more_keys to offer */
+	struct dial dial;     /* name resolution and the TCP connect */
+	int dialing;          /* dial in progress: no socket for libssh yet */
+	int asked_none; /* the "none" method was asked, as ssh does first */
+	int sock_fd;    /* the dialed socket, -1 = none */
+	dev_t sock_dev; /* ... and its identity */
 	ino_t sock_ino;
 	ev_io io;                  /* the bastion socket */
 	ev_timer deadline;         /* bounds connect, auth and requests */
@@ -462,7 +464,10 @@ session_configure(struct session *s, struct error *err)
 	    ssh_options_set(s->ssh, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
 	    (cfg->bastion.user[0] != '\0' &&
 	        ssh_options_set(s->ssh, SSH_OPTIONS_USER, cfg->bastion.user) <
-	            0)) {
+	            0) ||
+	    (cfg->agent_socket[0] != '\0' &&
+	        ssh_options_set(s->ssh, SSH_OPTIONS_IDENTITY_AGENT,
+	            cfg->agent_socket) < 0)) {
 		error_set(err, TETHER_EXIT_CONFIG, "bastion %s:%d: %s",
 		    cfg->bastion.host, cfg->bastion.port,
 		    ssh_get_error(s->ssh));
@@ -556,9 +561,13 @@ session_start(struct session *s, struct error *err)
 	if (s->state != SESSION_CLOSED)
 		return 0;
 	error_clear(&s->err);
+	s->next_key = 0;
+	s->key_name = cfg->key_path;
 	if (cfg->key_path[0] != '\0') {
-		int rc = key_load_for_auth(cfg->key_path, cfg->agent_available,
-		    &s->key, err);
+		struct key_cert cert = { cfg->certificate_file,
+			(cfg->given & CONFIG_GIVEN_CERTIFICATE) != 0 };
+		int rc = key_load_for_auth(cfg->key_path, &cert,
+		    cfg->agent_available, &s->key, err);
 
 		if (rc == -1)
 			return -1;
@@ -577,7 +586,7 @@ session_start(struct session *s, struct error *err)
 	    cfg->bastion.user[0] != '\0' ? "@" : "", cfg->bastion.host,
 	    cfg->bastion.port);
 	if (dial_start(&s->dial, s->loop, cfg->bastion.host, cfg->bastion.port,
-	        session_on_dialed, s) == -1) {
+	        cfg->address_family, session_on_dialed, s) == -1) {
 		error_set(err, TETHER_EXIT_FAILURE,
 		    "cannot start connecting to "
 		    "the bastion: %s",
@@ -1224,7 +1233,7 @@ session_step_connect(struct session *s)
 static int
 session_fail_agent(struct session *s)
 {
-	const char *sock = getenv("SSH_AUTH_SOCK");
+	const char *sock = s->cfg->agent_socket;
 	char why[128];
 	int n = agent_key_count(sock, why, sizeof why);
 
@@ -1240,8 +1249,41 @@ session_fail_agent(struct session *s)
 		session_fail(s, TETHER_EXIT_AUTH,
 		    "ssh-agent at %s cannot be used (%s): start it again and "
 		    "add the key, or give the key with -s",
-		    sock != NULL ? sock : "(unset)", why);
+		    sock[0] != '\0' ? sock : "(unset)", why);
 	return 1;
+}
+
+/*
+ * The bastion refused the key offered: on to ssh_config's next
+ * IdentityFile, as ssh goes down its list. 1 if there is one to offer.
+ */
+static int
+session_next_key(struct session *s)
+{
+	const struct tether_config *cfg = s->cfg;
+	struct key_cert cert = { cfg->certificate_file, 0 };
+	struct error err;
+	const char *path;
+	int rc;
+
+	while (s->next_key < cfg->nmore_keys) {
+		path = cfg->more_keys[s->next_key++];
+		ssh_key_free(s->key);
+		s->key = NULL;
+		error_clear(&err);
+		rc = key_load_for_auth(path, &cert, cfg->agent_available,
+		    &s->key, &err);
+		if (rc == -1) {
+			log_warn(s->log, "skipping IdentityFile %s: %s", path,
+			    err.msg);
+			continue;
+		}
+		log_info(s->log, "bastion refused %s; offering %s%s",
+		    s->key_name, path, rc == 1 ? " through ssh-agent" : "");
+		s->key_name = path;
+		return 1;
+	}
+	return 0;
 }
 
 static void
@@ -1272,10 +1314,12 @@ session_step_auth(struct session *s)
 			return;
 		}
 	}
-	if (s->key != NULL)
-		rc = ssh_userauth_publickey(s->ssh, NULL, s->key);
-	else
-		rc = ssh_userauth_agent(s->ssh, NULL);
+	do {
+		if (s->key != NULL)
+			rc = ssh_userauth_publickey(s->ssh, NULL, s->key);
+		else
+			rc = ssh_userauth_agent(s->ssh, NULL);
+	} while (rc == SSH_AUTH_DENIED && session_next_key(s));
 	if (rc == SSH_AUTH_AGAIN)
 		return;
 	if (rc == SSH_AUTH_SUCCESS) {
@@ -1292,11 +1336,12 @@ session_step_auth(struct session *s)
 	if (s->key == NULL && session_fail_agent(s))
 		return;
 	session_fail(s, TETHER_EXIT_AUTH,
-	    "bastion %s:%d refused %s for user "
+	    "bastion %s:%d refused %s%s for user "
 	    "%s; add the public key to that user's authorized_keys on the "
 	    "bastion",
 	    cfg->bastion.host, cfg->bastion.port,
-	    s->key != NULL ? cfg->key_path : "every ssh-agent key",
+	    s->key != NULL ? s->key_name : "every ssh-agent key",
+	    cfg->nmore_keys > 0 ? " and every IdentityFile before it" : "",
 	    cfg->bastion.user[0] != '\0' ? cfg->bastion.user :
 	                                   "(current user)");
 }

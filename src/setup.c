@@ -286,7 +286,7 @@ setup_check_key(struct setup_ctx *c, const char *given, struct error *err)
 	snprintf(c->values.key_path, sizeof c->values.key_path, "%s", abs);
 	free(abs);
 	if (units_check_path(c->values.key_path, "key path", err) == -1 ||
-	    key_load(c->values.key_path, &key, err) == -1)
+	    key_load(c->values.key_path, NULL, &key, err) == -1)
 		return -1;
 	ssh_key_free(key);
 	if (c->own_account && stat(c->values.key_path, &st) == 0 &&

@@ -810,6 +810,11 @@ supervisor_run(const struct tether_config *cfg, const struct logger *log,
 		return TETHER_EXIT_FAILURE;
 	}
 	supervisor_raise_fd_limit(log);
+	if (cfg->sshconfig_unused[0] != '\0')
+		log_warn(log,
+		    "ssh_config sets %s for the bastion; tether does not use "
+		    "them (tether.conf(5) lists the keys it reads)",
+		    cfg->sshconfig_unused);
 	supervisor_init_state_path(&sv);
 	supervisor_start_watchers(&sv);
 

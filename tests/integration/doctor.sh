@@ -171,7 +171,7 @@ end=$((SECONDS + 10))
 while lab_port_open "$RPORT" && [ "$SECONDS" -lt "$end" ]; do sleep 0.2; done
 
 # ---- ssh-agent instead of -s -------------------------------------------------------
-expect_fail "no key and no agent" 4 "key" "no ssh-agent (SSH_AUTH_SOCK is not set)" \
+expect_fail "no key and no agent" 4 "key" "no ssh-agent (SSH_AUTH_SOCK is not set" \
     -b "$BASTION" --known-hosts "$KH" -R "$FWD"
 lab_spawn "$LAB_DIR/agent.log" ssh-agent -D -a "$LAB_DIR/agent.sock"
 AGENT=$LAB_SPAWN_PID

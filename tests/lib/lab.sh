@@ -440,6 +440,29 @@ lab_private_home() {
 	chmod 700 "$XDG_RUNTIME_DIR"
 }
 
+# lab_add_user NAME HOME: a throwaway login user (needs root) whose
+# passwd home is HOME in the lab dir, with HOME/.ssh (0700), removed when
+# the test ends. Key logins work ('*', not '!', as the password).
+lab_add_user() {
+	local name=$1 home=$2
+	useradd --home-dir "$home" --create-home --shell /bin/sh "$name" ||
+	    lab_fail "useradd $name failed"
+	lab_on_exit "userdel '$name' >/dev/null 2>&1"
+	usermod -p '*' "$name"
+	chmod 755 "$LAB_DIR"
+	install -d -m 700 -o "$name" -g "$name" "$home/.ssh"
+}
+
+# lab_as_user NAME HOME CMD...: CMD as that user, with only HOME, PATH and
+# SSH_AUTH_SOCK (when set) from the environment, as a login would have.
+lab_as_user() {
+	local name=$1 home=$2
+	shift 2
+	setpriv --reuid="$name" --regid="$name" --init-groups \
+	    env -i HOME="$home" USER="$name" PATH="$PATH" \
+	    ${SSH_AUTH_SOCK:+SSH_AUTH_SOCK="$SSH_AUTH_SOCK"} "$@"
+}
+
 # lab_dropbear_usable: whether Dropbear can be the bastion here (it needs
 # dropbear-bin and root, for a throwaway login user); else 1, with the
 # reason in LAB_WHY.
@@ -459,12 +482,7 @@ lab_start_dropbear() {
 	DB_HOME=$LAB_DIR/dbhome
 	DB_LOG=$LAB_DIR/dropbear.log
 	DB_KNOWN_HOSTS=$LAB_DIR/db_known_hosts
-	useradd --home-dir "$DB_HOME" --create-home --shell /bin/sh "$DB_USER" ||
-	    lab_fail "useradd $DB_USER failed"
-	lab_on_exit "userdel '$DB_USER' >/dev/null 2>&1"
-	usermod -p '*' "$DB_USER"
-	chmod 755 "$LAB_DIR"
-	install -d -m 700 -o "$DB_USER" "$DB_HOME/.ssh"
+	lab_add_user "$DB_USER" "$DB_HOME"
 	install -m 600 -o "$DB_USER" "$LAB_KEY.pub" "$DB_HOME/.ssh/authorized_keys"
 	dropbearkey -t ed25519 -f "$LAB_DIR/db_host_key" >/dev/null 2>&1 || lab_fail "dropbearkey failed"
 	DB_PORT=$(lab_free_port) || lab_fail "no free port"

@@ -3,6 +3,8 @@
  * A tunnel's configuration: defaults, the INI file's [tunnel] section, the
  * environment (through a lookup function), -o assignments and config_finish.
  */
+#include <sys/socket.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1362,6 +1364,47 @@ test_env_ssh_auth_sock_makes_the_agent_available(void **state)
 	assert_int_equal(cfg.agent_available, 0);
 }
 
+static void
+test_identity_agent_in_the_file_wins_over_ssh_auth_sock(void **state)
+{
+	const char *env[] = { "SSH_AUTH_SOCK", "/run/agent.sock", NULL };
+	struct tether_config cfg;
+	struct error err;
+
+	config_init_defaults(&cfg, HOME);
+	load_ok(&cfg, "[tunnel]\nidentity_agent = ~/a.sock\n");
+	assert_int_equal(apply_env(&cfg, env, &err), 0);
+	assert_string_equal(cfg.agent_socket, HOME "/a.sock");
+	assert_int_equal(cfg.agent_available, 1);
+}
+
+static void
+test_identity_agent_none_means_no_agent_at_all(void **state)
+{
+	const char *env[] = { "SSH_AUTH_SOCK", "/run/agent.sock", NULL };
+	struct tether_config cfg;
+	struct error err;
+
+	config_init_defaults(&cfg, HOME);
+	load_ok(&cfg, "[tunnel]\nidentity_agent = none\n");
+	assert_int_equal(apply_env(&cfg, env, &err), 0);
+	assert_string_equal(cfg.agent_socket, "");
+	assert_int_equal(cfg.agent_available, 0);
+}
+
+static void
+test_address_family_takes_ssh_words_only(void **state)
+{
+	struct tether_config cfg;
+	struct error err;
+
+	config_init_defaults(&cfg, HOME);
+	load_ok(&cfg, "[tunnel]\naddress_family = inet6\n");
+	assert_int_equal(cfg.address_family, AF_INET6);
+	err = load_bad(&cfg, "[tunnel]\naddress_family = ipv4\n");
+	assert_non_null(strstr(err.msg, "not any, inet (IPv4 only) or inet6"));
+}
+
 /* ---- config_expand_path ------------------------------------------------ */
 
 static void
@@ -1955,6 +1998,10 @@ main(void)
 		cmocka_unit_test(test_env_bad_debug_is_refused),
 		cmocka_unit_test(test_env_bad_scitex_debug_is_refused_naming_it),
 		cmocka_unit_test(test_env_ssh_auth_sock_makes_the_agent_available),
+		cmocka_unit_test(
+		    test_identity_agent_in_the_file_wins_over_ssh_auth_sock),
+		cmocka_unit_test(test_identity_agent_none_means_no_agent_at_all),
+		cmocka_unit_test(test_address_family_takes_ssh_words_only),
 
 		cmocka_unit_test(test_expand_tilde_slash_prefixes_home),
 		cmocka_unit_test(test_expand_lone_tilde_is_home),

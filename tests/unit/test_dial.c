@@ -94,7 +94,8 @@ test_a_listening_port_is_handed_over_connected_with_nodelay(void **state)
 
 	(void)state;
 	lfd = listener(&port);
-	assert_int_equal(dial_start(&d, loop, "localhost", port, on_dialed, &o),
+	assert_int_equal(dial_start(&d, loop, "localhost", port, AF_UNSPEC,
+	                     on_dialed, &o),
 	    0);
 	run_for(loop, 5);
 	assert_int_equal(o.calls, 1);
@@ -123,13 +124,36 @@ test_a_closed_port_is_reported_refused(void **state)
 	(void)state;
 	lfd = listener(&port);
 	close(lfd); /* nothing listens there now */
-	assert_int_equal(dial_start(&d, loop, "127.0.0.1", port, on_dialed, &o),
+	assert_int_equal(dial_start(&d, loop, "127.0.0.1", port, AF_UNSPEC,
+	                     on_dialed, &o),
 	    0);
 	run_for(loop, 5);
 	assert_int_equal(o.calls, 1);
 	assert_int_equal(o.fd, -1);
 	assert_string_equal(o.error, strerror(ECONNREFUSED));
 	dial_cancel(&d);
+	ev_loop_destroy(loop);
+}
+
+static void
+test_address_family_inet6_skips_ipv4_addresses(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct outcome o = { 0, -1, "" };
+	struct dial d;
+	int lfd, port;
+
+	(void)state;
+	lfd = listener(&port);
+	assert_int_equal(dial_start(&d, loop, "127.0.0.1", port, AF_INET6,
+	                     on_dialed, &o),
+	    0);
+	run_for(loop, 5);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.fd, -1);
+	assert_non_null(strstr(o.error, "no IPv6 address"));
+	dial_cancel(&d);
+	close(lfd);
 	ev_loop_destroy(loop);
 }
 
@@ -142,8 +166,8 @@ test_a_name_that_does_not_resolve_is_reported(void **state)
 
 	(void)state;
 	/* An empty label: refused before any DNS packet would leave. */
-	assert_int_equal(dial_start(&d, loop, "no..such.host", 22, on_dialed,
-	                     &o),
+	assert_int_equal(dial_start(&d, loop, "no..such.host", 22, AF_UNSPEC,
+	                     on_dialed, &o),
 	    0);
 	run_for(loop, 30);
 	assert_int_equal(o.calls, 1);
@@ -163,7 +187,8 @@ test_a_cancelled_dial_never_reports(void **state)
 
 	(void)state;
 	lfd = listener(&port);
-	assert_int_equal(dial_start(&d, loop, "localhost", port, on_dialed, &o),
+	assert_int_equal(dial_start(&d, loop, "localhost", port, AF_UNSPEC,
+	                     on_dialed, &o),
 	    0);
 	dial_cancel(&d); /* the lookup thread ends on its own */
 	run_for(loop, 0.3);
@@ -218,6 +243,8 @@ main(void)
 		cmocka_unit_test(
 		    test_a_listening_port_is_handed_over_connected_with_nodelay),
 		cmocka_unit_test(test_a_closed_port_is_reported_refused),
+		cmocka_unit_test(
+		    test_address_family_inet6_skips_ipv4_addresses),
 		cmocka_unit_test(test_a_name_that_does_not_resolve_is_reported),
 		cmocka_unit_test(test_a_cancelled_dial_never_reports),
 		cmocka_unit_test(test_a_lookup_answers_once_and_is_then_done),

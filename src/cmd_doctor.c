@@ -33,6 +33,7 @@
 #include "dial.h"
 #include "tether/exit.h"
 #include "agent.h"
+#include "cert.h"
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
@@ -494,6 +495,77 @@ doctor_key(struct doctor *d)
 	}
 	report(d, V_OK, 0, "key", "%s: %s, not encrypted, mode %04o, owner %s",
 	    path, fp, (unsigned)(st.st_mode & 07777), owner);
+}
+
+/* The certificate sent with the key: the configured one, else KEY-cert.pub. */
+static void
+doctor_certificate_path(const struct doctor *d, char *out, size_t sz)
+{
+	if (d->cfg.certificate_file[0] != '\0') {
+		snprintf(out, sz, "%s", d->cfg.certificate_file);
+		return;
+	}
+	if ((size_t)snprintf(out, sz, "%s-cert.pub", d->cfg.key_path) >= sz ||
+	    access(out, F_OK) == -1)
+		out[0] = '\0';
+}
+
+static void
+doctor_format_time(uint64_t t, char *out, size_t sz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t > (uint64_t)INT64_MAX / 2 || gmtime_r(&tt, &tm) == NULL)
+		snprintf(out, sz, "forever");
+	else
+		strftime(out, sz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Who the certificate lets in, until when: warned a week before it ends. */
+static void
+doctor_certificate(struct doctor *d)
+{
+	char path[CONFIG_PATH_MAX + 16], until[32], from[32];
+	struct cert_info ci;
+	struct error err;
+	uint64_t now = (uint64_t)time(NULL);
+
+	doctor_certificate_path(d, path, sizeof path);
+	if (path[0] == '\0' || d->key == NULL)
+		return;
+	error_clear(&err);
+	if (cert_read(path, &ci, &err) == -1) {
+		report(d, V_FAIL, err.code, "certificate", "%s", err.msg);
+		return;
+	}
+	doctor_format_time(ci.valid_before, until, sizeof until);
+	doctor_format_time(ci.valid_after, from, sizeof from);
+	if (now < ci.valid_after)
+		report(d, V_FAIL, TETHER_EXIT_KEY, "certificate",
+		    "%s is not valid before %s; check this machine's clock, or "
+		    "sign the key again",
+		    path, from);
+	else if (now >= ci.valid_before)
+		report(d, V_FAIL, TETHER_EXIT_KEY, "certificate",
+		    "%s expired at %s; ask the CA to sign %s.pub again", path,
+		    until, d->cfg.key_path);
+	else if (!cert_allows(&ci, d->login))
+		report(d, V_FAIL, TETHER_EXIT_KEY, "certificate",
+		    "%s is for %s, not for %s, the user tether logs in as; "
+		    "have it signed with -n %s",
+		    path, ci.principals, d->login, d->login);
+	else if (ci.valid_before - now < 7 * 86400)
+		report(d, V_WARN, 0, "certificate",
+		    "%s (ID \"%s\") expires at %s, in %llu hours; renew it "
+		    "before then",
+		    path, ci.key_id, until,
+		    (unsigned long long)((ci.valid_before - now) / 3600));
+	else
+		report(d, V_OK, 0, "certificate",
+		    "%s: ID \"%s\", principals %s, valid until %s", path,
+		    ci.key_id, ci.principals[0] != '\0' ? ci.principals : "any",
+		    until);
 }
 
 /* ---- the bastion ---------------------------------------------------------- */
@@ -958,6 +1030,7 @@ doctor_checks(struct doctor *d)
 	    d->conf_path[0] != '\0' ? " (" : "", d->conf_path,
 	    d->conf_path[0] != '\0' ? ")" : "");
 	doctor_key(d);
+	doctor_certificate(d);
 	doctor_known_hosts(d);
 	if ((rc = doctor_connect(d)) != 0) {
 		report(d, V_SKIP, 0, "auth", "not tried: %s",

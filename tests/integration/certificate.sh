@@ -34,6 +34,36 @@ grep -q "Accepted certificate ID \"tether-test\"" "$BASTION_LOG" ||
     lab_fail "sshd did not log the certificate login"
 lab_stop "$TETHER_PID" TERM 10
 
+lab_log "check: doctor shows the certificate's ID, principals and end"
+out=$(timeout 40 "$LAB_TETHER" doctor -b "$LAB_USER@127.0.0.1:$BASTION_PORT" -s "$LAB_KEY" \
+    --known-hosts "$BASTION_KNOWN_HOSTS" -R "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT" 2>&1) ||
+    lab_fail "doctor failed with a good certificate: $out"
+lab_has "$out" "ok    certificate: $LAB_KEY-cert.pub: ID \"tether-test\", principals $LAB_USER, valid until forever" ||
+    lab_fail "doctor did not describe the certificate: $out"
+
+# doctor_cert VALIDITY PRINCIPAL: signs the key so, runs doctor; RC, OUT.
+doctor_cert() {
+    ssh-keygen -q -s "$LAB_DIR/user_ca" -I tether-test -n "$2" -V "$1" "$LAB_KEY.pub" ||
+        lab_fail "ssh-keygen -V $1 failed"
+    OUT=$(timeout 40 "$LAB_TETHER" doctor -b "$LAB_USER@127.0.0.1:$BASTION_PORT" -s "$LAB_KEY" \
+        --known-hosts "$BASTION_KNOWN_HOSTS" -R "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT" 2>&1)
+    RC=$?
+}
+lab_log "check: doctor warns of a certificate that ends within a week"
+doctor_cert -5m:+2d "$LAB_USER"
+[ "$RC" = 0 ] || lab_fail "doctor exited $RC for a certificate valid two more days: $OUT"
+grep -q "warn  certificate: $LAB_KEY-cert.pub (ID \"tether-test\") expires at .*, in 4[78] hours; renew it" <<<"$OUT" ||
+    lab_fail "no warning before the certificate expires: $OUT"
+lab_log "check: an expired certificate fails doctor with exit 4"
+doctor_cert 20200101:20200102 "$LAB_USER"
+[ "$RC" = 4 ] || lab_fail "doctor exited $RC for an expired certificate, expected 4: $OUT"
+lab_has "$OUT" "FAIL  certificate: $LAB_KEY-cert.pub expired at 2020-01-02T00:00:00Z" ||
+    lab_fail "the expiry is not named: $OUT"
+lab_log "check: a certificate for another principal fails doctor with exit 4"
+doctor_cert -5m:forever someoneelse
+[ "$RC" = 4 ] || lab_fail "doctor exited $RC for another principal's certificate, expected 4: $OUT"
+lab_has "$OUT" "is for someoneelse, not for $LAB_USER" || lab_fail "the principal is not named: $OUT"
+
 lab_log "check: a KEY-cert.pub that is not a certificate -> exit 4, named"
 cp "$LAB_KEY.pub" "$LAB_KEY-cert.pub"
 lab_run_tether run -b "$LAB_USER@127.0.0.1:$BASTION_PORT" -s "$LAB_KEY" \

@@ -25,6 +25,7 @@
 #include "key.h"
 #include "plan.h"
 #include "service.h"
+#include "sshconfig.h"
 #include "units.h"
 
 #define SETUP_WAIT_DEFAULT 20
@@ -50,7 +51,8 @@ struct setup_ctx {
 	char unit[64];
 	char exe[CONFIG_PATH_MAX];
 	char kh_source[CONFIG_PATH_MAX]; /* where the keys are copied from */
-	char kh_path[CONFIG_PATH_MAX];   /* the tunnel's own known_hosts */
+	char kh_from_ssh_config[CONFIG_PATH_MAX]; /* its UserKnownHostsFile */
+	char kh_path[CONFIG_PATH_MAX]; /* the tunnel's own known_hosts */
 	char learned[160]; /* a key learned under accept-new, described */
 	struct strbuf kh_keys;
 	char *kh_text;
@@ -267,6 +269,55 @@ setup_expand(const struct setup_ctx *c, const char *what, const char *given,
 	return 0;
 }
 
+/*
+ * -b may be an alias of the user's ssh_config: resolved now, as ssh -G
+ * reads it for that user, and recorded as host, port and user (the
+ * service may run where that file cannot be read: another account,
+ * ProtectHome). Its UserKnownHostsFile is where the keys are copied from.
+ */
+static int
+setup_resolve_alias(struct setup_ctx *c, const char *key, struct error *err)
+{
+	struct tether_config *scratch;
+	char user_config[CONFIG_PATH_MAX], default_kh[CONFIG_PATH_MAX];
+	struct forward_spec *f;
+	int rc;
+
+	if ((scratch = malloc(sizeof *scratch)) == NULL) {
+		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
+		return -1;
+	}
+	config_init_defaults(scratch, setup_home(c));
+	snprintf(default_kh, sizeof default_kh, "%s", scratch->known_hosts);
+	scratch->bastion = c->values.bastion;
+	scratch->has_bastion = 1;
+	snprintf(scratch->key_path, sizeof scratch->key_path, "%s", key);
+	f = &scratch->forwards[scratch->nforwards++];
+	f->port = c->values.port;
+	/* Root setting up another user's tunnel reads that user's file. */
+	if (geteuid() != c->pw.pw_uid &&
+	    (size_t)snprintf(user_config, sizeof user_config, "%s/.ssh/config",
+	        c->pw.pw_dir) < sizeof user_config &&
+	    access(user_config, R_OK) == 0)
+		snprintf(scratch->ssh_config, sizeof scratch->ssh_config, "%s",
+		    user_config);
+	rc = sshconfig_apply(scratch, err);
+	if (rc == 0 &&
+	    (strcmp(scratch->bastion.host, c->values.bastion.host) != 0 ||
+	        scratch->bastion.port != c->values.bastion.port ||
+	        strcmp(scratch->bastion.user, c->values.bastion.user) != 0)) {
+		snprintf(c->values.alias, sizeof c->values.alias, "%s",
+		    c->values.bastion.host);
+		c->values.bastion = scratch->bastion;
+	}
+	if (rc == 0 && c->opts->known_hosts == NULL &&
+	    strcmp(scratch->known_hosts, default_kh) != 0)
+		snprintf(c->kh_from_ssh_config, sizeof c->kh_from_ssh_config,
+		    "%s", scratch->known_hosts);
+	free(scratch);
+	return rc;
+}
+
 /* The key must be usable by the service user and by nobody else. */
 static int
 setup_check_key(struct setup_ctx *c, const char *given, struct error *err)
@@ -459,10 +510,13 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	if (api_check_root(c->opts->mode, c->opts->dry_run, "setup", err) ==
 	        -1 ||
 	    setup_resolve_user(c, err) == -1 ||
-	    setup_check_key(c, key, err) == -1)
+	    setup_check_key(c, key, err) == -1 ||
+	    setup_resolve_alias(c, c->values.key_path, err) == -1)
 		return -1;
 	if (setup_expand(c, "known_hosts",
-	        o->known_hosts != NULL ? o->known_hosts : "~/.ssh/known_hosts",
+	        o->known_hosts != NULL               ? o->known_hosts :
+	            c->kh_from_ssh_config[0] != '\0' ? c->kh_from_ssh_config :
+	                                               "~/.ssh/known_hosts",
 	        kh, sizeof kh, err) == -1)
 		return -1;
 	setup_absolute(kh, c->kh_source, sizeof c->kh_source);
@@ -795,15 +849,17 @@ setup_debug_resolved(const struct setup_ctx *c, struct strbuf *out)
 {
 	strbuf_addf(out,
 	    "debug: %s tunnel %d, runs as %s, %s\n"
-	    "debug: bastion %s@%s:%d, key %s\n"
+	    "debug: bastion %s@%s:%d%s%s%s, key %s\n"
 	    "debug: the bastion's keys read from %s, kept in %s\n"
 	    "debug: config %s\n",
 	    c->opts->mode == TETHER_MODE_SYSTEM ? "system" : "user",
 	    c->opts->port, setup_service_user(c),
 	    c->use_systemd ? "managed by systemd" : "as a background daemon",
 	    c->values.bastion.user[0] != '\0' ? c->values.bastion.user : "-",
-	    c->values.bastion.host, c->values.bastion.port, c->values.key_path,
-	    c->kh_source, c->kh_path, c->conf_path);
+	    c->values.bastion.host, c->values.bastion.port,
+	    c->values.alias[0] != '\0' ? " (ssh_config's " : "",
+	    c->values.alias, c->values.alias[0] != '\0' ? ")" : "",
+	    c->values.key_path, c->kh_source, c->kh_path, c->conf_path);
 }
 
 static int

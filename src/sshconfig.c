@@ -422,8 +422,8 @@ sshconfig_policy(struct tether_config *cfg, const struct sshconfig_run *run,
 }
 
 /*
- * Where host keys are trusted: UserKnownHostsFile's first file, and
- * GlobalKnownHostsFile's first when the user's files set it (ssh's own
+ * Where host keys are trusted: UserKnownHostsFile's and
+ * GlobalKnownHostsFile's first files when the user's files set them (ssh's own
  * default, /etc/ssh/ssh_known_hosts, is not tether's: a tunnel trusts the
  * files it was given).
  */
@@ -435,7 +435,8 @@ sshconfig_known_hosts(struct tether_config *cfg,
 
 	sshconfig_value(run->text, "userknownhostsfile", value, sizeof value);
 	value[strcspn(value, " ")] = '\0';
-	if (!(cfg->given & CONFIG_GIVEN_KNOWN_HOSTS) && value[0] != '\0' &&
+	if (!(cfg->given & CONFIG_GIVEN_KNOWN_HOSTS) &&
+	    sshconfig_is_set(run, "userknownhostsfile") && value[0] != '\0' &&
 	    strcmp(value, "none") != 0 &&
 	    config_set_path(cfg, cfg->known_hosts, value,
 	        "ssh_config's UserKnownHostsFile", err) == -1)

@@ -97,6 +97,12 @@ units_render_config(const struct setup_values *v)
 	    "(systemctl reload tether@%d).\n[tunnel]\n",
 	    v->port, v->port);
 	strbuf_addf(&sb, "name = %d\n", v->port);
+	/* Resolved once, as its user has it: the service may not read it. */
+	if (v->alias[0] != '\0')
+		strbuf_addf(&sb,
+		    "# bastion: the ssh_config alias %s, resolved by setup\n"
+		    "ssh_config = none\n",
+		    v->alias);
 	strbuf_addf(&sb, "bastion = %s%s%s%s%s:%d\n", b->user,
 	    b->user[0] != '\0' ? "@" : "", v6 ? "[" : "", b->host,
 	    v6 ? "]" : "", b->port);

@@ -15,6 +15,7 @@
 struct setup_values {
 	int port;
 	struct bastion_spec bastion;
+	char alias[SPEC_HOST_MAX]; /* ssh_config's name for it; "" = none */
 	char key_path[CONFIG_PATH_MAX];
 	char known_hosts[CONFIG_PATH_MAX];
 	enum host_key_policy policy;

@@ -12,7 +12,8 @@
 # the unused key in one warning line. Then IdentityAgent (a socket named
 # in the file, SSH_AUTH_SOCK unset), GlobalKnownHostsFile (the bastion
 # known only there), AddressFamily inet6 (no IPv6 address: refused, named)
-# and IdentitiesOnly with no key file (exit 4, named).
+# and IdentitiesOnly with no key file (exit 4, named). setup resolves the
+# alias as that user and records the result.
 #
 # usage: ssh_config_field.sh TETHER_BINARY TESTS_BUILD_DIR
 # shellcheck source=SCRIPTDIR/../lib/lab.sh
@@ -101,6 +102,15 @@ grep -q 'Accepted certificate ID "field-test"' "$BASTION_LOG" || lab_fail "sshd 
 [ "$(grep -c 'ssh_config sets ciphers for the bastion; tether does not use' "$TETHER_LOG")" = 1 ] ||
     lab_fail "not one warning line naming Ciphers: $(cat "$TETHER_LOG")"
 lab_stop "$TETHER_PID" TERM 10
+
+lab_log "check: setup -b mybastion records what the alias resolves to, keys from its known_hosts"
+RPORT2=$(lab_free_port) || lab_fail "no free port"
+out=$(cd / && as_fu "$LAB_TETHER" setup --user --dry-run -p "$RPORT2" -b mybastion -s "$FH/.ssh/work_mybastion" 2>&1) ||
+    lab_fail "setup --dry-run through the alias failed: $out"
+lab_has "$out" "bastion = $FU@127.0.0.1:$BASTION_PORT" || lab_fail "setup did not record the resolved bastion: $out"
+lab_has "$out" "# bastion: the ssh_config alias mybastion, resolved by setup" || lab_fail "the alias is not named: $out"
+lab_has "$out" "ssh_config = none" || lab_fail "the resolved config still reads ssh_config at run time: $out"
+lab_has "$out" "[127.0.0.1]:$BASTION_PORT $BASTION_HOST_PUB" || lab_fail "the bastion's key was not copied: $out"
 
 lab_log "check: IdentityAgent in the file is the agent, with SSH_AUTH_SOCK unset"
 AGENT_OUT=$(as_fu ssh-agent -a "$FH/agent.sock" -s) || lab_fail "ssh-agent failed"

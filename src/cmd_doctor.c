@@ -1025,8 +1025,11 @@ doctor_checks(struct doctor *d)
 	size_t i;
 	int rc;
 
-	printf("tether doctor: tunnel %s, bastion %s@%s port %d%s%s%s\n\n",
+	printf(
+	    "tether doctor: tunnel %s, bastion %s@%s port %d%s%s%s%s%s%s\n\n",
 	    d->cfg.name, d->login, d->cfg.bastion.host, d->cfg.bastion.port,
+	    d->cfg.bastion_alias[0] != '\0' ? " (ssh_config's " : "",
+	    d->cfg.bastion_alias, d->cfg.bastion_alias[0] != '\0' ? ")" : "",
 	    d->conf_path[0] != '\0' ? " (" : "", d->conf_path,
 	    d->conf_path[0] != '\0' ? ")" : "");
 	doctor_key(d);

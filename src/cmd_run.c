@@ -65,6 +65,8 @@ run_check_resolved(const struct tether_config *cfg)
 	char spec[2 * SPEC_HOST_MAX + 40];
 	size_t i;
 
+	if (cfg->bastion_alias[0] != '\0')
+		printf("  ssh_config alias %s\n", cfg->bastion_alias);
 	printf("  bastion %s%s%s:%d%s, key %s\n", cfg->bastion.user,
 	    cfg->bastion.user[0] != '\0' ? "@" : "", cfg->bastion.host,
 	    cfg->bastion.port,

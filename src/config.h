@@ -27,7 +27,8 @@ struct tether_config {
 	char name[LOG_NAME_MAX]; /* "" = derived from the first port */
 	struct bastion_spec bastion;
 	int has_bastion;
-	char key_path[CONFIG_PATH_MAX]; /* "" = use ssh-agent */
+	char bastion_alias[SPEC_HOST_MAX]; /* ssh_config's name; "" = none */
+	char key_path[CONFIG_PATH_MAX];    /* "" = use ssh-agent */
 	/* ssh_config's further IdentityFiles, tried in turn after key_path */
 	char more_keys[CONFIG_MORE_KEYS_MAX][CONFIG_PATH_MAX];
 	size_t nmore_keys;

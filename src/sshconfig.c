@@ -557,6 +557,9 @@ sshconfig_destination(struct tether_config *cfg,
 			    run->alias, value);
 			return -1;
 		}
+		if (strcmp(value, run->alias) != 0)
+			snprintf(cfg->bastion_alias, sizeof cfg->bastion_alias,
+			    "%s", run->alias);
 		memcpy(cfg->bastion.host, value, strlen(value) + 1);
 	}
 	sshconfig_value(run->text, "port", value, sizeof value);

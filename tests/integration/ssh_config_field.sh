@@ -85,6 +85,7 @@ out=$(cd / && as_fu timeout 20 ssh -o BatchMode=yes -o IdentityAgent=none mybast
 lab_log "check: run --check shows the paths expanded as ssh does, and the unused key"
 out=$(cd / && as_fu "$LAB_TETHER" run --check -b mybastion -R "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT" 2>&1) ||
     lab_fail "run --check failed: $out"
+lab_has "$out" "ssh_config alias mybastion" || lab_fail "--check does not name the alias: $out"
 lab_has "$out" "key $FH/.ssh/id_rsa" || lab_fail "~ in IdentityFile not expanded to the passwd home: $out"
 lab_has "$out" "then key $FH/.ssh/work_mybastion" || lab_fail "%d/%n not expanded, or the second IdentityFile dropped: $out"
 lab_has "$out" "certificate $FH/certs/work.cert" || lab_fail "CertificateFile not taken: $out"

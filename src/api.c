@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ api_out_init(struct api_out *o)
 }
 
 int
-api_finish(struct api_out *o, struct tether_result *r, int exit_code)
+api_finish(struct api_out *o, struct api_result *r, int exit_code)
 {
 	r->success = exit_code == TETHER_EXIT_OK;
 	r->exit_code = exit_code;
@@ -31,7 +32,7 @@ api_finish(struct api_out *o, struct tether_result *r, int exit_code)
 }
 
 int
-api_finish_run(struct api_out *o, struct tether_result *r, int rc,
+api_finish_run(struct api_out *o, struct api_result *r, int rc,
     const struct error *err, const char *trailer)
 {
 	if (rc == 0)
@@ -43,7 +44,7 @@ api_finish_run(struct api_out *o, struct tether_result *r, int rc,
 }
 
 void
-tether_result_free(struct tether_result *r)
+api_result_free(struct api_result *r)
 {
 	if (r == NULL)
 		return;
@@ -159,11 +160,53 @@ api_paths(enum tether_mode mode, struct tether_paths *p, struct error *err)
 	return 0;
 }
 
+/*
+ * The tether installed with libtether: PREFIX/BINDIR/tether for
+ * PREFIX/LIBDIR/libtether.so.N (or beside it, in a build tree), so that a
+ * program calling the library writes units that run tether, not itself.
+ */
+static int
+api_exe_beside_library(const char *lib, char *out, size_t sz, struct error *err)
+{
+	char dir[PATH_MAX], *slash;
+	const char *p;
+	int up = 1;
+
+	if (realpath(lib, dir) == NULL)
+		snprintf(dir, sizeof dir, "%s", lib);
+	for (p = TETHER_INSTALL_LIBDIR; *p != '\0'; p++)
+		up += *p == '/';
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if ((size_t)snprintf(out, sz, "%s/tether", dir) < sz &&
+	    access(out, X_OK) == 0)
+		return units_check_exe(out, err);
+	while (up-- > 0 && (slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if (TETHER_INSTALL_LIBDIR[0] != '/' &&
+	    (size_t)snprintf(out, sz, "%s/%s/tether", dir,
+	        TETHER_INSTALL_BINDIR) < sz &&
+	    access(out, X_OK) == 0)
+		return units_check_exe(out, err);
+	error_set(err, TETHER_EXIT_FAILURE,
+	    "cannot find the tether executable installed with %s (looked in "
+	    "its directory and in %s/%s): install tether with the library",
+	    lib, dir, TETHER_INSTALL_BINDIR);
+	return -1;
+}
+
 int
 api_self_exe(char *out, size_t sz, struct error *err)
 {
-	ssize_t n = readlink("/proc/self/exe", out, sz - 1);
+	Dl_info self;
+	ssize_t n;
 
+	/* This code runs inside libtether, in another program: find tether. */
+	if (dladdr((void *)api_self_exe, &self) != 0 &&
+	    self.dli_fname != NULL &&
+	    strstr(basename(self.dli_fname), ".so") != NULL)
+		return api_exe_beside_library(self.dli_fname, out, sz, err);
+	n = readlink("/proc/self/exe", out, sz - 1);
 	if (n <= 0 || (size_t)n >= sz - 1) {
 		error_set(err, TETHER_EXIT_FAILURE,
 		    "cannot find the tether "

@@ -8,9 +8,9 @@
 #include "error.h"
 #include "paths.h"
 #include "strbuf.h"
-#include "tether/tether.h"
+#include "ops.h"
 
-/* The text being assembled for a struct tether_result. */
+/* The text being assembled for a struct api_result. */
 struct api_out {
 	struct strbuf out;
 	struct strbuf err;
@@ -18,12 +18,12 @@ struct api_out {
 
 void api_out_init(struct api_out *);
 /* Moves the text into r and sets success and exit_code. */
-int api_finish(struct api_out *, struct tether_result *, int exit_code);
+int api_finish(struct api_out *, struct api_result *, int exit_code);
 /*
  * Finishes an operation that returned rc: 0 is success; -1 puts err's
  * message, then trailer (may be NULL), on stderr, with err's exit code.
  */
-int api_finish_run(struct api_out *, struct tether_result *, int rc,
+int api_finish_run(struct api_out *, struct api_result *, int rc,
     const struct error *, const char *trailer);
 
 /* "tether@PORT.service" */
@@ -54,10 +54,9 @@ int api_legacy_unit(int port, char *unit, size_t sz);
 /* -1 with err (naming the unit and tether migrate) when there is one. */
 int api_check_legacy(int port, const char *verb, struct error *);
 /* Whether remove would find anything of the tunnel (a legacy unit too). */
-int remove_finds_tunnel(const struct tether_remove_opts *);
-/* tether_setup for migrate, whose autossh unit holds the port till after. */
-int setup_replacing_legacy(const struct tether_setup_opts *,
-    struct tether_result *);
+int remove_finds_tunnel(const struct api_remove_opts *);
+/* api_setup for migrate, whose autossh unit holds the port till after. */
+int setup_replacing_legacy(const struct api_setup_opts *, struct api_result *);
 /*
  * TETHER_DEBUG / SCITEX_TUNNEL_DEBUG_MODE: setup, status and remove then
  * say on stderr what they read, decide and run. 1 on, 0 off, -1 bad value.

@@ -19,23 +19,22 @@ struct api_function {
 /* Kept in step with include/tether/tether.h (the seed-surface test checks). */
 static const struct api_function api_functions[] = {
 	{ "tether_setup",
-	    "int tether_setup(const struct tether_setup_opts *opts, "
-	    "struct tether_result *result)",
+	    "int api_setup(const struct api_setup_opts *opts, "
+	    "struct api_result *result)",
 	    "Install a tunnel as tether@PORT.service (or a user service or "
 	    "daemon), start it, wait until it forwards." },
 	{ "tether_status",
-	    "int tether_status(const struct tether_status_opts *opts, "
-	    "struct tether_result *result)",
+	    "int api_status(const struct api_status_opts *opts, "
+	    "struct api_result *result)",
 	    "Every tunnel on this machine, or one port: state, forwards, "
 	    "systemd's view; as text and JSON." },
 	{ "tether_remove",
-	    "int tether_remove(const struct tether_remove_opts *opts, "
-	    "struct tether_result *result)",
+	    "int api_remove(const struct api_remove_opts *opts, "
+	    "struct api_result *result)",
 	    "Stop, disable and delete a tunnel and every file setup wrote for "
 	    "it." },
-	{ "tether_result_free",
-	    "void tether_result_free(struct tether_result *result)",
-	    "Free the text and JSON a call left in a struct tether_result." },
+	{ "api_result_free", "void api_result_free(struct api_result *result)",
+	    "Free the text and JSON a call left in a struct api_result." },
 	{ NULL, NULL, NULL },
 };
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tether/tether.h"
+#include "ops.h"
 #include "api.h"
 #include "status_watch.h"
 #include "cli.h"
@@ -125,7 +125,7 @@ manage_port(const char *arg, int *port)
 }
 
 static int
-manage_print(struct tether_result *r, int json)
+manage_print(struct api_result *r, int json)
 {
 	int rc = r->exit_code;
 
@@ -134,7 +134,7 @@ manage_print(struct tether_result *r, int json)
 	else
 		fputs(r->out, stdout);
 	fputs(r->err, stderr);
-	tether_result_free(r);
+	api_result_free(r);
 	return rc;
 }
 
@@ -143,7 +143,7 @@ manage_print(struct tether_result *r, int json)
  * 0 to go on, or 1 to stop with *rc: a usage error, or the help shown.
  */
 struct setup_args {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 };
 
 static int
@@ -205,7 +205,7 @@ int
 cmd_setup(int argc, char **argv)
 {
 	struct setup_args a;
-	struct tether_result r;
+	struct api_result r;
 	int rc;
 
 	memset(&a, 0, sizeof a);
@@ -219,12 +219,12 @@ cmd_setup(int argc, char **argv)
 		    "on the bastion\n");
 		return TETHER_EXIT_USAGE;
 	}
-	tether_setup(&a.o, &r);
+	api_setup(&a.o, &r);
 	return manage_print(&r, 0);
 }
 
 struct status_args {
-	struct tether_status_opts o;
+	struct api_status_opts o;
 	int json;
 	int watch;
 };
@@ -258,7 +258,7 @@ int
 cmd_status(int argc, char **argv)
 {
 	struct status_args a;
-	struct tether_result r;
+	struct api_result r;
 	int rc;
 
 	memset(&a, 0, sizeof a);
@@ -270,12 +270,12 @@ cmd_status(int argc, char **argv)
 	    getenv("NO_COLOR") == NULL;
 	if (a.watch)
 		return status_watch(&a.o, a.json);
-	tether_status(&a.o, &r);
+	api_status(&a.o, &r);
 	return manage_print(&r, a.json);
 }
 
 struct remove_args {
-	struct tether_remove_opts o;
+	struct api_remove_opts o;
 };
 
 static int
@@ -318,12 +318,12 @@ int
 cmd_remove(int argc, char **argv)
 {
 	struct remove_args a;
-	struct tether_result r;
+	struct api_result r;
 	int rc;
 
 	if (remove_parse(argc, argv, &a, &rc) == -1)
 		return rc;
-	tether_remove(&a.o, &r);
+	api_remove(&a.o, &r);
 	return manage_print(&r, 0);
 }
 
@@ -331,7 +331,7 @@ int
 cmd_remove_seed(int argc, char **argv)
 {
 	struct remove_args a;
-	struct tether_result r;
+	struct api_result r;
 	int rc;
 
 	if (remove_parse(argc, argv, &a, &rc) == -1)
@@ -341,6 +341,6 @@ cmd_remove_seed(int argc, char **argv)
 		printf("No tunnel on port %d to remove.\n", a.o.port);
 		return TETHER_EXIT_OK;
 	}
-	tether_remove(&a.o, &r);
+	api_remove(&a.o, &r);
 	return manage_print(&r, 0);
 }

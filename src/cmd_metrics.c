@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "tether/exit.h"
-#include "tether/tether.h"
+#include "ops.h"
 #include "cli.h"
 #include "commands.h"
 #include "fsutil.h"
@@ -263,8 +263,8 @@ metrics_write_textfile(const char *dir, const char *text)
 int
 cmd_metrics(int argc, char **argv)
 {
-	struct tether_status_opts opts;
-	struct tether_result r;
+	struct api_status_opts opts;
+	struct api_result r;
 	struct metrics_args a;
 	char *text;
 	int rc;
@@ -275,17 +275,17 @@ cmd_metrics(int argc, char **argv)
 		return rc;
 	memset(&opts, 0, sizeof opts);
 	opts.all_modes = 1;
-	tether_status(&opts, &r);
+	api_status(&opts, &r);
 	text = r.json != NULL ? metrics_render(r.json) : NULL;
 	if (text == NULL) {
 		fprintf(stderr,
 		    "tether: metrics: cannot read the tunnels' "
 		    "state%s%s",
 		    r.err[0] != '\0' ? ": " : "\n", r.err);
-		tether_result_free(&r);
+		api_result_free(&r);
 		return TETHER_EXIT_FAILURE;
 	}
-	tether_result_free(&r);
+	api_result_free(&r);
 	if (a.textfile != NULL)
 		rc = metrics_write_textfile(a.textfile, text);
 	else if (fputs(text, stdout) == EOF || fflush(stdout) == EOF)

@@ -21,7 +21,7 @@
 #include <jansson.h>
 
 #include "tether/exit.h"
-#include "tether/tether.h"
+#include "ops.h"
 #include "cli.h"
 #include "error.h"
 #include "log.h"
@@ -455,7 +455,7 @@ empty_to_null(const char *s)
 
 /* Turns what an operation filled in into a result, then frees it. */
 static json_t *
-tool_finish(const struct mcp_server *s, struct tether_result *res,
+tool_finish(const struct mcp_server *s, struct api_result *res,
     int with_tunnels, int json_stdout, struct rpc_error *err)
 {
 	json_t *tunnels = NULL, *result;
@@ -466,7 +466,7 @@ tool_finish(const struct mcp_server *s, struct tether_result *res,
 		tunnels = json_loads(res->json, JSON_REJECT_DUPLICATES, &jerr);
 		if (tunnels == NULL) {
 			rpc_error_set(err, RPC_INTERNAL_ERROR,
-			    "tether_status "
+			    "api_status "
 			    "returned malformed JSON: %s",
 			    jerr.text);
 			s->ops.result_free(res);
@@ -484,8 +484,8 @@ tool_finish(const struct mcp_server *s, struct tether_result *res,
 static json_t *
 setup_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 {
-	struct tether_setup_opts opts;
-	struct tether_result res;
+	struct api_setup_opts opts;
+	struct api_result res;
 	const char *bastion = NULL, *key = NULL, *target = NULL;
 	const char *host_key = NULL, *run_as = NULL;
 	json_error_t jerr;
@@ -515,8 +515,8 @@ setup_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 static json_t *
 status_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 {
-	struct tether_status_opts opts;
-	struct tether_result res;
+	struct api_status_opts opts;
+	struct api_result res;
 	json_error_t jerr;
 	json_int_t port = 0;
 	int json_stdout = 0;
@@ -536,8 +536,8 @@ status_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 static json_t *
 remove_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 {
-	struct tether_remove_opts opts;
-	struct tether_result res;
+	struct api_remove_opts opts;
+	struct api_result res;
 	json_error_t jerr;
 	json_int_t port;
 	int user_mode = 0;
@@ -930,16 +930,16 @@ mcp_server_handle(struct mcp_server *s, const char *line, size_t len)
 }
 
 static void
-result_free_default(struct tether_result *res)
+result_free_default(struct api_result *res)
 {
-	tether_result_free(res);
+	api_result_free(res);
 }
 
 struct mcp_server *
 mcp_server_new(const struct mcp_ops *ops)
 {
-	static const struct mcp_ops api = { tether_setup, tether_status,
-		tether_remove, result_free_default };
+	static const struct mcp_ops api = { api_setup, api_status, api_remove,
+		result_free_default };
 	struct mcp_server *s;
 
 	if ((s = calloc(1, sizeof *s)) == NULL)

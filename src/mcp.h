@@ -15,19 +15,17 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "tether/tether.h"
+#include "ops.h"
 
 /* The largest message accepted; a longer one is refused with -32600. */
 #define MCP_MESSAGE_MAX ((size_t)1024 * 1024)
 
 /* The operations behind the tools; tests substitute their own. */
 struct mcp_ops {
-	int (*setup)(const struct tether_setup_opts *, struct tether_result *);
-	int (
-	    *status)(const struct tether_status_opts *, struct tether_result *);
-	int (
-	    *remove)(const struct tether_remove_opts *, struct tether_result *);
-	void (*result_free)(struct tether_result *);
+	int (*setup)(const struct api_setup_opts *, struct api_result *);
+	int (*status)(const struct api_status_opts *, struct api_result *);
+	int (*remove)(const struct api_remove_opts *, struct api_result *);
+	void (*result_free)(struct api_result *);
 };
 
 /* ops NULL = the functions of tether/tether.h. NULL on out of memory. */

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "tether/exit.h"
-#include "tether/tether.h"
+#include "ops.h"
 #include "api.h"
 #include "cli.h"
 #include "commands.h"
@@ -1138,7 +1138,7 @@ item_resolve(const struct migrate *m, struct migrate_item *it)
 
 static void
 item_setup_opts(const struct migrate *m, const struct migrate_item *it,
-    int dry_run, struct tether_setup_opts *o)
+    int dry_run, struct api_setup_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->port = it->u.port;
@@ -1171,8 +1171,8 @@ first_line(const char *text)
 static void
 item_prepare(const struct migrate *m, struct migrate_item *it)
 {
-	struct tether_setup_opts o;
-	struct tether_result r;
+	struct api_setup_opts o;
+	struct api_result r;
 	struct error err;
 	char why[ERROR_MSG_MAX + 128], *line;
 
@@ -1203,7 +1203,7 @@ item_prepare(const struct migrate *m, struct migrate_item *it)
 		if (it->setup_plan == NULL)
 			item_refuse(it, "out of memory");
 	}
-	tether_result_free(&r);
+	api_result_free(&r);
 }
 
 /* systemctl disable --now -- UNIT, then the unit file goes. */
@@ -1345,8 +1345,8 @@ item_restore(const struct migrate_item *it)
 static void
 item_recover(const struct migrate_item *it)
 {
-	struct tether_remove_opts ro;
-	struct tether_result rr;
+	struct api_remove_opts ro;
+	struct api_result rr;
 	struct unit_props props;
 	char unit[64];
 
@@ -1364,10 +1364,10 @@ item_recover(const struct migrate_item *it)
 	memset(&ro, 0, sizeof ro);
 	ro.port = it->u.port;
 	ro.mode = TETHER_MODE_SYSTEM;
-	tether_remove(&ro, &rr);
+	api_remove(&ro, &rr);
 	if (rr.exit_code != TETHER_EXIT_OK)
 		fputs(rr.err, stderr);
-	tether_result_free(&rr);
+	api_result_free(&rr);
 	item_restore(it);
 }
 
@@ -1375,8 +1375,8 @@ item_recover(const struct migrate_item *it)
 static int
 item_migrate(const struct migrate *m, const struct migrate_item *it)
 {
-	struct tether_setup_opts o;
-	struct tether_result r;
+	struct api_setup_opts o;
+	struct api_result r;
 	struct strbuf log;
 	struct error err;
 	struct plan p;
@@ -1401,7 +1401,7 @@ item_migrate(const struct migrate *m, const struct migrate_item *it)
 	fputs(r.err, stderr);
 	fflush(stdout);
 	rc = r.exit_code;
-	tether_result_free(&r);
+	api_result_free(&r);
 	if (rc != TETHER_EXIT_OK)
 		item_recover(it);
 	return rc;

@@ -9,7 +9,7 @@
 #define TETHER_PATHS_H
 
 #include "config.h"
-#include "tether/tether.h"
+#include "ops.h"
 
 struct path_env {
 	const char *home;

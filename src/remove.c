@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * tether_remove: stop and disable the instance (or the daemon), then delete
+ * api_remove: stop and disable the instance (or the daemon), then delete
  * everything setup wrote for the port. Nothing there is a clear message.
  */
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include "service.h"
 
 struct remove_ctx {
-	const struct tether_remove_opts *opts;
+	const struct api_remove_opts *opts;
 	struct tether_paths paths;
 	char unit[64];
 	char conf[CONFIG_PATH_MAX];
@@ -227,7 +227,7 @@ remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 }
 
 int
-remove_finds_tunnel(const struct tether_remove_opts *opts)
+remove_finds_tunnel(const struct api_remove_opts *opts)
 {
 	struct remove_ctx c;
 	struct error err;
@@ -243,7 +243,7 @@ remove_finds_tunnel(const struct tether_remove_opts *opts)
 }
 
 int
-tether_remove(const struct tether_remove_opts *opts, struct tether_result *r)
+api_remove(const struct api_remove_opts *opts, struct api_result *r)
 {
 	struct remove_ctx *c;
 	struct api_out o;

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "tether/tether.h"
+#include "ops.h"
 
 #define SERVICE_OUTPUT_MAX 8192
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * tether_setup: validate everything first, then install the tunnel as a
+ * api_setup: validate everything first, then install the tunnel as a
  * systemd instance (system or user) or, where no systemd runs, as a
  * self-managed daemon; wait for it to report ready.
  */
@@ -36,7 +36,7 @@
 
 /* Everything setup decided before touching the system. */
 struct setup_ctx {
-	const struct tether_setup_opts *opts;
+	const struct api_setup_opts *opts;
 	struct setup_values values;
 	struct tether_paths paths;
 	struct passwd pw; /* the service user */
@@ -462,7 +462,7 @@ setup_absolute(const char *given, char *out, size_t sz)
 static int
 setup_validate(struct setup_ctx *c, struct error *err)
 {
-	const struct tether_setup_opts *o = c->opts;
+	const struct api_setup_opts *o = c->opts;
 	const char *bastion, *key;
 	char kh[CONFIG_PATH_MAX];
 	struct tether_config scratch;
@@ -576,7 +576,7 @@ setup_render_known_hosts(struct setup_ctx *c)
 static int
 setup_prepare(struct setup_ctx *c, struct error *err)
 {
-	const struct tether_setup_opts *o = c->opts;
+	const struct api_setup_opts *o = c->opts;
 	int port = o->port;
 
 	if (api_self_exe(c->exe, sizeof c->exe, err) == -1)
@@ -918,8 +918,8 @@ setup_run(struct setup_ctx *c, struct api_out *o, struct error *err)
 }
 
 static int
-setup_main(const struct tether_setup_opts *opts, int replaces_legacy,
-    struct tether_result *r)
+setup_main(const struct api_setup_opts *opts, int replaces_legacy,
+    struct api_result *r)
 {
 	struct setup_ctx *c;
 	struct api_out o;
@@ -955,14 +955,13 @@ setup_main(const struct tether_setup_opts *opts, int replaces_legacy,
 }
 
 int
-tether_setup(const struct tether_setup_opts *opts, struct tether_result *r)
+api_setup(const struct api_setup_opts *opts, struct api_result *r)
 {
 	return setup_main(opts, 0, r);
 }
 
 int
-setup_replacing_legacy(const struct tether_setup_opts *opts,
-    struct tether_result *r)
+setup_replacing_legacy(const struct api_setup_opts *opts, struct api_result *r)
 {
 	return setup_main(opts, 1, r);
 }

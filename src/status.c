@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * tether_status: every tunnel on the machine, merging what the service
+ * api_status: every tunnel on the machine, merging what the service
  * manager says (systemd or the daemon's pidfile) with the tunnel's own live
  * state file. A table for people, JSON for programs.
  */
@@ -41,7 +41,7 @@ struct tunnel_entry {
 };
 
 struct status_ctx {
-	const struct tether_status_opts *opts;
+	const struct api_status_opts *opts;
 	struct strbuf *debug; /* TETHER_DEBUG: what was read, else NULL */
 	struct tunnel_entry entries[STATUS_TUNNELS_MAX];
 	size_t n;
@@ -635,7 +635,7 @@ status_collect(struct status_ctx *c, enum tether_mode mode)
 }
 
 int
-tether_status(const struct tether_status_opts *opts, struct tether_result *r)
+api_status(const struct api_status_opts *opts, struct api_result *r)
 {
 	struct status_ctx *c;
 	struct api_out o;

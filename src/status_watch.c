@@ -54,19 +54,19 @@ watch_add_dirs(int ifd, enum tether_mode mode)
 
 /* One screen: the table (cleared first on a terminal), or one JSON. */
 static int
-watch_draw(const struct tether_status_opts *opts, int json, int tty)
+watch_draw(const struct api_status_opts *opts, int json, int tty)
 {
-	struct tether_result r;
+	struct api_result r;
 	int rc = 0;
 
-	tether_status(opts, &r);
+	api_status(opts, &r);
 	if (tty && fputs("\033[H\033[2J", stdout) == EOF)
 		rc = -1;
 	if (fputs(json && r.json != NULL ? r.json : r.out, stdout) == EOF ||
 	    (json && fputs("\n", stdout) == EOF) ||
 	    fputs(r.err, stdout) == EOF || fflush(stdout) == EOF)
 		rc = -1;
-	tether_result_free(&r);
+	api_result_free(&r);
 	return rc;
 }
 
@@ -99,7 +99,7 @@ watch_signals(sigset_t *set)
 }
 
 int
-status_watch(const struct tether_status_opts *opts, int json)
+status_watch(const struct api_status_opts *opts, int json)
 {
 	struct pollfd pfd[2];
 	sigset_t set;

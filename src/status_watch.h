@@ -3,13 +3,13 @@
 #ifndef TETHER_STATUS_WATCH_H
 #define TETHER_STATUS_WATCH_H
 
-#include "tether/tether.h"
+#include "ops.h"
 
 /*
  * Draws status (json: its JSON) now and again on every change of a state
  * file, and every few seconds, until SIGINT, SIGTERM or SIGHUP, or until
  * stdout is gone. Returns the exit code: 0 when stopped so.
  */
-int status_watch(const struct tether_status_opts *, int json);
+int status_watch(const struct api_status_opts *, int json);
 
 #endif

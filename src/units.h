@@ -10,7 +10,7 @@
 
 #include "config.h"
 #include "error.h"
-#include "tether/tether.h"
+#include "ops.h"
 
 struct setup_values {
 	int port;

@@ -25,7 +25,7 @@
 #include "fuzz_common.h"
 
 static int
-fake_fill(int port, const char *what, struct tether_result *r)
+fake_fill(int port, const char *what, struct api_result *r)
 {
 	char out[512];
 
@@ -43,7 +43,7 @@ fake_fill(int port, const char *what, struct tether_result *r)
 }
 
 static int
-fake_setup(const struct tether_setup_opts *o, struct tether_result *r)
+fake_setup(const struct api_setup_opts *o, struct api_result *r)
 {
 	char what[256];
 
@@ -56,7 +56,7 @@ fake_setup(const struct tether_setup_opts *o, struct tether_result *r)
 }
 
 static int
-fake_status(const struct tether_status_opts *o, struct tether_result *r)
+fake_status(const struct api_status_opts *o, struct api_result *r)
 {
 	int rc;
 
@@ -79,14 +79,14 @@ fake_status(const struct tether_status_opts *o, struct tether_result *r)
 }
 
 static int
-fake_remove(const struct tether_remove_opts *o, struct tether_result *r)
+fake_remove(const struct api_remove_opts *o, struct api_result *r)
 {
 	FUZZ_CHECK(o->port >= 1 && o->port <= 65535);
 	return fake_fill(o->port, "remove", r);
 }
 
 static void
-fake_result_free(struct tether_result *r)
+fake_result_free(struct api_result *r)
 {
 	free(r->out);
 	free(r->err);

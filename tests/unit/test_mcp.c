@@ -23,7 +23,7 @@
 #include <jansson.h>
 
 #include "tether/exit.h"
-#include "tether/tether.h"
+#include "ops.h"
 #include "mcp.h"
 
 #define assert_contains(haystack, needle) do { \
@@ -40,17 +40,17 @@
 /* What the fake operations were asked, and what they answer. */
 static struct {
 	int setup_calls, status_calls, remove_calls;
-	struct tether_setup_opts setup;
+	struct api_setup_opts setup;
 	char bastion[128], key[128], target[128], host_key[128], run_as[64];
 	int bastion_null, key_null, target_null, host_key_null, run_as_null;
-	struct tether_status_opts status;
-	struct tether_remove_opts remove;
+	struct api_status_opts status;
+	struct api_remove_opts remove;
 	int success;
 	const char *out, *err, *json;
 } fake;
 
 static void
-fake_fill(struct tether_result *r)
+fake_fill(struct api_result *r)
 {
 	r->success = fake.success;
 	r->exit_code = fake.success ? TETHER_EXIT_OK : TETHER_EXIT_CONFIG;
@@ -70,7 +70,7 @@ copy_opt(char *dst, size_t sz, int *is_null, const char *src)
 }
 
 static int
-fake_setup(const struct tether_setup_opts *o, struct tether_result *r)
+fake_setup(const struct api_setup_opts *o, struct api_result *r)
 {
 	fake.setup_calls++;
 	fake.setup = *o;
@@ -88,7 +88,7 @@ fake_setup(const struct tether_setup_opts *o, struct tether_result *r)
 }
 
 static int
-fake_status(const struct tether_status_opts *o, struct tether_result *r)
+fake_status(const struct api_status_opts *o, struct api_result *r)
 {
 	fake.status_calls++;
 	fake.status = *o;
@@ -97,7 +97,7 @@ fake_status(const struct tether_status_opts *o, struct tether_result *r)
 }
 
 static int
-fake_remove(const struct tether_remove_opts *o, struct tether_result *r)
+fake_remove(const struct api_remove_opts *o, struct api_result *r)
 {
 	fake.remove_calls++;
 	fake.remove = *o;
@@ -106,7 +106,7 @@ fake_remove(const struct tether_remove_opts *o, struct tether_result *r)
 }
 
 static void
-fake_result_free(struct tether_result *r)
+fake_result_free(struct api_result *r)
 {
 	free(r->out);
 	free(r->err);

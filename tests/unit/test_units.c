@@ -2,7 +2,7 @@
 /*
  * What `tether setup` writes: the tunnel's config file, the drop-in naming
  * the service user and the unit templates; the path check that keeps every
- * value on its own line; and hostile values handed to tether_setup with
+ * value on its own line; and hostile values handed to api_setup with
  * --dry-run, which must be refused before anything is planned.
  */
 #include <sys/stat.h>
@@ -20,7 +20,7 @@
 #include <libssh/libssh.h>
 
 #include "tether/exit.h"
-#include "tether/tether.h"
+#include "ops.h"
 #include "config.h"
 #include "units.h"
 #include "units_embedded.h"
@@ -579,7 +579,7 @@ test_render_template_with_token_in_bin_does_not_loop(void **state)
 	free(text);
 }
 
-/* ---- hostile values through tether_setup --dry-run --------------------- */
+/* ---- hostile values through api_setup --dry-run --------------------- */
 
 /*
  * A HOME of its own with a real key (mode 600, ours) and a known_hosts file
@@ -666,7 +666,7 @@ sandbox_key_copy(const struct sandbox *s, const char *name, char *out,
 }
 
 static void
-opts_valid(const struct sandbox *s, struct tether_setup_opts *o)
+opts_valid(const struct sandbox *s, struct api_setup_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->port = 2222;
@@ -680,11 +680,11 @@ opts_valid(const struct sandbox *s, struct tether_setup_opts *o)
 
 /* Refused with code, naming the port as the seed did, planning nothing. */
 static void
-setup_refused(const struct tether_setup_opts *o, int code, const char *why)
+setup_refused(const struct api_setup_opts *o, int code, const char *why)
 {
-	struct tether_result r;
+	struct api_result r;
 
-	assert_int_equal(tether_setup(o, &r), -1);
+	assert_int_equal(api_setup(o, &r), -1);
 	if (r.exit_code != code)
 		fail_msg("exit code %d, expected %d; stderr: %s", r.exit_code,
 		    code, r.err);
@@ -694,19 +694,19 @@ setup_refused(const struct tether_setup_opts *o, int code, const char *why)
 	assert_contains(r.err, why);
 	assert_contains(r.err, "Failed to set up tunnel on port ");
 	assert_null(r.json);
-	tether_result_free(&r);
+	api_result_free(&r);
 }
 
 static void
 test_setup_dry_run_of_valid_values_prints_the_daemon_plan(void **state)
 {
 	struct sandbox *s = *state;
-	struct tether_setup_opts o;
-	struct tether_result r;
+	struct api_setup_opts o;
+	struct api_result r;
 	char want[512];
 
 	opts_valid(s, &o);
-	assert_int_equal(tether_setup(&o, &r), 0);
+	assert_int_equal(api_setup(&o, &r), 0);
 	assert_int_equal(r.exit_code, TETHER_EXIT_OK);
 	snprintf(want, sizeof want, "would write %s/.config/tether/2222.conf "
 	    "(mode 0644):\n# Written by tether setup.", s->dir);
@@ -718,20 +718,20 @@ test_setup_dry_run_of_valid_values_prints_the_daemon_plan(void **state)
 	    s->dir);
 	assert_contains(r.out, want);
 	assert_contains(r.out, "would run: /");
-	tether_result_free(&r);
+	api_result_free(&r);
 }
 
 static void
 test_setup_dry_run_writes_nothing(void **state)
 {
 	struct sandbox *s = *state;
-	struct tether_setup_opts o;
-	struct tether_result r;
+	struct api_setup_opts o;
+	struct api_result r;
 	char path[256];
 
 	opts_valid(s, &o);
-	assert_int_equal(tether_setup(&o, &r), 0);
-	tether_result_free(&r);
+	assert_int_equal(api_setup(&o, &r), 0);
+	api_result_free(&r);
 	snprintf(path, sizeof path, "%s/.config", s->dir);
 	assert_int_equal(access(path, F_OK), -1);
 	snprintf(path, sizeof path, "%s/.local", s->dir);
@@ -741,7 +741,7 @@ test_setup_dry_run_writes_nothing(void **state)
 static void
 test_setup_refuses_a_bastion_with_a_newline(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.bastion = "tunnel@127.0.0.1:2200\nExecStartPre=/bin/sh -c evil";
@@ -751,7 +751,7 @@ test_setup_refuses_a_bastion_with_a_newline(void **state)
 static void
 test_setup_refuses_a_bastion_that_reads_as_an_option(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.bastion = "-oProxyCommand=touch /tmp/pwned";
@@ -761,7 +761,7 @@ test_setup_refuses_a_bastion_that_reads_as_an_option(void **state)
 static void
 test_setup_refuses_a_bastion_user_with_a_space(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.bastion = "tun nel@127.0.0.1:2200";
@@ -772,7 +772,7 @@ static void
 test_setup_refuses_a_key_path_with_a_newline(void **state)
 {
 	struct sandbox *s = *state;
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 	char key[256];
 
 	sandbox_key_copy(s, "id\nExecStartPre=evil", key, sizeof key);
@@ -785,7 +785,7 @@ static void
 test_setup_refuses_a_key_path_with_a_semicolon(void **state)
 {
 	struct sandbox *s = *state;
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 	char key[256];
 
 	sandbox_key_copy(s, "id;evil", key, sizeof key);
@@ -797,7 +797,7 @@ test_setup_refuses_a_key_path_with_a_semicolon(void **state)
 static void
 test_setup_refuses_a_missing_key_as_a_key_error(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.key_path = "/nonexistent/tether-test/id_ed25519";
@@ -808,7 +808,7 @@ static void
 test_setup_refuses_a_key_others_can_read(void **state)
 {
 	struct sandbox *s = *state;
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 	char key[256];
 
 	sandbox_key_copy(s, "id_open", key, sizeof key);
@@ -821,7 +821,7 @@ test_setup_refuses_a_key_others_can_read(void **state)
 static void
 test_setup_refuses_a_known_hosts_path_with_a_newline(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.known_hosts = "/tmp/kh\nExecStartPre=evil";
@@ -831,7 +831,7 @@ test_setup_refuses_a_known_hosts_path_with_a_newline(void **state)
 static void
 test_setup_refuses_a_target_with_spaces(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.target = "local host:22";
@@ -841,7 +841,7 @@ test_setup_refuses_a_target_with_spaces(void **state)
 static void
 test_setup_refuses_a_target_that_reads_as_an_option(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.target = "-oProxyCommand=x:22";
@@ -851,7 +851,7 @@ test_setup_refuses_a_target_that_reads_as_an_option(void **state)
 static void
 test_setup_refuses_port_0(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.port = 0;
@@ -861,7 +861,7 @@ test_setup_refuses_port_0(void **state)
 static void
 test_setup_refuses_port_70000(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.port = 70000;
@@ -871,7 +871,7 @@ test_setup_refuses_port_70000(void **state)
 static void
 test_setup_refuses_a_bad_host_key_policy(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.host_key_policy = "no\nExecStartPre=evil";
@@ -881,7 +881,7 @@ test_setup_refuses_a_bad_host_key_policy(void **state)
 static void
 test_setup_refuses_run_as_with_a_newline_in_system_mode(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.mode = TETHER_MODE_SYSTEM;
@@ -892,7 +892,7 @@ test_setup_refuses_run_as_with_a_newline_in_system_mode(void **state)
 static void
 test_setup_refuses_run_as_with_a_newline_in_user_mode(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.run_as = "ann\nExecStartPre=evil";
@@ -902,7 +902,7 @@ test_setup_refuses_run_as_with_a_newline_in_user_mode(void **state)
 static void
 test_setup_without_bastion_says_it_is_required(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.bastion = NULL;
@@ -914,7 +914,7 @@ test_setup_without_bastion_says_it_is_required(void **state)
 static void
 test_setup_strict_without_a_known_bastion_key_is_a_host_key_error(void **state)
 {
-	struct tether_setup_opts o;
+	struct api_setup_opts o;
 
 	opts_valid(*state, &o);
 	o.bastion = "tunnel@127.0.0.1:2201";

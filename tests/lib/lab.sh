@@ -475,8 +475,9 @@ lab_dropbear_usable() {
 
 # lab_start_dropbear: Dropbear as a bastion on 127.0.0.1, logging in a
 # throwaway user (home in the lab dir, removed on exit) whose
-# authorized_keys holds LAB_KEY.pub. Sets DB_PORT, DB_USER, DB_HOME, DB_LOG
-# and DB_KNOWN_HOSTS. Check lab_dropbear_usable first.
+# authorized_keys holds LAB_KEY.pub. Sets DB_PORT, DB_PID (the listener),
+# DB_USER, DB_HOME, DB_LOG and DB_KNOWN_HOSTS. Check lab_dropbear_usable
+# first.
 lab_start_dropbear() {
 	DB_USER=tdb$$
 	DB_HOME=$LAB_DIR/dbhome
@@ -486,13 +487,133 @@ lab_start_dropbear() {
 	install -m 600 -o "$DB_USER" "$LAB_KEY.pub" "$DB_HOME/.ssh/authorized_keys"
 	dropbearkey -t ed25519 -f "$LAB_DIR/db_host_key" >/dev/null 2>&1 || lab_fail "dropbearkey failed"
 	DB_PORT=$(lab_free_port) || lab_fail "no free port"
-	"${LAB_PDEATH[@]}" /usr/sbin/dropbear -F -E -s -p "127.0.0.1:$DB_PORT" \
-	    -r "$LAB_DIR/db_host_key" -P "$LAB_DIR/dropbear.pid" 2>"$DB_LOG" &
-	lab__own $!
-	lab_wait_tcp "$DB_PORT" 10 || lab_fail "dropbear did not listen: $(cat "$DB_LOG")"
+	lab__dropbear_launch
+	lab_wait_tcp "$DB_PORT" 10 "$DB_PID" || lab_fail "dropbear did not listen: $(cat "$DB_LOG")"
 	printf '[127.0.0.1]:%s %s\n' "$DB_PORT" \
 	    "$(dropbearkey -y -f "$LAB_DIR/db_host_key" | grep '^ssh-')" >"$DB_KNOWN_HOSTS"
-	lab_log "dropbear $(/usr/sbin/dropbear -V 2>&1 | head -n 1) on 127.0.0.1:$DB_PORT, login $DB_USER"
+	lab_log "dropbear $(/usr/sbin/dropbear -V 2>&1 | head -n 1) pid $DB_PID on 127.0.0.1:$DB_PORT, login $DB_USER"
+}
+
+# Dropbear in the foreground on DB_PORT, its log appended to DB_LOG; sets
+# DB_PID. It forks one process per connection under this listener.
+lab__dropbear_launch() {
+	"${LAB_PDEATH[@]}" /usr/sbin/dropbear -F -E -s -p "127.0.0.1:$DB_PORT" \
+	    -r "$LAB_DIR/db_host_key" -P "$LAB_DIR/dropbear.pid" 2>>"$DB_LOG" &
+	DB_PID=$!
+	lab__own "$DB_PID"
+}
+
+# lab_dropbear_sessions: the pids of Dropbear's per-connection processes.
+lab_dropbear_sessions() {
+	lab__tree "$DB_PID" | tail -n +2
+}
+
+# lab_restart_dropbear: kills Dropbear's listener and every connection
+# process (SIGTERM, as a restart does), then starts it again on the same
+# port with the same host key. Sets DB_PID.
+lab_restart_dropbear() {
+	local sessions=() p attempt end
+	kill -STOP "$DB_PID" 2>/dev/null
+	while read -r p; do sessions+=("$p"); done < <(lab_dropbear_sessions)
+	[ "${#sessions[@]}" = 0 ] || kill -TERM "${sessions[@]}" 2>/dev/null
+	kill -TERM "$DB_PID" 2>/dev/null
+	kill -CONT "$DB_PID" 2>/dev/null
+	lab_wait_pid "$DB_PID" 5
+	end=$((SECONDS + 5))
+	for p in "${sessions[@]}"; do
+		while lab_alive "$p" && [ "$SECONDS" -lt "$end" ]; do sleep 0.05; done
+		lab_alive "$p" && lab_fail "dropbear connection process $p survived SIGTERM"
+	done
+	for attempt in 1 2 3 4 5 6 7 8 9 10; do
+		lab__dropbear_launch
+		if lab_wait_tcp "$DB_PORT" 5 "$DB_PID"; then
+			lab_log "dropbear restarted: pid $DB_PID on 127.0.0.1:$DB_PORT"
+			return 0
+		fi
+		lab_wait_pid "$DB_PID" 2
+		lab_log "dropbear did not listen again on port $DB_PORT (attempt $attempt), retrying"
+		sleep 0.2
+	done
+	lab_fail "dropbear could not listen on port $DB_PORT again"
+}
+
+# lab_skip_or_require VAR MESSAGE: skip (77) for a missing dependency,
+# unless the environment variable VAR is "require" (as CI sets it): then
+# the test fails, so that a tier CI must run is never skipped there.
+lab_skip_or_require() {
+	if [ "${!1:-}" = require ]; then
+		lab_fail "$2 ($1=require: this test must run here)"
+	fi
+	lab_skip "$2"
+}
+
+# lab_ssh2_install: the npm ssh2 package (the version the tests pin), from
+# the npm registry once per build dir (LAB_BUILD/npm-ssh2). Sets
+# SSH2_NODE_PATH. Returns 1 with the reason in LAB_WHY when node or npm is
+# missing; fails the test if npm cannot install it.
+SSH2_VERSION=1.17.0
+lab_ssh2_install() {
+	local prefix=${LAB_BUILD:-$LAB_DIR}/npm-ssh2
+	LAB_WHY=
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		LAB_WHY="node/npm not found (apt-get install nodejs npm)"
+		return 1
+	fi
+	if ! node -e "process.exit(require('$prefix/node_modules/ssh2/package.json').version === '$SSH2_VERSION' ? 0 : 1)" 2>/dev/null; then
+		mkdir -p "$prefix" || lab_fail "cannot create $prefix"
+		timeout 240 npm install --prefix "$prefix" --no-audit --no-fund --ignore-scripts \
+		    --loglevel=error "ssh2@$SSH2_VERSION" >"$LAB_DIR/npm.log" 2>&1 ||
+		    lab_fail "npm install ssh2@$SSH2_VERSION failed: $(tail -n 5 "$LAB_DIR/npm.log")"
+	fi
+	SSH2_NODE_PATH=$prefix/node_modules
+}
+
+# lab_start_ssh2 AUTHORIZED_KEYS: the npm ssh2 server (tests/tools/
+# ssh2_bastion.js) as a bastion on 127.0.0.1, accepting the keys listed in
+# AUTHORIZED_KEYS (read again at each login) for any user. One process
+# serves every connection. Sets SSH2_PORT, SSH2_PID, SSH2_LOG and
+# SSH2_KNOWN_HOSTS. Call lab_ssh2_install first.
+lab_start_ssh2() {
+	SSH2_AUTH=$1
+	SSH2_LOG=$LAB_DIR/ssh2.log
+	SSH2_KNOWN_HOSTS=$LAB_DIR/ssh2_known_hosts
+	ssh-keygen -q -t ed25519 -N '' -C ssh2-bastion -f "$LAB_DIR/ssh2_host" ||
+	    lab_fail "ssh-keygen (ssh2 host key) failed"
+	SSH2_PORT=$(lab_free_port) || lab_fail "no free port"
+	lab__ssh2_launch
+	lab_wait_tcp "$SSH2_PORT" 10 "$SSH2_PID" ||
+	    lab_fail "the ssh2 bastion did not start: $(cat "$SSH2_LOG")"
+	printf '[127.0.0.1]:%s %s\n' "$SSH2_PORT" \
+	    "$(cut -d' ' -f1,2 "$LAB_DIR/ssh2_host.pub")" >"$SSH2_KNOWN_HOSTS"
+	lab_log "ssh2 $SSH2_VERSION server (node $(node --version)) pid $SSH2_PID on 127.0.0.1:$SSH2_PORT"
+}
+
+# node ssh2_bastion.js on SSH2_PORT, its output appended to SSH2_LOG; sets
+# SSH2_PID.
+lab__ssh2_launch() {
+	NODE_PATH=$SSH2_NODE_PATH "${LAB_PDEATH[@]}" node "$LAB_SRC_DIR/tools/ssh2_bastion.js" \
+	    "$SSH2_PORT" "$LAB_DIR/ssh2_host" "$SSH2_AUTH" "$LAB_SERVER_DEADLINE" \
+	    </dev/null >>"$SSH2_LOG" 2>&1 &
+	SSH2_PID=$!
+	lab__own "$SSH2_PID"
+}
+
+# lab_restart_ssh2: kills the ssh2 server (SIGTERM) and starts it again on
+# the same port with the same host key. Sets SSH2_PID.
+lab_restart_ssh2() {
+	local attempt
+	lab_stop "$SSH2_PID" TERM 5
+	for attempt in 1 2 3 4 5 6 7 8 9 10; do
+		lab__ssh2_launch
+		if lab_wait_tcp "$SSH2_PORT" 10 "$SSH2_PID"; then
+			lab_log "ssh2 server restarted: pid $SSH2_PID on 127.0.0.1:$SSH2_PORT"
+			return 0
+		fi
+		lab_wait_pid "$SSH2_PID" 2
+		lab_log "the ssh2 server did not listen again on port $SSH2_PORT (attempt $attempt), retrying"
+		sleep 0.2
+	done
+	lab_fail "the ssh2 server could not listen on port $SSH2_PORT again"
 }
 
 # lab_start_netload echo|source: a target server; sets TARGET_PORT, TARGET_PID.

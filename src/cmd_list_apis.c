@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * tether list-python-apis: the seed listed its Python API; tether lists
- * its C API, the functions of <tether/tether.h> that the command line and
- * the MCP server are built on. -v adds the signatures, -vv a line each.
+ * tether list-python-apis: as the seed did, the Python API's functions
+ * (src/python/tether, also importable as scitex_tunnel, over libtether);
+ * -v adds the signatures, -vv a line each.
  */
 #include <stdio.h>
 
@@ -16,25 +16,16 @@ struct api_function {
 	const char *doc;
 };
 
-/* Kept in step with include/tether/tether.h (the seed-surface test checks). */
+/* Kept in step with src/python/tether/__init__.py (seed_surface checks). */
 static const struct api_function api_functions[] = {
-	{ "tether_setup",
-	    "int api_setup(const struct api_setup_opts *opts, "
-	    "struct api_result *result)",
-	    "Install a tunnel as tether@PORT.service (or a user service or "
-	    "daemon), start it, wait until it forwards." },
-	{ "tether_status",
-	    "int api_status(const struct api_status_opts *opts, "
-	    "struct api_result *result)",
-	    "Every tunnel on this machine, or one port: state, forwards, "
-	    "systemd's view; as text and JSON." },
-	{ "tether_remove",
-	    "int api_remove(const struct api_remove_opts *opts, "
-	    "struct api_result *result)",
-	    "Stop, disable and delete a tunnel and every file setup wrote for "
-	    "it." },
-	{ "api_result_free", "void api_result_free(struct api_result *result)",
-	    "Free the text and JSON a call left in a struct api_result." },
+	{ "setup", "setup(port, bastion=None, key=None, **options)",
+	    "Install a tunnel (user=True: your own, no root), start it, wait "
+	    "until it forwards." },
+	{ "status", "status(port=None, **options)",
+	    "Every tunnel on this machine, or one port: the text and the "
+	    "tunnels as parsed JSON." },
+	{ "remove", "remove(port, **options)",
+	    "Stop the tunnel and delete every file setup wrote for it." },
 	{ NULL, NULL, NULL },
 };
 
@@ -54,9 +45,9 @@ void
 cmd_list_apis_help(void)
 {
 	printf("usage: tether list-python-apis [-v|-vv]\n\n"
-	       "List tether's C API (include/tether/tether.h, link with "
-	       "tether_core): the\nfunctions behind setup, status, remove "
-	       "and the MCP tools.\n\n");
+	       "List the Python API (import scitex_tunnel, or tether): the "
+	       "functions behind\nsetup, status and remove, over libtether "
+	       "(libtether(3) for C).\n\n");
 	cli_print_options(stdout, list_options);
 }
 
@@ -85,7 +76,9 @@ cmd_list_apis(int argc, char **argv)
 		}
 		verbose++;
 	}
-	printf("tether C API (#include <tether/tether.h>):\n\n");
+	printf("Python API (import scitex_tunnel, or import tether); each "
+	       "returns a dict with\nsuccess, stdout, stderr and exit_code:"
+	       "\n\n");
 	for (f = api_functions; f->name != NULL; f++) {
 		printf("  %s\n", verbose >= 1 ? f->signature : f->name);
 		if (verbose >= 2)

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # The rest of the seed's command surface, under both names (tether and the
 # scitex-tunnel link):
-#  - list-python-apis lists exactly the functions include/tether/tether.h
-#    declares; -v their signatures, -vv a line of documentation each;
+#  - list-python-apis lists exactly the functions the Python module
+#    src/python/tether defines; -v their signatures, -vv a line of
+#    documentation each;
 #  - mcp installation prints a JSON snippet (valid JSON) registering
 #    `<real path of the binary> mcp start`, and that command really answers
 #    an MCP initialize on stdio;
@@ -23,7 +24,7 @@ JSON_GET=$LAB_TOOL
 TETHER_REAL=$(readlink -f "$LAB_TETHER")
 mkdir -p "$LAB_DIR/bin"
 ln -s "$TETHER_REAL" "$LAB_DIR/bin/scitex-tunnel"
-HEADER=$LAB_SRC_DIR/../include/tether/tether.h
+HEADER=$LAB_SRC_DIR/../src/python/tether/__init__.py
 [ -r "$HEADER" ] || lab_fail "cannot read $HEADER"
 
 LAB_CMD_TIMEOUT=30
@@ -32,7 +33,7 @@ t() { lab_cmd "$@"; }
 show() { lab_show_cmd; }
 
 # ---- list-python-apis ------------------------------------------------------------
-want=$(grep -oE '^(int|void) +tether_[a-z_]+\(' "$HEADER" | sed -E 's/^(int|void) +//; s/\($//' | sort)
+want=$(grep -oE '^def [a-z][a-z_]*\(' "$HEADER" | sed -E 's/^def //; s/\($//' | sort)
 [ -n "$want" ] || lab_fail "found no functions in $HEADER"
 for cmd in "$LAB_TETHER" "$LAB_DIR/bin/scitex-tunnel"; do
 	t "$cmd" list-python-apis
@@ -46,7 +47,8 @@ done
 t "$LAB_TETHER" list-python-apis -v
 [ "$RC" = 0 ] || { show; lab_fail "list-python-apis -v: exit $RC"; }
 for f in $want; do
-	grep -qE "^  (int|void) $f\(.*\)$" <<<"$OUT" || { show; lab_fail "list-python-apis -v: no signature of $f"; }
+	sig=$(grep -E "^def $f\(" "$HEADER" | sed -E 's/^def //; s/:$//')
+	grep -qxF "  $sig" <<<"$OUT" || { show; lab_fail "list-python-apis -v: not the signature $sig"; }
 done
 t "$LAB_TETHER" list-python-apis -vv
 [ "$RC" = 0 ] || { show; lab_fail "list-python-apis -vv: exit $RC"; }
@@ -54,7 +56,7 @@ t "$LAB_TETHER" list-python-apis -vv
     { show; lab_fail "list-python-apis -vv: not one line of documentation per function"; }
 t "$LAB_TETHER" list-python-apis --bogus
 [ "$RC" = 2 ] || { show; lab_fail "list-python-apis --bogus: exit $RC, expected 2"; }
-lab_log "ok: list-python-apis (both names) lists $(wc -w <<<"$want") functions of tether.h; -v, -vv"
+lab_log "ok: list-python-apis (both names) lists the $(wc -w <<<"$want") functions of the Python API; -v, -vv"
 
 # ---- -V and the list-tools header under each name -----------------------------
 t "$LAB_DIR/bin/scitex-tunnel" -V

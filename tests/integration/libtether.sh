@@ -30,6 +30,16 @@ PYDIR=$(dirname "$(find "$PREFIX" -type d -name scitex_tunnel)") && [ -d "$PYDIR
     lab_fail "no Python modules under $PREFIX"
 [ "$(pkg-config --variable=prefix tether)" = "$PREFIX" ] || lab_fail "tether.pc names another prefix"
 
+# A sanitizer build's library needs its runtime loaded first in a program
+# (cc's, python3) that is not built with it; python3's own leaks are not ours.
+LIBSO=$(find "$PREFIX" -name 'libtether.so.0' | head -n 1)
+PRELOAD=
+PY_ASAN=${ASAN_OPTIONS:-}
+if readelf -d "$LIBSO" | grep -q 'libasan'; then
+    PRELOAD=$(cc -print-file-name=libasan.so)
+    PY_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fi
+
 lab_private_home
 lab_start_bastion
 lab_start_workstation
@@ -76,7 +86,7 @@ C
 cc -std=c17 -Wall -Wextra -Werror -o "$LAB_DIR/prog" "$LAB_DIR/prog.c" \
     $(pkg-config --cflags --libs tether) -Wl,-rpath,"$(pkg-config --variable=libdir tether)" ||
     lab_fail "the C program did not build with pkg-config tether"
-prog() { OUT=$("$LAB_DIR/prog" "$@" 2>&1); RC=$?; [ "$RC" = 0 ] || lab_fail "prog $1 crashed ($RC): $OUT"; }
+prog() { OUT=$(LD_PRELOAD=$PRELOAD "$LAB_DIR/prog" "$@" 2>&1); RC=$?; [ "$RC" = 0 ] || lab_fail "prog $1 crashed ($RC): $OUT"; }
 
 RPORT=$(lab_free_port) || lab_fail "no free port"
 lab_log "check: C: setup in user mode forwards, and ssh goes through"
@@ -109,7 +119,7 @@ lab_has "$OUT" "option 'port': '0' is not a port from 1 to 65535" || lab_fail "p
 prog setup port="$RPORT" bastion="$BASTION" key="$LAB_DIR/no-such-key" user=yes
 lab_has "$OUT" "success=0 exit=4" || lab_fail "a missing key was not refused with exit 4: $OUT"
 lab_has "$OUT" "No such file or directory" || lab_fail "a missing key: not the CLI's message: $OUT"
-out=$("$LAB_DIR/prog" setup colour=yes 2>&1)
+out=$(LD_PRELOAD=$PRELOAD "$LAB_DIR/prog" setup colour=yes 2>&1)
 lab_has "$out" "unknown option colour" || lab_fail "an unknown option name was accepted: $out"
 
 RPORT2=$(lab_free_port) || lab_fail "no free port"
@@ -148,7 +158,7 @@ PY
 SSH_THROUGH="timeout 30 ssh -F /dev/null -p $RPORT2 -o HostKeyAlias=lab-workstation \
 -o UserKnownHostsFile=$WS_KNOWN_HOSTS -o StrictHostKeyChecking=yes -o BatchMode=yes \
 -o IdentitiesOnly=yes -o IdentityAgent=none -o LogLevel=ERROR -i $LAB_KEY $LAB_USER@127.0.0.1 echo through-py"
-out=$(cd / && PYTHONPATH=$PYDIR python3 "$LAB_DIR/seed.py" "$RPORT2" "$BASTION" "$LAB_KEY" \
+out=$(cd / && LD_PRELOAD=$PRELOAD ASAN_OPTIONS=$PY_ASAN PYTHONPATH=$PYDIR python3 "$LAB_DIR/seed.py" "$RPORT2" "$BASTION" "$LAB_KEY" \
     "$BASTION_KNOWN_HOSTS" "127.0.0.1:$WS_PORT" "$SSH_THROUGH" 2>&1) ||
     lab_fail "the seed's Python lines failed: $out"
 lab_has "$out" "python ok" || lab_fail "python printed: $out"
@@ -156,7 +166,7 @@ lab_has "$out" "python ok" || lab_fail "python printed: $out"
 lab_log "check: Python without the library: ImportError naming the package"
 mkdir -p "$LAB_DIR/nolib"
 cp -r "$PYDIR/tether" "$PYDIR/scitex_tunnel" "$LAB_DIR/nolib/"
-out=$(cd / && PYTHONPATH=$LAB_DIR/nolib python3 -c 'import scitex_tunnel' 2>&1) &&
+out=$(cd / && LD_PRELOAD=$PRELOAD ASAN_OPTIONS=$PY_ASAN PYTHONPATH=$LAB_DIR/nolib python3 -c 'import scitex_tunnel' 2>&1) &&
     lab_fail "import worked without libtether"
 lab_has "$out" "ImportError: tether's Python API needs libtether" || lab_fail "not the ImportError: $out"
 lab_has "$out" "apt-get install libtether0" || lab_fail "the package is not named: $out"

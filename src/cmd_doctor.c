@@ -555,7 +555,7 @@ doctor_certificate(struct doctor *d)
 		    "%s is for %s, not for %s, the user tether logs in as; "
 		    "have it signed with -n %s",
 		    path, ci.principals, d->login, d->login);
-	else if (ci.valid_before - now < 7 * 86400)
+	else if (ci.valid_before - now < (uint64_t)7 * 86400)
 		report(d, V_WARN, 0, "certificate",
 		    "%s (ID \"%s\") expires at %s, in %llu hours; renew it "
 		    "before then",

@@ -90,18 +90,17 @@ static tether_result *
 result_refused(const char *message, int code)
 {
 	tether_result *t = calloc(1, sizeof *t);
-	size_t len = strlen(message);
+	size_t sz = strlen(message) + 2;
 
 	if (t == NULL)
 		return NULL;
 	t->r.out = strdup("");
-	t->r.err = malloc(len + 2);
+	t->r.err = malloc(sz);
 	if (t->r.out == NULL || t->r.err == NULL) {
 		tether_result_free(t);
 		return NULL;
 	}
-	memcpy(t->r.err, message, len);
-	memcpy(t->r.err + len, "\n", 2);
+	snprintf(t->r.err, sz, "%s\n", message);
 	t->r.exit_code = code;
 	return t;
 }

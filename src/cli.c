@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tether/exit.h"
 #include "cli.h"
+#include "spec.h"
 
 void
 cli_parser_init(struct cli_parser *p, int argc, char **argv)
@@ -400,4 +402,33 @@ cli_parse_verb(int argc, char **argv, const struct cli_option *opts,
 	if (wants_help)
 		help();
 	return wants_help;
+}
+
+int
+cli_port_arg(const char *flag, const char *arg, int *port)
+{
+	if (spec_parse_port(arg, 1, port) == 0)
+		return 0;
+	fprintf(stderr,
+	    "tether: %s '%s': the port must be a number from 1 to 65535\n",
+	    flag, arg);
+	return -1;
+}
+
+int
+cli_int_arg(const char *flag, const char *arg, long lo, long hi,
+    const char *unit, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*arg != '\0' && *end == '\0' && errno == 0 && v >= lo && v <= hi) {
+		*out = (int)v;
+		return 0;
+	}
+	fprintf(stderr, "tether: %s '%s': give %ld to %ld %s\n", flag, arg, lo,
+	    hi, unit);
+	return -1;
 }

@@ -46,6 +46,14 @@ void cli_print_options(FILE *, const struct cli_option *);
 int cli_parse_verb(int argc, char **argv, const struct cli_option *opts,
     int help_id, int (*apply)(int id, const char *arg, void *ctx), void *ctx,
     void (*help)(void), int *rc);
+/*
+ * A port given to flag (1 to 65535) into *port: 0, or -1 having said on
+ * stderr what is wrong with it.
+ */
+int cli_port_arg(const char *flag, const char *arg, int *port);
+/* A whole number of unit from lo to hi, the same way. */
+int cli_int_arg(const char *flag, const char *arg, long lo, long hi,
+    const char *unit, int *out);
 
 /* The options of `tether run`. */
 enum run_opt {

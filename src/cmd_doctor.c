@@ -35,7 +35,8 @@
 #include "agent.h"
 #include "cert.h"
 #include "cli.h"
-#include "commands.h"
+#include "bastion_line.h"
+#include "cmd.h"
 #include "config.h"
 #include "fsutil.h"
 #include "hostkey.h"
@@ -113,7 +114,7 @@ struct doctor {
 	int warnings;
 };
 
-void
+static void
 cmd_doctor_help(void)
 {
 	printf(
@@ -1052,7 +1053,7 @@ doctor_checks(struct doctor *d)
 		doctor_target(d, &d->cfg.forwards[i]);
 }
 
-int
+static int
 cmd_doctor(int argc, char **argv)
 {
 	struct doctor *d;
@@ -1097,3 +1098,11 @@ cmd_doctor(int argc, char **argv)
 	free(d);
 	return rc;
 }
+
+const struct cmd_entry cmd_doctor_entry = {
+	.name = "doctor",
+	.summary = "check a tunnel end to end and say what to fix",
+	.exec = cmd_doctor,
+	.help = cmd_doctor_help,
+	.seed_usage = "check a tunnel end to end",
+};

@@ -8,7 +8,7 @@
 
 #include "tether/exit.h"
 #include "cli.h"
-#include "commands.h"
+#include "cmd.h"
 
 struct api_function {
 	const char *name;
@@ -41,7 +41,7 @@ static const struct cli_option list_options[] = {
 	{ 0, 0, NULL, NULL, NULL },
 };
 
-void
+static void
 cmd_list_apis_help(void)
 {
 	printf("usage: tether list-python-apis [-v|-vv]\n\n"
@@ -51,7 +51,7 @@ cmd_list_apis_help(void)
 	cli_print_options(stdout, list_options);
 }
 
-int
+static int
 cmd_list_apis(int argc, char **argv)
 {
 	const struct api_function *f;
@@ -90,3 +90,11 @@ cmd_list_apis(int argc, char **argv)
 	}
 	return TETHER_EXIT_OK;
 }
+
+const struct cmd_entry cmd_list_apis_entry = {
+	.name = "list-python-apis",
+	.summary = "list the Python API (the seed's verb)",
+	.exec = cmd_list_apis,
+	.help = cmd_list_apis_help,
+	.seed_usage = "[-v|-vv]",
+};

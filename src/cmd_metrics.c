@@ -15,7 +15,7 @@
 #include "tether/exit.h"
 #include "ops.h"
 #include "cli.h"
-#include "commands.h"
+#include "cmd.h"
 #include "fsutil.h"
 #include "strbuf.h"
 
@@ -72,7 +72,7 @@ struct metrics_args {
 	const char *textfile;
 };
 
-void
+static void
 cmd_metrics_help(void)
 {
 	printf("usage: tether metrics [--textfile DIR]\n\n"
@@ -260,7 +260,7 @@ metrics_write_textfile(const char *dir, const char *text)
 	return TETHER_EXIT_OK;
 }
 
-int
+static int
 cmd_metrics(int argc, char **argv)
 {
 	struct api_status_opts opts;
@@ -293,3 +293,10 @@ cmd_metrics(int argc, char **argv)
 	free(text);
 	return rc;
 }
+
+const struct cmd_entry cmd_metrics_entry = {
+	.name = "metrics",
+	.summary = "every tunnel in Prometheus's text format (--textfile DIR)",
+	.exec = cmd_metrics,
+	.help = cmd_metrics_help,
+};

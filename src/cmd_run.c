@@ -11,7 +11,7 @@
 
 #include "tether/exit.h"
 #include "cli.h"
-#include "commands.h"
+#include "cmd.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "key.h"
@@ -19,13 +19,6 @@
 #include "paths.h"
 #include "sshconfig.h"
 #include "supervisor.h"
-
-const char *
-cmd_env_lookup(const char *name, void *ctx)
-{
-	(void)ctx;
-	return getenv(name);
-}
 
 /* SIGHUP reads every source again: the same flags, environment and file. */
 struct run_args {
@@ -238,7 +231,13 @@ run_in_background(struct run_request *req)
 	return 0;
 }
 
-int
+static void
+cmd_run_help(void)
+{
+	cli_print_run_help(stdout);
+}
+
+static int
 cmd_run(int argc, char **argv)
 {
 	struct run_args args = { argc, argv };
@@ -288,8 +287,10 @@ cmd_run(int argc, char **argv)
 	return rc;
 }
 
-void
-cmd_run_help(void)
-{
-	cli_print_run_help(stdout);
-}
+
+const struct cmd_entry cmd_run_entry = {
+	.name = "run",
+	.summary = "keep a reverse tunnel up (foreground, --daemon, --check)",
+	.exec = cmd_run,
+	.help = cmd_run_help,
+};

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * tether trust: show the bastion's host key and record it in known_hosts
- * after confirmation. tether bastion-line: the least-privilege
- * authorized_keys line for the bastion.
+ * after confirmation.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -17,22 +16,19 @@
 #include "tether/exit.h"
 #include "api.h"
 #include "cli.h"
-#include "commands.h"
+#include "cmd.h"
 #include "config.h"
 #include "fsutil.h"
 #include "hostkey.h"
 #include "key.h"
 
 #define TRUST_TIMEOUT_SECONDS 15
-#define BASTION_LINE_PORTS_MAX 16
 
 enum trust_opt {
 	T_BASTION = 1,
 	T_KNOWN_HOSTS,
 	T_YES,
 	T_PORT,
-	T_REMOTE,
-	T_KEY,
 	T_HELP,
 	T_USER,
 };
@@ -51,18 +47,7 @@ static const struct cli_option trust_options[] = {
 	{ 0, 0, NULL, NULL, NULL },
 };
 
-static const struct cli_option line_options[] = {
-	{ T_PORT, 'p', "port", "PORT", "the remote port (repeat for several)" },
-	{ T_REMOTE, 'R', "remote", "[BIND:]PORT:HOST:HOSTPORT",
-	    "a forward as given to run (repeat for several)" },
-	{ T_KEY, 's', "secret-key", "PATH",
-	    "the tunnel's private key (or its .pub)" },
-	{ T_KEY, 0, "key", "PATH", "same as --secret-key" },
-	{ T_HELP, 'h', "help", NULL, "show this help" },
-	{ 0, 0, NULL, NULL, NULL },
-};
-
-void
+static void
 cmd_trust_help(void)
 {
 	printf(
@@ -76,17 +61,6 @@ cmd_trust_help(void)
 	    "changed (a rotated bastion) replaces the old one there; the "
 	    "running\ntunnel notices and connects again.\n\n");
 	cli_print_options(stdout, trust_options);
-}
-
-void
-cmd_bastion_line_help(void)
-{
-	printf(
-	    "usage: tether bastion-line {-p PORT | -R [BIND:]PORT:HOST:HOSTPORT}"
-	    "... -s KEY\n\nPrint the authorized_keys line for the bastion "
-	    "that lets this key do\nnothing but listen on those ports, on "
-	    "their bind addresses\n(no shell, no other forwarding).\n\n");
-	cli_print_options(stdout, line_options);
 }
 
 /* Reads a yes/no answer from the terminal. */
@@ -302,7 +276,7 @@ trust_load_tunnel(struct tether_config *cfg, const char *arg,
 	return TETHER_EXIT_OK;
 }
 
-int
+static int
 cmd_trust(int argc, char **argv)
 {
 	struct tether_config *cfg;
@@ -369,138 +343,9 @@ cmd_trust(int argc, char **argv)
 	return rc;
 }
 
-/* "TYPE BASE64" of the key's public half. */
-static int
-line_public_key(const char *path, char *out, size_t sz)
-{
-	struct error err;
-	ssh_key key = NULL, pub = NULL;
-	char *b64 = NULL;
-	int rc = -1;
-
-	error_clear(&err);
-	if (ssh_pki_import_pubkey_file(path, &pub) != SSH_OK) {
-		if (key_load(path, NULL, &key, &err) == -1) {
-			fprintf(stderr, "tether: %s\n", err.msg);
-			return -1;
-		}
-		if (ssh_pki_export_privkey_to_pubkey(key, &pub) != SSH_OK)
-			goto out;
-	}
-	if (ssh_pki_export_pubkey_base64(pub, &b64) != SSH_OK)
-		goto out;
-	snprintf(out, sz, "%s %s", ssh_key_type_to_char(ssh_key_type(pub)),
-	    b64);
-	rc = 0;
-out:
-	if (rc == -1)
-		fprintf(stderr, "tether: %s: cannot derive the public key\n",
-		    path);
-	ssh_string_free_char(b64);
-	ssh_key_free(pub);
-	ssh_key_free(key);
-	return rc;
-}
-
-/* sshd's [host:]port: "localhost" for the default bind, IPv6 in []. */
-static void
-bastion_line_listen(FILE *out, const char *what, const char *bind, int port)
-{
-	int v6 = bind != NULL && strchr(bind, ':') != NULL;
-
-	if (bind == NULL || bind[0] == '\0')
-		bind = "localhost";
-	fprintf(out, ",%s=\"%s%s%s:%d\"", what, v6 ? "[" : "", bind,
-	    v6 ? "]" : "", port);
-}
-
-void
-bastion_line_print(FILE *out, const char *indent, const int *ports,
-    const char *const *binds, size_t n, const char *pub)
-{
-	char host[256] = "this-host";
-	size_t i;
-
-	gethostname(host, sizeof host - 1);
-	/*
-	 * restrict alone still lets the key run commands (it only takes the
-	 * PTY): the forced command makes "nothing but listen" true whatever
-	 * the account's shell. tether never opens a session channel.
-	 */
-	fprintf(out, "%scommand=\"/bin/false\",restrict,port-forwarding",
-	    indent);
-	for (i = 0; i < n; i++)
-		bastion_line_listen(out, "permitlisten",
-		    binds != NULL ? binds[i] : NULL, ports[i]);
-	/* Only so tether's end-to-end probe can reach its own port. */
-	for (i = 0; i < n; i++)
-		fprintf(out, ",permitopen=\"localhost:%d\"", ports[i]);
-	fprintf(out, " %s tether@%s\n", pub, host);
-}
-
-int
-cmd_bastion_line(int argc, char **argv)
-{
-	int ports[BASTION_LINE_PORTS_MAX], id;
-	struct forward_spec fw[BASTION_LINE_PORTS_MAX];
-	const char *binds[BASTION_LINE_PORTS_MAX];
-	char pub[16384];
-	const char *arg, *key = NULL;
-	struct cli_parser p;
-	struct error err;
-	size_t n = 0;
-
-	error_clear(&err);
-	cli_parser_init(&p, argc, argv);
-	while ((id = cli_next(&p, line_options, &arg, &err)) != CLI_END) {
-		if (id == CLI_ERROR || id == CLI_OPERAND) {
-			fprintf(stderr, "tether: %s\n",
-			    id == CLI_ERROR ?
-			        err.msg :
-			        "unexpected argument; see tether bastion-line --help");
-			return TETHER_EXIT_USAGE;
-		}
-		if (id == T_HELP) {
-			cmd_bastion_line_help();
-			return TETHER_EXIT_OK;
-		}
-		if (id == T_KEY)
-			key = arg;
-		if ((id == T_PORT || id == T_REMOTE) &&
-		    n == BASTION_LINE_PORTS_MAX) {
-			fprintf(stderr,
-			    "tether: bastion-line: at most %d forwards\n",
-			    BASTION_LINE_PORTS_MAX);
-			return TETHER_EXIT_USAGE;
-		}
-		if (id == T_PORT) {
-			binds[n] = NULL;
-			if (spec_parse_port(arg, 1, &ports[n++]) == -1) {
-				fprintf(stderr,
-				    "tether: -p '%s': give a port from 1 to "
-				    "65535\n",
-				    arg);
-				return TETHER_EXIT_USAGE;
-			}
-		}
-		if (id == T_REMOTE) {
-			if (spec_parse_forward(arg, &fw[n], &err) == -1) {
-				fprintf(stderr, "tether: -R: %s\n", err.msg);
-				return TETHER_EXIT_USAGE;
-			}
-			ports[n] = fw[n].port;
-			binds[n] = fw[n].bind;
-			n++;
-		}
-	}
-	if (n == 0 || key == NULL) {
-		fprintf(stderr,
-		    "tether: bastion-line needs -p PORT or -R "
-		    "FORWARD, and -s KEY\n");
-		return TETHER_EXIT_USAGE;
-	}
-	if (line_public_key(key, pub, sizeof pub) == -1)
-		return TETHER_EXIT_KEY;
-	bastion_line_print(stdout, "", ports, binds, n, pub);
-	return TETHER_EXIT_OK;
-}
+const struct cmd_entry cmd_trust_entry = {
+	.name = "trust",
+	.summary = "check and record the bastion's host key",
+	.exec = cmd_trust,
+	.help = cmd_trust_help,
+};

@@ -8,60 +8,16 @@
 #include <libssh/libssh.h>
 
 #include "tether/exit.h"
-#include "commands.h"
-#include "mcp.h"
-
-static void
-mcp_help(void)
-{
-	char arg0[] = "--help", *argv[] = { arg0, NULL };
-
-	mcp_main(1, argv);
-}
-
-struct verb {
-	const char *name;
-	const char *alias; /* the seed's later name, or NULL */
-	int (*run)(int, char **);
-	void (*help)(void);
-	const char *summary;
-};
-
-static const struct verb verbs[] = {
-	{ "run", NULL, cmd_run, cmd_run_help,
-	    "keep a reverse tunnel up (foreground, --daemon, --check)" },
-	{ "setup", "setup-tunnel", cmd_setup, cmd_setup_help,
-	    "install a tunnel as a service (system, --user, or a daemon)" },
-	{ "status", "show-status", cmd_status, cmd_status_help,
-	    "show every tunnel on this machine" },
-	{ "remove", "remove-tunnel", cmd_remove, cmd_remove_help,
-	    "stop and uninstall a tunnel" },
-	{ "doctor", NULL, cmd_doctor, cmd_doctor_help,
-	    "check a tunnel end to end and say what to fix" },
-	{ "metrics", NULL, cmd_metrics, cmd_metrics_help,
-	    "every tunnel in Prometheus's text format (--textfile DIR)" },
-	{ "migrate", NULL, cmd_migrate, cmd_migrate_help,
-	    "replace scitex-tunnel's autossh units with tether" },
-	{ "list-python-apis", NULL, cmd_list_apis, cmd_list_apis_help,
-	    "list the C API (the seed's verb)" },
-	{ "trust", NULL, cmd_trust, cmd_trust_help,
-	    "check and record the bastion's host key" },
-	{ "bastion-line", NULL, cmd_bastion_line, cmd_bastion_line_help,
-	    "print the least-privilege authorized_keys line" },
-	{ "mcp", NULL, mcp_main, mcp_help,
-	    "MCP server for AI agents (mcp start, mcp list-tools)" },
-};
-
-#define NVERBS (sizeof verbs / sizeof verbs[0])
+#include "cmd.h"
 
 static void
 usage(FILE *out)
 {
-	size_t i;
+	const struct cmd_entry *const *e;
 
 	fprintf(out, "usage: tether <verb> [options]\n\nverbs:\n");
-	for (i = 0; i < NVERBS; i++)
-		fprintf(out, "  %-17s %s\n", verbs[i].name, verbs[i].summary);
+	for (e = cmd_table; *e != NULL; e++)
+		fprintf(out, "  %-17s %s\n", (*e)->name, (*e)->summary);
 	fprintf(out,
 	    "\ntether <verb> --help shows a verb's options; "
 	    "--help-recursive shows them all;\ntether --version its version.\n");
@@ -70,21 +26,21 @@ usage(FILE *out)
 static void
 help_recursive(void)
 {
-	size_t i;
+	const struct cmd_entry *const *e;
 
 	usage(stdout);
-	for (i = 0; i < NVERBS; i++) {
-		printf("\n==== tether %s ====\n", verbs[i].name);
+	for (e = cmd_table; *e != NULL; e++) {
+		printf("\n==== tether %s ====\n", (*e)->name);
 		fflush(stdout);
-		verbs[i].help();
+		(*e)->help();
 	}
 }
 
 int
 main(int argc, char **argv)
 {
+	const struct cmd_entry *entry;
 	const char *verb;
-	size_t i;
 
 	/* A peer closing mid-write is an event to handle, not a death. */
 	signal(SIGPIPE, SIG_IGN);
@@ -109,12 +65,8 @@ main(int argc, char **argv)
 		    ssh_version(0), TETHER_LIBSSH_KIND);
 		return TETHER_EXIT_OK;
 	}
-	for (i = 0; i < NVERBS; i++) {
-		if (strcmp(verb, verbs[i].name) == 0 ||
-		    (verbs[i].alias != NULL &&
-		        strcmp(verb, verbs[i].alias) == 0))
-			return verbs[i].run(argc - 2, argv + 2);
-	}
+	if ((entry = cmd_find(verb)) != NULL)
+		return entry->exec(argc - 2, argv + 2);
 	fprintf(stderr, "tether: unknown verb '%s'; see tether --help\n", verb);
 	return TETHER_EXIT_USAGE;
 }

@@ -25,7 +25,7 @@
 #include "cli.h"
 #include "error.h"
 #include "log.h"
-#include "commands.h"
+#include "cmd.h"
 #include "mcp.h"
 
 #define MCP_FALLBACK_VERSION "2025-06-18"

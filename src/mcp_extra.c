@@ -15,7 +15,7 @@
 #include "tether/exit.h"
 #include "api.h"
 #include "cli.h"
-#include "commands.h"
+#include "cmd.h"
 #include "mcp.h"
 #include "service.h"
 

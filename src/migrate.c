@@ -27,7 +27,7 @@
 #include "ops.h"
 #include "api.h"
 #include "cli.h"
-#include "commands.h"
+#include "cmd.h"
 #include "fsutil.h"
 #include "migrate.h"
 #include "plan.h"
@@ -961,7 +961,7 @@ static const struct cli_option migrate_options[] = {
 	{ 0, 0, NULL, NULL, NULL },
 };
 
-void
+static void
 cmd_migrate_help(void)
 {
 	printf("usage: tether migrate [--dry-run] [--yes] [--unit-dir DIR]\n"
@@ -1542,7 +1542,7 @@ migrate_run(struct migrate *m)
 	return rc;
 }
 
-int
+static int
 cmd_migrate(int argc, char **argv)
 {
 	struct migrate m;
@@ -1560,3 +1560,11 @@ cmd_migrate(int argc, char **argv)
 	migrate_free(&m);
 	return rc;
 }
+
+const struct cmd_entry cmd_migrate_entry = {
+	.name = "migrate",
+	.summary = "replace scitex-tunnel's autossh units with tether",
+	.exec = cmd_migrate,
+	.help = cmd_migrate_help,
+	.seed_usage = "replace autossh-tunnel-PORT units with tether's",
+};

@@ -2,59 +2,63 @@
 /*
  * Under the name scitex-tunnel, tether accepts the seed tool's command
  * lines unchanged: its verbs (and their later names), -V, and its exit
- * codes (setup and remove: 0 or 1; usage errors: 2).
+ * codes (setup and remove: 0 or 1; usage errors: 2). The verbs offered
+ * are the entries of cmd_table with a seed_usage.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "tether/exit.h"
-#include "commands.h"
-#include "mcp.h"
-
-struct seed_verb {
-	const char *name;
-	const char *alias;
-	int (*run)(int, char **);
-};
+#include "cmd.h"
 
 /* The seed's version: scripts that read `scitex-tunnel -V` see it. */
 #define SEED_VERSION "0.2.3"
 
-static int
-seed_mcp(int argc, char **argv)
+static const struct cmd_entry *
+seed_find(const char *name)
 {
-	return mcp_main_as("scitex-tunnel", argc, argv);
-}
+	const struct cmd_entry *e = cmd_find(name);
 
-static const struct seed_verb seed_verbs[] = {
-	{ "setup", "setup-tunnel", cmd_setup },
-	{ "remove", "remove-tunnel", cmd_remove_seed },
-	{ "status", "show-status", cmd_status },
-	{ "mcp", NULL, seed_mcp },
-	{ "list-python-apis", NULL, cmd_list_apis },
-	/* tether's own, for whoever moves off the seed's units by its name. */
-	{ "migrate", NULL, cmd_migrate },
-	{ "doctor", NULL, cmd_doctor },
-};
+	return e != NULL && e->seed_usage != NULL ? e : NULL;
+}
 
 static void
 seed_usage(FILE *out)
 {
+	const struct cmd_entry *const *e;
+	char left[40];
+
 	fprintf(out,
 	    "usage: scitex-tunnel [-h] [-V] [--help-recursive] "
-	    "<command> ...\n\ncommands:\n"
-	    "  setup (setup-tunnel)    -p PORT -b USER@HOST -s KEY\n"
-	    "  remove (remove-tunnel)  -p PORT\n"
-	    "  status (show-status)    [-p PORT]\n"
-	    "  mcp                     start | list-tools | installation | "
-	    "doctor\n"
-	    "  list-python-apis        [-v|-vv]\n"
-	    "  migrate                 replace autossh-tunnel-PORT units "
-	    "with tether's\n"
-	    "  doctor                  check a tunnel end to end\n\n"
-	    "This is tether %s answering to the scitex-tunnel name; see "
+	    "<command> ...\n\ncommands:\n");
+	for (e = cmd_table; *e != NULL; e++) {
+		if ((*e)->seed_usage == NULL)
+			continue;
+		snprintf(left, sizeof left, "%s%s%s%s", (*e)->name,
+		    (*e)->alias != NULL ? " (" : "",
+		    (*e)->alias != NULL ? (*e)->alias : "",
+		    (*e)->alias != NULL ? ")" : "");
+		fprintf(out, "  %-23s %s\n", left, (*e)->seed_usage);
+	}
+	fprintf(out,
+	    "\nThis is tether %s answering to the scitex-tunnel name; see "
 	    "tether --help.\n",
 	    TETHER_VERSION);
+}
+
+static void
+seed_help_recursive(void)
+{
+	const struct cmd_entry *const *e;
+
+	seed_usage(stdout);
+	for (e = cmd_table; *e != NULL; e++) {
+		if ((*e)->seed_usage == NULL)
+			continue;
+		printf("\n==== %s ====\n", (*e)->name);
+		fflush(stdout);
+		(*e)->help();
+	}
 }
 
 /* The seed knows two outcomes for a change: it worked, or it did not. */
@@ -69,7 +73,8 @@ seed_exit_code(int rc)
 int
 seed_main(int argc, char **argv)
 {
-	size_t i;
+	const struct cmd_entry *e;
+	int rc;
 
 	if (argc < 2) {
 		seed_usage(stderr);
@@ -86,34 +91,17 @@ seed_main(int argc, char **argv)
 		return TETHER_EXIT_OK;
 	}
 	if (strcmp(argv[1], "--help-recursive") == 0) {
-		seed_usage(stdout);
-		printf("\n==== setup ====\n");
-		fflush(stdout);
-		cmd_setup_help();
-		printf("\n==== remove ====\n");
-		fflush(stdout);
-		cmd_remove_help();
-		printf("\n==== status ====\n");
-		fflush(stdout);
-		cmd_status_help();
+		seed_help_recursive();
 		return TETHER_EXIT_OK;
 	}
-	for (i = 0; i < sizeof seed_verbs / sizeof seed_verbs[0]; i++) {
-		if (strcmp(argv[1], seed_verbs[i].name) == 0 ||
-		    (seed_verbs[i].alias != NULL &&
-		        strcmp(argv[1], seed_verbs[i].alias) == 0)) {
-			int rc = seed_verbs[i].run(argc - 2, argv + 2);
-
-			/* Only setup and remove had the seed's 0-or-1 codes. */
-			return seed_verbs[i].run == cmd_setup ||
-			        seed_verbs[i].run == cmd_remove_seed ?
-			    seed_exit_code(rc) :
-			    rc;
-		}
+	if ((e = seed_find(argv[1])) == NULL) {
+		fprintf(stderr,
+		    "scitex-tunnel: unknown command '%s'; see scitex-tunnel "
+		    "--help\n",
+		    argv[1]);
+		return TETHER_EXIT_USAGE;
 	}
-	fprintf(stderr,
-	    "scitex-tunnel: unknown command '%s'; see "
-	    "scitex-tunnel --help\n",
-	    argv[1]);
-	return TETHER_EXIT_USAGE;
+	rc = (e->seed_exec != NULL ? e->seed_exec : e->exec)(argc - 2,
+	    argv + 2);
+	return e->seed_codes ? seed_exit_code(rc) : rc;
 }

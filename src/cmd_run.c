@@ -287,7 +287,6 @@ cmd_run(int argc, char **argv)
 	return rc;
 }
 
-
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
 	.summary = "keep a reverse tunnel up (foreground, --daemon, --check)",

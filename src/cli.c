@@ -162,30 +162,9 @@ cli_print_options(FILE *out, const struct cli_option *o)
 const struct cli_option cli_run_options[] = {
 	{ RUN_OPT_PORT, 'p', "port", "PORT",
 	    "remote port on the bastion (forwards to --target)" },
-	{ RUN_OPT_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
-	    "the bastion to connect to" },
-	{ RUN_OPT_KEY, 's', "key", "PATH", "private key (default: ssh-agent)" },
-	{ RUN_OPT_KEY, 0, "secret-key", "PATH", "same as --key (seed's name)" },
-	{ RUN_OPT_TARGET, 't', "target", "HOST:PORT",
-	    "local target of -p (default localhost:22)" },
-	{ RUN_OPT_REMOTE, 'R', "remote", "[BIND:]PORT:HOST:HOSTPORT",
-	    "a remote forward; repeat for several" },
 	{ RUN_OPT_CONFIG, 'c', "config", "FILE",
 	    "INI file with a [tunnel] section" },
-	{ RUN_OPT_KNOWN_HOSTS, 0, "known-hosts", "FILE",
-	    "known_hosts file (default ~/.ssh/known_hosts)" },
-	{ RUN_OPT_SSH_CONFIG, 'F', "ssh-config", "FILE|none",
-	    "read this ssh_config for -b's alias, as ssh -F" },
-	{ RUN_OPT_IPV4, '4', "ipv4", NULL, "reach the bastion over IPv4 only" },
-	{ RUN_OPT_IPV6, '6', "ipv6", NULL, "reach the bastion over IPv6 only" },
-	{ RUN_OPT_POLICY, 0, "host-key-policy", "strict|accept-new",
-	    "unknown bastion keys: refuse (default) or record" },
-	{ RUN_OPT_HOST_KEY, 0, "host-key", "SHA256:...",
-	    "pin the bastion's key (no known_hosts needed)" },
-	{ RUN_OPT_NAME, 'n', "name", "NAME", "the tunnel's name in logs" },
-	{ RUN_OPT_OPTION, 'o', "option", "KEY=VALUE",
-	    "set any [tunnel] key, e.g. -o keepalive_interval=10" },
-	{ RUN_OPT_VERBOSE, 'v', "verbose", NULL, "log debug detail" },
+	CLI_TUNNEL_OPTIONS,
 	{ RUN_OPT_CHECK, 0, "check", NULL,
 	    "check the configuration and key, then exit" },
 	{ RUN_OPT_DAEMON, 'd', "daemon", NULL,
@@ -194,8 +173,6 @@ const struct cli_option cli_run_options[] = {
 	    "with --daemon (default RUNTIME_DIR/NAME.pid)" },
 	{ RUN_OPT_LOGFILE, 0, "log-file", "FILE",
 	    "with --daemon (default RUNTIME_DIR/NAME.log)" },
-	{ RUN_OPT_STATE_DIR, 0, "state-dir", "DIR",
-	    "where the live state file goes (default RUNTIME_DIR)" },
 	{ RUN_OPT_HELP, 'h', "help", NULL, "show this help" },
 	{ 0, 0, NULL, NULL, NULL },
 };
@@ -243,8 +220,8 @@ cli_scan_run(int argc, char **argv, const char **config_path, int *help,
 	return 0;
 }
 
-static int
-cli_apply_run_flag(struct tether_config *cfg, int id, const char *arg,
+int
+cli_apply_tunnel_flag(struct tether_config *cfg, int id, const char *arg,
     int *remotes_seen, struct error *err)
 {
 	/* Only options with an argument read arg; give the others "". */
@@ -302,8 +279,8 @@ cli_apply_run_flag(struct tether_config *cfg, int id, const char *arg,
 	case RUN_OPT_OPTION:
 		/* -o forward=SPEC adds a forward, as -R does. */
 		if (strncmp(arg, "forward=", 8) == 0)
-			return cli_apply_run_flag(cfg, RUN_OPT_REMOTE, arg + 8,
-			    remotes_seen, err);
+			return cli_apply_tunnel_flag(cfg, RUN_OPT_REMOTE,
+			    arg + 8, remotes_seen, err);
 		return config_set_option(cfg, arg, err);
 	case RUN_OPT_VERBOSE:
 		cfg->verbose = 1;
@@ -361,7 +338,7 @@ cli_parse_run(int argc, char **argv, env_lookup_fn lookup, void *env_ctx,
 		/* The scan passed, so this cannot fail; say so if it does. */
 		if (id == CLI_ERROR || id == CLI_OPERAND)
 			return -1;
-		if (cli_apply_run_flag(cfg, id, arg, &remotes_seen, err) ==
+		if (cli_apply_tunnel_flag(cfg, id, arg, &remotes_seen, err) ==
 		        -1 ||
 		    cli_apply_run_mode(req, id, arg, err) == -1)
 			return -1;

@@ -78,7 +78,53 @@ enum run_opt {
 	RUN_OPT_IPV4,
 	RUN_OPT_IPV6,
 	RUN_OPT_HELP,
+	RUN_OPT_LAST /* verbs with more options number theirs from here */
 };
+
+/*
+ * The flags that describe a tunnel, rows of both run's and doctor's
+ * tables (each adds its own -p, -c and the rest around them), so the two
+ * never drift: what one accepts, the other does.
+ */
+/* clang-format off */
+#define CLI_TUNNEL_OPTIONS \
+	{ RUN_OPT_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]", \
+	    "the bastion to connect to" }, \
+	{ RUN_OPT_KEY, 's', "key", "PATH", \
+	    "private key (default: ssh-agent)" }, \
+	{ RUN_OPT_KEY, 0, "secret-key", "PATH", \
+	    "same as --key (seed's name)" }, \
+	{ RUN_OPT_TARGET, 't', "target", "HOST:PORT", \
+	    "local target of -p (default localhost:22)" }, \
+	{ RUN_OPT_REMOTE, 'R', "remote", "[BIND:]PORT:HOST:HOSTPORT", \
+	    "a remote forward; repeat for several" }, \
+	{ RUN_OPT_KNOWN_HOSTS, 0, "known-hosts", "FILE", \
+	    "known_hosts file (default ~/.ssh/known_hosts)" }, \
+	{ RUN_OPT_SSH_CONFIG, 'F', "ssh-config", "FILE|none", \
+	    "read this ssh_config for -b's alias, as ssh -F" }, \
+	{ RUN_OPT_IPV4, '4', "ipv4", NULL, \
+	    "reach the bastion over IPv4 only" }, \
+	{ RUN_OPT_IPV6, '6', "ipv6", NULL, \
+	    "reach the bastion over IPv6 only" }, \
+	{ RUN_OPT_POLICY, 0, "host-key-policy", "strict|accept-new", \
+	    "unknown bastion keys: refuse (default) or record" }, \
+	{ RUN_OPT_HOST_KEY, 0, "host-key", "SHA256:...", \
+	    "pin the bastion's key (no known_hosts needed)" }, \
+	{ RUN_OPT_NAME, 'n', "name", "NAME", "the tunnel's name in logs" }, \
+	{ RUN_OPT_OPTION, 'o', "option", "KEY=VALUE", \
+	    "set any [tunnel] key, e.g. -o keepalive_interval=10" }, \
+	{ RUN_OPT_VERBOSE, 'v', "verbose", NULL, "log debug detail" }, \
+	{ RUN_OPT_STATE_DIR, 0, "state-dir", "DIR", \
+	    "where the live state file is (default RUNTIME_DIR)" }
+/* clang-format on */
+
+/*
+ * One tunnel flag (an id of CLI_TUNNEL_OPTIONS, or RUN_OPT_PORT) into
+ * cfg; *remotes counts -R so the first replaces the file's forwards.
+ * Other ids are left alone (0).
+ */
+int cli_apply_tunnel_flag(struct tether_config *, int id, const char *arg,
+    int *remotes, struct error *);
 
 extern const struct cli_option cli_run_options[];
 

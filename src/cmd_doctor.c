@@ -48,47 +48,19 @@
 #define DOCTOR_PUB_MAX 16384
 #define DOCTOR_DROPIN_MAX ((size_t)16 * 1024)
 
+/* doctor's own, besides the tunnel flags it shares with run. */
 enum doctor_opt {
-	D_PORT = 1,
-	D_BASTION,
-	D_KEY,
-	D_TARGET,
-	D_REMOTE,
-	D_CONFIG,
-	D_KNOWN_HOSTS,
-	D_POLICY,
-	D_HOST_KEY,
-	D_OPTION,
-	D_STATE_DIR,
-	D_USER,
-	D_HELP,
+	D_USER = RUN_OPT_LAST,
 };
 
 static const struct cli_option doctor_options[] = {
-	{ D_PORT, 'p', "port", "PORT",
+	{ RUN_OPT_PORT, 'p', "port", "PORT",
 	    "an installed tunnel (with -b: the port to check)" },
 	{ D_USER, 0, "user", NULL, "with -p: a user tunnel, not a system one" },
-	{ D_CONFIG, 'c', "config", "FILE", "a tunnel's configuration file" },
-	{ D_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
-	    "the bastion (a tunnel not installed)" },
-	{ D_KEY, 's', "secret-key", "PATH",
-	    "private key (default: ssh-agent)" },
-	{ D_KEY, 0, "key", "PATH", "same as --secret-key" },
-	{ D_TARGET, 't', "target", "HOST:PORT",
-	    "local target of -p (default localhost:22)" },
-	{ D_REMOTE, 'R', "remote", "[BIND:]PORT:HOST:HOSTPORT",
-	    "a forward to check; repeat for several" },
-	{ D_KNOWN_HOSTS, 0, "known-hosts", "FILE",
-	    "known_hosts file (default ~/.ssh/known_hosts)" },
-	{ D_POLICY, 0, "host-key-policy", "strict|accept-new",
-	    "as the tunnel uses (default strict)" },
-	{ D_HOST_KEY, 0, "host-key", "SHA256:...",
-	    "the bastion's pinned key (known_hosts not needed)" },
-	{ D_OPTION, 'o', "option", "KEY=VALUE",
-	    "any [tunnel] key, e.g. connect_timeout=5" },
-	{ D_STATE_DIR, 0, "state-dir", "DIR",
-	    "where the running tunnel keeps its state" },
-	{ D_HELP, 'h', "help", NULL, "show this help" },
+	{ RUN_OPT_CONFIG, 'c', "config", "FILE",
+	    "a tunnel's configuration file" },
+	CLI_TUNNEL_OPTIONS,
+	{ RUN_OPT_HELP, 'h', "help", NULL, "show this help" },
 	{ 0, 0, NULL, NULL, NULL },
 };
 
@@ -187,15 +159,15 @@ doctor_scan(int argc, char **argv, struct doctor_args *a, struct error *err)
 			    arg);
 			return -1;
 		}
-		if (id == D_PORT)
+		if (id == RUN_OPT_PORT)
 			a->port = arg;
-		else if (id == D_CONFIG)
+		else if (id == RUN_OPT_CONFIG)
 			a->config = arg;
-		else if (id == D_BASTION)
+		else if (id == RUN_OPT_BASTION)
 			a->has_bastion = 1;
 		else if (id == D_USER)
 			a->user = 1;
-		else if (id == D_HELP)
+		else if (id == RUN_OPT_HELP)
 			a->help = 1;
 	}
 	return 0;
@@ -272,54 +244,6 @@ doctor_installed(struct doctor *d, const struct doctor_args *a,
 	return -1;
 }
 
-static int
-doctor_flag(struct doctor *d, int id, const char *arg, int *remotes,
-    struct error *err)
-{
-	struct tether_config *cfg = &d->cfg;
-
-	switch (id) {
-	case D_PORT:
-		if (d->installed)
-			return 0; /* it chose the file */
-		if (spec_parse_port(arg, 0, &cfg->port) == -1) {
-			error_set(err, TETHER_EXIT_USAGE,
-			    "-p '%.32s': the remote port must be a number "
-			    "from 0 to 65535",
-			    arg);
-			return -1;
-		}
-		return 0;
-	case D_BASTION:
-		return config_set_bastion(cfg, arg, "-b", err);
-	case D_KEY:
-		return config_set_path(cfg, cfg->key_path, arg, "-s", err);
-	case D_TARGET:
-		return spec_parse_target(arg, cfg->target_host,
-		    &cfg->target_port, err);
-	case D_REMOTE:
-		if ((*remotes)++ == 0)
-			cfg->nforwards = 0;
-		return config_add_forward(cfg, arg, "-R", err);
-	case D_KNOWN_HOSTS:
-		return config_set_path(cfg, cfg->known_hosts, arg,
-		    "--known-hosts", err);
-	case D_POLICY:
-		return config_set_policy(cfg, arg, "--host-key-policy", err);
-	case D_HOST_KEY:
-		return config_set_host_key_pin(cfg, arg, "--host-key", err);
-	case D_OPTION:
-		if (strncmp(arg, "forward=", 8) == 0)
-			return doctor_flag(d, D_REMOTE, arg + 8, remotes, err);
-		return config_set_option(cfg, arg, err);
-	case D_STATE_DIR:
-		return config_set_path(cfg, cfg->state_dir, arg, "--state-dir",
-		    err);
-	default:
-		return 0;
-	}
-}
-
 static const char *
 doctor_home(const struct doctor *d, char *buf, size_t sz)
 {
@@ -372,7 +296,10 @@ doctor_config(struct doctor *d, int argc, char **argv, struct error *err)
 	while ((id = cli_next(&p, doctor_options, &arg, err)) != CLI_END) {
 		if (id == CLI_ERROR || id == CLI_OPERAND)
 			return -1;
-		if (doctor_flag(d, id, arg, &remotes, err) == -1)
+		/* An installed tunnel's -p chose the file: it is no forward. */
+		if (id == RUN_OPT_PORT && d->installed)
+			continue;
+		if (cli_apply_tunnel_flag(cfg, id, arg, &remotes, err) == -1)
 			return -1;
 	}
 	/* The key check below explains a missing key and agent better. */

@@ -14,6 +14,10 @@
 #include "spec.h"
 
 #define MIGRATE_NOTES_MAX 512
+#define MIGRATE_UNIT_PREFIX "autossh-tunnel-"
+#define MIGRATE_UNIT_SUFFIX ".service"
+#define MIGRATE_BY_HAND "; migrate this unit by hand (docs/migrating.md)"
+#define MIGRATE_UNIT_FILE_MAX ((size_t)64 * 1024)
 #define MIGRATE_BASTION_MAX (SPEC_USER_MAX + SPEC_HOST_MAX + 16)
 
 struct migrate_unit {

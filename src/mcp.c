@@ -22,10 +22,8 @@
 
 #include "tether/exit.h"
 #include "ops.h"
-#include "cli.h"
 #include "error.h"
 #include "log.h"
-#include "cmd.h"
 #include "mcp.h"
 
 #define MCP_FALLBACK_VERSION "2025-06-18"
@@ -1167,7 +1165,7 @@ serve_loop(struct mcp_server *s, struct line_reader *rd, char *line, int out_fd,
 	return TETHER_EXIT_OK;
 }
 
-static int
+int
 mcp_serve(void)
 {
 	struct line_reader *rd = NULL;
@@ -1196,116 +1194,4 @@ mcp_serve(void)
 	close(in_fd);
 	close(out_fd);
 	return rc;
-}
-
-/* ---- `tether mcp` ------------------------------------------------------ */
-
-enum { MCP_OPT_HELP = 1, MCP_OPT_VERBOSE };
-
-static const struct cli_option start_options[] = {
-	{ MCP_OPT_HELP, 'h', "help", NULL, "show this help" },
-	{ 0, 0, NULL, NULL, NULL },
-};
-
-static const struct cli_option list_options[] = {
-	{ MCP_OPT_VERBOSE, 'v', "verbose", NULL,
-	    "add descriptions; twice, the input schemas" },
-	{ MCP_OPT_HELP, 'h', "help", NULL, "show this help" },
-	{ 0, 0, NULL, NULL, NULL },
-};
-
-static void
-mcp_usage(FILE *out)
-{
-	fprintf(out,
-	    "usage: tether mcp start\n"
-	    "       tether mcp list-tools [-v|-vv]\n"
-	    "       tether mcp installation | doctor\n\n"
-	    "  start         serve the Model Context Protocol on stdin and "
-	    "stdout\n"
-	    "  list-tools    list the MCP tools; -v adds descriptions, -vv "
-	    "input schemas\n"
-	    "  installation  how to register this server with an MCP client\n"
-	    "  doctor        check that the server answers, in-process\n");
-}
-
-/* Parses a subcommand's options; -1 = stop with *rc. */
-static int
-mcp_options(int argc, char **argv, const struct cli_option *opts, int *verbose,
-    int *rc)
-{
-	struct cli_parser p;
-	struct error err;
-	const char *arg;
-	int id;
-
-	cli_parser_init(&p, argc, argv);
-	error_clear(&err);
-	while ((id = cli_next(&p, opts, &arg, &err)) != CLI_END) {
-		if (id == MCP_OPT_VERBOSE) {
-			(*verbose)++;
-		} else if (id == MCP_OPT_HELP) {
-			mcp_usage(stdout);
-			*rc = TETHER_EXIT_OK;
-			return -1;
-		} else {
-			if (id == CLI_OPERAND)
-				fprintf(stderr,
-				    "tether mcp: unexpected "
-				    "argument '%s'\n",
-				    arg);
-			else
-				fprintf(stderr, "tether mcp: %s\n", err.msg);
-			mcp_usage(stderr);
-			*rc = TETHER_EXIT_USAGE;
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int
-mcp_main(int argc, char **argv)
-{
-	return mcp_main_as("tether", argc, argv);
-}
-
-int
-mcp_main_as(const char *program, int argc, char **argv)
-{
-	int verbose = 0, rc = TETHER_EXIT_OK;
-
-	if (argc < 1) {
-		mcp_usage(stderr);
-		return TETHER_EXIT_USAGE;
-	}
-	if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "help") == 0) {
-		mcp_usage(stdout);
-		return TETHER_EXIT_OK;
-	}
-	if (strcmp(argv[0], "start") == 0) {
-		if (mcp_options(argc - 1, argv + 1, start_options, &verbose,
-		        &rc) == -1)
-			return rc;
-		return mcp_serve();
-	}
-	if (strcmp(argv[0], "installation") == 0)
-		return mcp_installation(argc - 1, argv + 1);
-	if (strcmp(argv[0], "doctor") == 0)
-		return mcp_doctor(argc - 1, argv + 1);
-	if (strcmp(argv[0], "list-tools") == 0) {
-		if (mcp_options(argc - 1, argv + 1, list_options, &verbose,
-		        &rc) == -1)
-			return rc;
-		if (mcp_print_tools(stdout, program, verbose) == -1 ||
-		    fflush(stdout) == EOF) {
-			fprintf(stderr, "tether mcp: cannot list the tools\n");
-			return TETHER_EXIT_FAILURE;
-		}
-		return TETHER_EXIT_OK;
-	}
-	fprintf(stderr, "tether mcp: unknown subcommand '%s'\n", argv[0]);
-	mcp_usage(stderr);
-	return TETHER_EXIT_USAGE;
 }

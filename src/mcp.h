@@ -45,15 +45,7 @@ char *mcp_server_handle(struct mcp_server *, const char *line, size_t len);
  */
 int mcp_print_tools(FILE *, const char *program, int verbose);
 
-/* argv: what follows "mcp" on the command line. Returns an exit code. */
-int mcp_main(int argc, char **argv);
-/* The same under another name: the seed's scitex-tunnel. */
-int mcp_main_as(const char *program, int argc, char **argv);
-/*
- * `mcp installation` and `mcp doctor` (argv starts after the subcommand,
- * as mcp_main passes it to its other subcommands).
- */
-int mcp_installation(int argc, char **argv);
-int mcp_doctor(int argc, char **argv);
+/* `mcp start`: serves on stdin and stdout until EOF; an exit code. */
+int mcp_serve(void);
 
 #endif

@@ -15,7 +15,7 @@
 #include "tether/exit.h"
 #include "api.h"
 #include "cli.h"
-#include "cmd.h"
+#include "mcp_extra.h"
 #include "mcp.h"
 #include "service.h"
 

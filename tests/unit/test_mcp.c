@@ -24,6 +24,7 @@
 
 #include "tether/exit.h"
 #include "ops.h"
+#include "cmd.h"
 #include "mcp.h"
 
 #define assert_contains(haystack, needle) do { \
@@ -1101,8 +1102,8 @@ test_mcp_main_refuses_an_unknown_subcommand(void **state)
 {
 	char *argv[] = { "serve", NULL };
 
-	assert_int_equal(mcp_main(1, argv), TETHER_EXIT_USAGE);
-	assert_int_equal(mcp_main(0, argv + 1), TETHER_EXIT_USAGE);
+	assert_int_equal(cmd_mcp_entry.exec(1, argv), TETHER_EXIT_USAGE);
+	assert_int_equal(cmd_mcp_entry.exec(0, argv + 1), TETHER_EXIT_USAGE);
 }
 
 #define fake_test(f) cmocka_unit_test_setup_teardown(f, fake_server_new, \

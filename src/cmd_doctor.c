@@ -728,8 +728,7 @@ state_holder_in(const struct doctor *d, const char *dirpath, int port)
 		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
 		    bastion != NULL && state_same_bastion(d, bastion)) {
 			json_array_foreach(json_object_get(st, "forwards"), i,
-			    fw)
-			{
+			    fw) {
 				const char *fs = json_string_value(
 				    json_object_get(fw, "state"));
 

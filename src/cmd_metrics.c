@@ -187,8 +187,7 @@ metrics_tunnel(struct strbuf *sb, const json_t *t)
 	metrics_sample(&sb[F_INFO], F_INFO, name, info, 1);
 	if (!json_is_object(live))
 		return;
-	json_array_foreach(json_object_get(live, "forwards"), i, fw)
-	{
+	json_array_foreach(json_object_get(live, "forwards"), i, fw) {
 		metrics_forward(sb, name, fw);
 	}
 	metrics_sample(&sb[F_RECONNECTS], F_RECONNECTS, name, NULL,
@@ -217,8 +216,7 @@ metrics_render(const char *status_json)
 		return NULL;
 	for (i = 0; i < F_COUNT; i++)
 		strbuf_init(&sb[i]);
-	json_array_foreach(json_object_get(doc, "tunnels"), i, t)
-	{
+	json_array_foreach(json_object_get(doc, "tunnels"), i, t) {
 		metrics_tunnel(sb, t);
 	}
 	json_decref(doc);

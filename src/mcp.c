@@ -424,8 +424,7 @@ args_check(json_t *schema, json_t *args, char *msg, size_t size)
 	json_t *v, *prop;
 	size_t i;
 
-	json_object_foreach(args, key, v)
-	{
+	json_object_foreach(args, key, v) {
 		if ((prop = json_object_get(props, key)) == NULL) {
 			snprintf(msg, size, "unknown argument '%.64s'", key);
 			return -1;
@@ -433,8 +432,7 @@ args_check(json_t *schema, json_t *args, char *msg, size_t size)
 		if (arg_check(key, prop, v, msg, size) == -1)
 			return -1;
 	}
-	json_array_foreach(required, i, v)
-	{
+	json_array_foreach(required, i, v) {
 		if (json_object_get(args, json_string_value(v)) == NULL) {
 			snprintf(msg, size, "missing argument '%s'",
 			    json_string_value(v));
@@ -1009,8 +1007,7 @@ mcp_print_tools(FILE *out, const char *program, int verbose)
 	if ((list = tools_build()) == NULL)
 		return -1;
 	fprintf(out, "%s MCP tools:\n\n", program);
-	json_array_foreach(list, i, tool)
-	{
+	json_array_foreach(list, i, tool) {
 		fprintf(out, "  %s\n",
 		    json_string_value(json_object_get(tool, "name")));
 		if (verbose >= 1) {

@@ -232,8 +232,7 @@ doctor_tools(struct mcp_check *c)
 	check_line(c, 1, "tools/list", "%zu tools", json_array_size(tools));
 	for (i = 0; expected[i] != NULL; i++) {
 		found = 0;
-		json_array_foreach(tools, j, tool)
-		{
+		json_array_foreach(tools, j, tool) {
 			name = json_string_value(json_object_get(tool, "name"));
 			found |= name != NULL && strcmp(name, expected[i]) == 0;
 		}
@@ -242,8 +241,7 @@ doctor_tools(struct mcp_check *c)
 			    "%s is missing; this is a bug: please report it",
 			    expected[i]);
 	}
-	json_array_foreach(tools, j, tool)
-	{
+	json_array_foreach(tools, j, tool) {
 		name = json_string_value(json_object_get(tool, "name"));
 		desc = json_string_value(json_object_get(tool, "title"));
 		if (desc == NULL)

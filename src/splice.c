@@ -684,15 +684,14 @@ splice_set_reconcile(struct splice_set *set, int write_blocked)
 	struct splice *s;
 
 	/* A window adjust may have come in with the last packets read. */
-	TAILQ_FOREACH(s, &set->starved, starved_entry)
-	{
+	TAILQ_FOREACH(s, &set->starved, starved_entry) {
 		if (ssh_channel_window_size(s->channel) > 0)
 			splice_mark_dirty(s);
 	}
 	/* Splices parked by a full bastion socket resume when it drains. */
 	if (set->write_blocked && !write_blocked) {
 		TAILQ_FOREACH(s, &set->all, entry)
-		splice_mark_dirty(s);
+			splice_mark_dirty(s);
 	}
 	set->write_blocked = write_blocked;
 	while ((s = TAILQ_FIRST(&set->dirty)) != NULL) {
@@ -725,8 +724,7 @@ splice_set_open_count(const struct splice_set *set)
 	const struct splice *s;
 	size_t n = 0;
 
-	TAILQ_FOREACH(s, &set->all, entry)
-	{
+	TAILQ_FOREACH(s, &set->all, entry) {
 		if (s->state != SPLICE_DEAD && !s->remote_closed)
 			n++;
 	}
@@ -738,8 +736,7 @@ splice_set_close_all(struct splice_set *set)
 {
 	struct splice *s;
 
-	TAILQ_FOREACH(s, &set->all, entry)
-	{
+	TAILQ_FOREACH(s, &set->all, entry) {
 		s->state = SPLICE_DEAD;
 		splice_mark_dirty(s);
 	}

@@ -495,8 +495,7 @@ status_format_forwards(const json_t *state, char *out, size_t sz)
 	size_t i, len = 0;
 
 	out[0] = '\0';
-	json_array_foreach(fw, i, f)
-	{
+	json_array_foreach(fw, i, f) {
 		if (len >= sz)
 			break;
 		spec = json_string_value(json_object_get(f, "spec"));
@@ -523,8 +522,7 @@ status_format_problem(const json_t *state, char *out, size_t sz)
 	size_t i;
 
 	out[0] = '\0';
-	json_array_foreach(json_object_get(state, "forwards"), i, f)
-	{
+	json_array_foreach(json_object_get(state, "forwards"), i, f) {
 		n = json_integer_value(json_object_get(f, "refusals"));
 		spec = json_string_value(json_object_get(f, "spec"));
 		since = json_string_value(json_object_get(f, "refused_since"));

@@ -108,8 +108,6 @@ dial_on_connected(struct ev_loop *loop, ev_io *w, int revents)
 	socklen_t len = sizeof(int);
 	int soerr = 0, fd;
 
-	(void)loop;
-	(void)revents;
 	if (getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
 		soerr = errno;
 	if (soerr != 0) {
@@ -132,8 +130,6 @@ dial_on_syn_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct dial *d = w->data;
 
-	(void)loop;
-	(void)revents;
 	d->syn_retries++;
 	dial_close_socket(d);
 	dial_connect_current(d);
@@ -212,7 +208,6 @@ static void
 dial_wait_on_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)t;
-	(void)revents;
 	ev_break(loop, EVBREAK_ALL);
 }
 

@@ -64,8 +64,6 @@ netwatch_on_readable(struct ev_loop *loop, ev_io *w, int revents)
 	const char *why = NULL, *found;
 	ssize_t n;
 
-	(void)loop;
-	(void)revents;
 	for (;;) {
 		n = recv(nw->fd, buf, sizeof buf, MSG_DONTWAIT);
 		if (n <= 0)

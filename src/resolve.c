@@ -76,8 +76,6 @@ resolver_on_wake(struct ev_loop *loop, ev_io *w, int revents)
 	struct resolver *r = w->data;
 	struct addrinfo *res;
 
-	(void)loop;
-	(void)revents;
 	if (!atomic_load_explicit(&r->answered, memory_order_acquire))
 		return; /* a spurious wake-up: the byte comes with the answer */
 	res = r->res;

@@ -662,8 +662,6 @@ session_report_refusals(struct session *s)
 static void
 session_on_refusal_report(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	(void)loop;
-	(void)revents;
 	session_report_refusals(w->data);
 }
 
@@ -851,8 +849,6 @@ session_on_forward_retry(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = w->data;
 	size_t i;
 
-	(void)loop;
-	(void)revents;
 	for (i = 0; i < s->nforwards; i++) {
 		if (s->forwards[i].state == FORWARD_REFUSED)
 			s->forwards[i].state = FORWARD_PENDING;
@@ -1084,8 +1080,6 @@ session_on_gr_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 		"keepalive" };
 	struct session *s = w->data;
 
-	(void)loop;
-	(void)revents;
 	session_fail(s, TETHER_EXIT_FAILURE,
 	    "bastion %s:%d did not answer a %s request for %.0f s (the "
 	    "longer of connect_timeout and keepalive_interval x "
@@ -1099,8 +1093,6 @@ session_on_keepalive_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct session *s = w->data;
 
-	(void)loop;
-	(void)revents;
 	if (s->gr != GR_NONE)
 		return; /* an answer to what is in flight proves life too */
 	s->gr = GR_KEEPALIVE;
@@ -1115,7 +1107,6 @@ session_on_liveness_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = w->data;
 	ev_tstamp limit, silent;
 
-	(void)revents;
 	limit = (ev_tstamp)s->cfg->keepalive_interval * s->cfg->keepalive_count;
 	silent = ev_now(loop) - s->last_alive;
 	if (silent < limit) {
@@ -1400,8 +1391,6 @@ session_on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct session *s = w->data;
 
-	(void)loop;
-	(void)revents;
 	if (s->state == SESSION_CONNECTING)
 		session_step_connect(s);
 	if (s->state == SESSION_AUTHENTICATING)
@@ -1416,8 +1405,6 @@ session_on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct session *s = w->data;
 
-	(void)loop;
-	(void)revents;
 	session_fail(s, TETHER_EXIT_FAILURE,
 	    "bastion %s:%d: %s took longer "
 	    "than %d s (connect_timeout)",
@@ -1492,7 +1479,6 @@ session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 	struct session *s = w->data;
 	int flags, events;
 
-	(void)revents;
 	/*
 	 * libssh closes the socket itself when a write fails (inside a
 	 * splice's ssh_channel_write, say): never re-arm a watcher on a
@@ -1756,7 +1742,6 @@ session_on_probe_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = w->data;
 	struct forward *f;
 
-	(void)revents;
 	if (s->state != SESSION_FORWARDING || s->probes_off ||
 	    probe_active(&s->probe) ||
 	    (f = session_next_probe_forward(s)) == NULL)
@@ -1774,8 +1759,6 @@ session_on_probe_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 session_on_probe_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	(void)loop;
-	(void)revents;
 	session_step_probe(w->data);
 }
 

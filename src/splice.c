@@ -113,8 +113,6 @@ splice_on_log_report(struct ev_loop *loop, ev_timer *w, int revents)
 	struct splice_set *set = w->data;
 	unsigned n = ratelimit_take_suppressed(&set->budget);
 
-	(void)loop;
-	(void)revents;
 	if (n > 0)
 		log_warn(set->log,
 		    "... and %u more connection line(s) not logged one by one "
@@ -228,8 +226,6 @@ splice_on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct splice *s = w->data;
 
-	(void)loop;
-	(void)revents;
 	splice_mark_dirty(s);
 	if (s->state == SPLICE_CONNECTING)
 		splice_try_next_address(s, ETIMEDOUT);
@@ -546,8 +542,6 @@ splice_on_socket_readable(struct ev_loop *loop, ev_io *w, int revents)
 	struct splice *s = w->data;
 	uint32_t window;
 
-	(void)loop;
-	(void)revents;
 	splice_mark_dirty(s);
 	if (s->state == SPLICE_OPEN && s->remote_closed) {
 		splice_drain_target(s);
@@ -566,8 +560,6 @@ splice_on_socket_writable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct splice *s = w->data;
 
-	(void)loop;
-	(void)revents;
 	splice_mark_dirty(s);
 	if (s->state == SPLICE_CONNECTING) {
 		splice_finish_connect(s);

@@ -347,7 +347,6 @@ supervisor_on_known_hosts_changed(struct ev_loop *loop, ev_stat *w, int revents)
 {
 	struct supervisor *sv = w->data;
 
-	(void)revents;
 	ev_stat_stop(loop, w);
 	if (!sv->refused || !ev_is_active(&sv->retry))
 		return;
@@ -485,7 +484,6 @@ supervisor_on_retry_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct supervisor *sv = w->data;
 
-	(void)revents;
 	ev_stat_stop(loop, &sv->known_hosts);
 	sv->reconnects++;
 	supervisor_start_session(sv);
@@ -497,8 +495,6 @@ supervisor_on_stable_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct supervisor *sv = w->data;
 
-	(void)loop;
-	(void)revents;
 	backoff_reset(&sv->backoff);
 	sv->retried_at_once = 0;
 }
@@ -508,8 +504,6 @@ supervisor_on_watchdog_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct supervisor *sv = w->data;
 
-	(void)loop;
-	(void)revents;
 	/* Proves the loop turns, not that the bastion is reachable. */
 	notify_send(&sv->notifier, "WATCHDOG=1");
 }
@@ -520,8 +514,6 @@ supervisor_on_refresh_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct supervisor *sv = w->data;
 	uint64_t to, from;
 
-	(void)loop;
-	(void)revents;
 	session_bytes(sv->session, &to, &from);
 	if (to + from != sv->written_bytes ||
 	    session_channel_count(sv->session) != sv->written_channels)
@@ -548,8 +540,6 @@ supervisor_on_clock_check(struct ev_loop *loop, ev_timer *w, int revents)
 	struct supervisor *sv = w->data;
 	double slept, limit;
 
-	(void)loop;
-	(void)revents;
 	slept = resume_watch_check(&sv->resume,
 	    supervisor_clock(CLOCK_BOOTTIME), supervisor_clock(CLOCK_MONOTONIC),
 	    RESUME_MIN_GAP_SECONDS);
@@ -651,8 +641,6 @@ supervisor_on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct supervisor *sv = w->data;
 
-	(void)loop;
-	(void)revents;
 	if (w->signum == SIGHUP) {
 		log_info(sv->log, "SIGHUP: reloading the configuration");
 		supervisor_reload(sv);

@@ -805,6 +805,12 @@ config_finish(struct tether_config *cfg, struct error *err)
 	return 0;
 }
 
+double
+config_liveness_limit(const struct tether_config *cfg)
+{
+	return (double)cfg->keepalive_interval * cfg->keepalive_count;
+}
+
 void
 config_name_from_forward(struct tether_config *cfg)
 {

@@ -103,6 +103,11 @@ struct tether_config {
 
 /* The forwards together make sense (no port twice): -1 naming the clash. */
 int config_check_forwards(const struct tether_config *, struct error *);
+/*
+ * How long the bastion may stay silent before it is taken for dead:
+ * keepalive_interval x keepalive_count seconds (0 = keepalives off).
+ */
+double config_liveness_limit(const struct tether_config *);
 /* No name given: the first forward's port names the tunnel. */
 void config_name_from_forward(struct tether_config *);
 /* At least one forward: -1 with how to give one when there is none. */

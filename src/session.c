@@ -1107,7 +1107,7 @@ session_on_liveness_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = w->data;
 	ev_tstamp limit, silent;
 
-	limit = (ev_tstamp)s->cfg->keepalive_interval * s->cfg->keepalive_count;
+	limit = config_liveness_limit(s->cfg);
 	silent = ev_now(loop) - s->last_alive;
 	if (silent < limit) {
 		ev_timer_set(w, limit - silent, 0);
@@ -1132,8 +1132,7 @@ session_start_keepalive(struct session *s)
 	ev_timer_set(&s->keepalive, cfg->keepalive_interval,
 	    cfg->keepalive_interval);
 	ev_timer_start(s->loop, &s->keepalive);
-	ev_timer_set(&s->liveness,
-	    (ev_tstamp)cfg->keepalive_interval * cfg->keepalive_count, 0);
+	ev_timer_set(&s->liveness, config_liveness_limit(cfg), 0);
 	ev_timer_start(s->loop, &s->liveness);
 }
 

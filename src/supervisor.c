@@ -545,7 +545,7 @@ supervisor_on_clock_check(struct ev_loop *loop, ev_timer *w, int revents)
 	    RESUME_MIN_GAP_SECONDS);
 	if (slept == 0 || sv->refused)
 		return;
-	limit = (double)sv->cfg->keepalive_interval * sv->cfg->keepalive_count;
+	limit = config_liveness_limit(sv->cfg);
 	if (ev_is_active(&sv->retry) || slept > limit ||
 	    sv->cfg->keepalive_interval == 0) {
 		log_info(sv->log,

@@ -54,12 +54,6 @@ api_result_free(struct api_result *r)
 	memset(r, 0, sizeof *r);
 }
 
-void
-api_unit_name(int port, char *out, size_t sz)
-{
-	snprintf(out, sz, "tether@%d.service", port);
-}
-
 int
 api_key_copy(const struct tether_paths *p, int port, char *out, size_t sz)
 {
@@ -216,39 +210,4 @@ api_self_exe(char *out, size_t sz, struct error *err)
 	}
 	out[n] = '\0';
 	return units_check_exe(out, err);
-}
-
-const char *
-api_find_template(enum tether_mode mode, const struct tether_paths *p,
-    char *buf, size_t sz)
-{
-	static const char *system_dirs[] = { "/etc/systemd/system",
-		"/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
-		"/lib/systemd/system", NULL };
-	static const char *user_dirs[] = { "/etc/systemd/user",
-		"/usr/local/lib/systemd/user", "/usr/lib/systemd/user", NULL };
-	const char **dirs = mode == TETHER_MODE_SYSTEM ? system_dirs :
-	                                                 user_dirs;
-	size_t i;
-
-	snprintf(buf, sz, "%s/tether@.service", p->unit_dir);
-	if (access(buf, F_OK) == 0)
-		return buf;
-	for (i = 0; dirs[i] != NULL; i++) {
-		snprintf(buf, sz, "%s/tether@.service", dirs[i]);
-		if (access(buf, F_OK) == 0)
-			return buf;
-	}
-	return NULL;
-}
-
-int
-api_systemctl_argv(enum tether_mode mode, const char **argv)
-{
-	argv[0] = "systemctl";
-	if (mode == TETHER_MODE_USER) {
-		argv[1] = "--user";
-		return 2;
-	}
-	return 1;
 }

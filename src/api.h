@@ -26,17 +26,10 @@ int api_finish(struct api_out *, struct api_result *, int exit_code);
 int api_finish_run(struct api_out *, struct api_result *, int rc,
     const struct error *, const char *trailer);
 
-/* "tether@PORT.service" */
-void api_unit_name(int port, char *out, size_t sz);
 /* Paths of the mode, from this process's environment; -1 with err if none. */
 int api_paths(enum tether_mode, struct tether_paths *, struct error *);
 /* The running executable, for units and daemons; -1 with err if unusable. */
 int api_self_exe(char *out, size_t sz, struct error *);
-/* Where a template unit is already installed for the mode, or NULL. */
-const char *api_find_template(enum tether_mode, const struct tether_paths *,
-    char *buf, size_t sz);
-/* "systemctl" or "systemctl --user" as argv words; returns how many. */
-int api_systemctl_argv(enum tether_mode, const char **argv);
 /* Checks the port argument; TETHER_EXIT_CONFIG error if out of range. */
 int api_check_port(int port, struct error *);
 /*

@@ -307,7 +307,7 @@ static void
 item_plan(const struct migrate_item *it, struct plan *p)
 {
 	const char *argv[8];
-	int n = api_systemctl_argv(TETHER_MODE_SYSTEM, argv);
+	int n = service_systemctl_argv(TETHER_MODE_SYSTEM, argv);
 
 	argv[n] = "disable";
 	argv[n + 1] = "--now";
@@ -323,7 +323,7 @@ static void
 final_plan(struct plan *p)
 {
 	const char *argv[8];
-	int n = api_systemctl_argv(TETHER_MODE_SYSTEM, argv);
+	int n = service_systemctl_argv(TETHER_MODE_SYSTEM, argv);
 
 	argv[n] = "daemon-reload";
 	argv[n + 1] = NULL;
@@ -410,7 +410,7 @@ item_restore(const struct migrate_item *it)
 	error_clear(&err);
 	plan_init(&p);
 	plan_write(&p, it->path, it->text, 0644);
-	n = api_systemctl_argv(TETHER_MODE_SYSTEM, argv);
+	n = service_systemctl_argv(TETHER_MODE_SYSTEM, argv);
 	argv[n] = "daemon-reload";
 	argv[n + 1] = NULL;
 	plan_run(&p, 0, argv);
@@ -446,7 +446,7 @@ item_recover(const struct migrate_item *it)
 	struct unit_props props;
 	char unit[64];
 
-	api_unit_name(it->u.port, unit, sizeof unit);
+	service_unit_name(it->u.port, unit, sizeof unit);
 	if (service_unit_props(TETHER_MODE_SYSTEM, unit, &props) == 0 &&
 	    (strcmp(props.active_state, "active") == 0 ||
 	        strcmp(props.active_state, "activating") == 0)) {

@@ -38,7 +38,7 @@ remove_paths(struct remove_ctx *c, struct error *err)
 	if (api_check_port(port, err) == -1 ||
 	    api_paths(c->opts->mode, &c->paths, err) == -1)
 		return -1;
-	api_unit_name(port, c->unit, sizeof c->unit);
+	service_unit_name(port, c->unit, sizeof c->unit);
 	if (paths_join_port(c->conf, sizeof c->conf, c->paths.config_dir, port,
 	        ".conf") == -1 ||
 	    paths_join_port(c->known_hosts, sizeof c->known_hosts,
@@ -69,7 +69,7 @@ static void
 remove_plan_systemd(struct remove_ctx *c, struct plan *p)
 {
 	const char *argv[8];
-	int n = api_systemctl_argv(c->opts->mode, argv);
+	int n = service_systemctl_argv(c->opts->mode, argv);
 
 	argv[n] = "disable";
 	argv[n + 1] = "--now";

@@ -205,3 +205,44 @@ service_unit_props(enum tether_mode mode, const char *unit,
 	service_parse_props(out, p);
 	return 0;
 }
+
+void
+service_unit_name(int port, char *out, size_t sz)
+{
+	snprintf(out, sz, "tether@%d.service", port);
+}
+
+const char *
+service_find_template(enum tether_mode mode, const struct tether_paths *p,
+    char *buf, size_t sz)
+{
+	static const char *const system_dirs[] = { "/etc/systemd/system",
+		"/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
+		"/lib/systemd/system", NULL };
+	static const char *const user_dirs[] = { "/etc/systemd/user",
+		"/usr/local/lib/systemd/user", "/usr/lib/systemd/user", NULL };
+	const char *const *dirs = mode == TETHER_MODE_SYSTEM ? system_dirs :
+	                                                       user_dirs;
+	size_t i;
+
+	snprintf(buf, sz, "%s/tether@.service", p->unit_dir);
+	if (access(buf, F_OK) == 0)
+		return buf;
+	for (i = 0; dirs[i] != NULL; i++) {
+		snprintf(buf, sz, "%s/tether@.service", dirs[i]);
+		if (access(buf, F_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+int
+service_systemctl_argv(enum tether_mode mode, const char **argv)
+{
+	argv[0] = "systemctl";
+	if (mode == TETHER_MODE_USER) {
+		argv[1] = "--user";
+		return 2;
+	}
+	return 1;
+}

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "ops.h"
+#include "paths.h"
 
 #define SERVICE_OUTPUT_MAX 8192
 
@@ -38,5 +39,13 @@ struct unit_props {
 int service_unit_props(enum tether_mode, const char *unit, struct unit_props *);
 /* Pure: parses systemctl show's KEY=VALUE lines. */
 void service_parse_props(const char *text, struct unit_props *);
+
+/* "tether@PORT.service" */
+void service_unit_name(int port, char *out, size_t sz);
+/* Where a template unit is already installed for the mode, or NULL. */
+const char *service_find_template(enum tether_mode, const struct tether_paths *,
+    char *buf, size_t sz);
+/* "systemctl" or "systemctl --user" as argv words; returns how many. */
+int service_systemctl_argv(enum tether_mode, const char **argv);
 
 #endif

@@ -589,7 +589,7 @@ setup_prepare(struct setup_ctx *c, struct error *err)
 		    "which falls back to a background daemon");
 		return -1;
 	}
-	api_unit_name(port, c->unit, sizeof c->unit);
+	service_unit_name(port, c->unit, sizeof c->unit);
 	if (paths_join_port(c->conf_path, sizeof c->conf_path,
 	        c->paths.config_dir, port, ".conf") == -1 ||
 	    paths_join_port(c->pid_path, sizeof c->pid_path,
@@ -643,7 +643,7 @@ setup_plan_systemd(struct setup_ctx *c, struct plan *p)
 	const char *found;
 	int n;
 
-	found = api_find_template(mode, &c->paths, tpl_buf, sizeof tpl_buf);
+	found = service_find_template(mode, &c->paths, tpl_buf, sizeof tpl_buf);
 	if (found == NULL) {
 		tpl = units_render_template(mode, c->exe);
 		if (tpl != NULL) {
@@ -658,7 +658,7 @@ setup_plan_systemd(struct setup_ctx *c, struct plan *p)
 	plan_write(p, c->conf_path, c->config_text, 0644);
 	if (mode == TETHER_MODE_SYSTEM)
 		plan_write(p, c->dropin_path, c->dropin_text, 0644);
-	n = api_systemctl_argv(mode, argv);
+	n = service_systemctl_argv(mode, argv);
 	argv[n] = "daemon-reload";
 	argv[n + 1] = NULL;
 	plan_run(p, 0, argv);

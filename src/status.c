@@ -316,7 +316,7 @@ status_ask_managers(struct status_ctx *c, enum tether_mode mode,
 		if (e->mode != mode || e->port == 0 || e->legacy)
 			continue;
 		if (systemd) {
-			api_unit_name(e->port, unit, sizeof unit);
+			service_unit_name(e->port, unit, sizeof unit);
 			e->has_props = service_unit_props(mode, unit,
 			                   &e->props) == 0 &&
 			    e->props.active_state[0] != '\0';

@@ -52,30 +52,23 @@ cmd_list_apis_help(void)
 }
 
 static int
+list_count_verbose(int id, const char *arg, void *ctx)
+{
+	(void)id;
+	(void)arg;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int
 cmd_list_apis(int argc, char **argv)
 {
 	const struct api_function *f;
-	struct cli_parser p;
-	struct error err;
-	const char *arg;
-	int id, verbose = 0;
+	int verbose = 0, rc;
 
-	error_clear(&err);
-	cli_parser_init(&p, argc, argv);
-	while ((id = cli_next(&p, list_options, &arg, &err)) != CLI_END) {
-		if (id == CLI_ERROR || id == CLI_OPERAND) {
-			fprintf(stderr, "tether: %s\n",
-			    id == CLI_ERROR ? err.msg :
-			                      "unexpected argument; see tether "
-			                      "list-python-apis --help");
-			return TETHER_EXIT_USAGE;
-		}
-		if (id == L_HELP) {
-			cmd_list_apis_help();
-			return TETHER_EXIT_OK;
-		}
-		verbose++;
-	}
+	if (cli_parse_verb(argc, argv, list_options, L_HELP, list_count_verbose,
+	        &verbose, cmd_list_apis_help, &rc))
+		return rc;
 	printf("Python API (import scitex_tunnel, or import tether); each "
 	       "returns a dict with\nsuccess, stdout, stderr and exit_code:"
 	       "\n\n");

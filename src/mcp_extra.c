@@ -31,33 +31,27 @@ static const struct cli_option extra_options[] = {
 	{ 0, 0, NULL, NULL, NULL },
 };
 
-/* Only --help; -1 = stop with *rc. */
 static int
-extra_options_parse(int argc, char **argv, const char *usage, int *rc)
+extra_no_option(int id, const char *arg, void *ctx)
 {
-	struct cli_parser p;
-	struct error err;
-	const char *arg;
-	int id;
-
-	error_clear(&err);
-	cli_parser_init(&p, argc, argv);
-	while ((id = cli_next(&p, extra_options, &arg, &err)) != CLI_END) {
-		if (id == X_HELP) {
-			printf("%s", usage);
-			*rc = TETHER_EXIT_OK;
-			return -1;
-		}
-		if (id == CLI_OPERAND)
-			fprintf(stderr,
-			    "tether mcp: unexpected argument '%s'\n", arg);
-		else
-			fprintf(stderr, "tether mcp: %s\n", err.msg);
-		fprintf(stderr, "%s", usage);
-		*rc = TETHER_EXIT_USAGE;
-		return -1;
-	}
+	(void)id;
+	(void)arg;
+	(void)ctx;
 	return 0;
+}
+
+static void
+installation_help(void)
+{
+	printf("usage: tether mcp installation\n\nPrint how to register "
+	       "tether's MCP server with an MCP client.\n");
+}
+
+static void
+doctor_help(void)
+{
+	printf("usage: tether mcp doctor\n\nCheck that the MCP server runs "
+	       "and answers initialize and tools/list.\n");
 }
 
 int
@@ -69,10 +63,8 @@ mcp_installation(int argc, char **argv)
 	char *text;
 	int rc;
 
-	if (extra_options_parse(argc, argv,
-	        "usage: tether mcp installation\n\nPrint how to register "
-	        "tether's MCP server with an MCP client.\n",
-	        &rc) == -1)
+	if (cli_parse_verb(argc, argv, extra_options, X_HELP, extra_no_option,
+	        NULL, installation_help, &rc))
 		return rc;
 	error_clear(&err);
 	if (api_self_exe(exe, sizeof exe, &err) == -1) {
@@ -265,10 +257,8 @@ mcp_doctor(int argc, char **argv)
 	struct error err;
 	int rc;
 
-	if (extra_options_parse(argc, argv,
-	        "usage: tether mcp doctor\n\nCheck that the MCP server "
-	        "runs and answers initialize and tools/list.\n",
-	        &rc) == -1)
+	if (cli_parse_verb(argc, argv, extra_options, X_HELP, extra_no_option,
+	        NULL, doctor_help, &rc))
 		return rc;
 	memset(&c, 0, sizeof c);
 	error_clear(&err);

@@ -342,7 +342,7 @@ hb_dropped() {
 		bad "tether did not give up on the $what bastion within 20 s: $(tail -n 2 "$TETHER_LOG")"
 		return 1
 	fi
-	lab_wait_log "$HB_LOG" 'conn 1: connection ended' 5
+	lab_wait_log "$HB_LOG" 'conn 1: connection ended' 10
 	t_grant=$(hb_t 'conn 1: granted tcpip-forward')
 	t_end=$(hb_t 'conn 1: connection ended')
 	if [ -z "$t_grant" ] || [ -z "$t_end" ]; then

@@ -153,13 +153,21 @@ result_bad_option(const tether_options *o, enum option_id id, const char *what)
 	return result_refused(msg, TETHER_EXIT_USAGE);
 }
 
-/* The options every call shares, or a refusal naming the bad one. */
+/*
+ * The options every call shares, or a refusal naming the bad one; setup
+ * and remove need a port (need_port).
+ */
 static tether_result *
-options_common(const tether_options *o, int *port, enum tether_mode *mode,
-    int *dry_run)
+options_common(const tether_options *o, int need_port, int *port,
+    enum tether_mode *mode, int *dry_run)
 {
 	int user;
 
+	if (o == NULL)
+		return result_refused("no options given", TETHER_EXIT_USAGE);
+	if (need_port && o->values[OPT_PORT] == NULL)
+		return result_refused("option 'port' is required",
+		    TETHER_EXIT_USAGE);
 	if (option_int(o, OPT_PORT, 1, 65535, port) == -1)
 		return result_bad_option(o, OPT_PORT, "a port from 1 to 65535");
 	if (option_bool(o, OPT_USER, &user) == -1)
@@ -209,14 +217,10 @@ tether_setup(const tether_options *o)
 	struct api_setup_opts s;
 	tether_result *refused;
 
-	if (o == NULL)
-		return result_refused("no options given", TETHER_EXIT_USAGE);
 	memset(&s, 0, sizeof s);
-	if ((refused = options_common(o, &s.port, &s.mode, &s.dry_run)) != NULL)
+	if ((refused = options_common(o, 1, &s.port, &s.mode, &s.dry_run)) !=
+	    NULL)
 		return refused;
-	if (o->values[OPT_PORT] == NULL)
-		return result_refused("option 'port' is required",
-		    TETHER_EXIT_USAGE);
 	if (option_bool(o, OPT_NO_START, &s.no_start) == -1)
 		return result_bad_option(o, OPT_NO_START, "yes or no");
 	if (option_int(o, OPT_WAIT, 1, 3600, &s.wait_seconds) == -1)
@@ -239,10 +243,9 @@ tether_status(const tether_options *o)
 	tether_result *refused;
 	int dry_run;
 
-	if (o == NULL)
-		return result_refused("no options given", TETHER_EXIT_USAGE);
 	memset(&s, 0, sizeof s);
-	if ((refused = options_common(o, &s.port, &s.mode, &dry_run)) != NULL)
+	if ((refused = options_common(o, 0, &s.port, &s.mode, &dry_run)) !=
+	    NULL)
 		return refused;
 	/* Both modes unless the caller named one, as `tether status`. */
 	s.all_modes = o->values[OPT_USER] == NULL;
@@ -255,14 +258,10 @@ tether_remove(const tether_options *o)
 	struct api_remove_opts s;
 	tether_result *refused;
 
-	if (o == NULL)
-		return result_refused("no options given", TETHER_EXIT_USAGE);
 	memset(&s, 0, sizeof s);
-	if ((refused = options_common(o, &s.port, &s.mode, &s.dry_run)) != NULL)
+	if ((refused = options_common(o, 1, &s.port, &s.mode, &s.dry_run)) !=
+	    NULL)
 		return refused;
-	if (o->values[OPT_PORT] == NULL)
-		return result_refused("option 'port' is required",
-		    TETHER_EXIT_USAGE);
 	return result_of(call_remove, &s);
 }
 

@@ -289,6 +289,32 @@ sshconfig_expand(const struct tether_config *cfg, const char *alias,
 }
 
 /*
+ * The next KEY line (IdentityFile, CertificateFile) naming a file that
+ * exists, expanded into path: 1, or 0 when there is none left, -1 on a
+ * token tether cannot expand.
+ */
+static int
+sshconfig_next_file(const struct tether_config *cfg,
+    const struct sshconfig_run *run, const char **from, const char *key,
+    char *path, size_t sz, struct error *err)
+{
+	char raw[CONFIG_PATH_MAX];
+	const char *value;
+	size_t vlen;
+
+	while (sshconfig_next(from, key, &value, &vlen)) {
+		if (vlen >= sizeof raw)
+			continue;
+		snprintf(raw, sizeof raw, "%.*s", (int)vlen, value);
+		if (sshconfig_expand(cfg, run->alias, raw, path, sz, err) == -1)
+			return -1;
+		if (access(path, F_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * The IdentityFiles that exist, in ssh's order: the first becomes the key,
  * the next ones are offered in turn if the bastion refuses it. The first
  * CertificateFile that exists goes with whichever key it certifies.
@@ -297,42 +323,30 @@ static int
 sshconfig_identities(struct tether_config *cfg, const struct sshconfig_run *run,
     struct error *err)
 {
-	char raw[CONFIG_PATH_MAX], path[CONFIG_PATH_MAX];
-	const char *from = run->text, *value;
-	size_t vlen;
+	char path[CONFIG_PATH_MAX];
+	const char *from = run->text;
+	int rc;
 
 	/* A key tether was given is the one: ssh_config's are not added. */
 	if (cfg->key_path[0] != '\0')
 		from = "";
-	while (sshconfig_next(&from, "identityfile", &value, &vlen)) {
-		if (vlen >= sizeof raw)
-			continue;
-		snprintf(raw, sizeof raw, "%.*s", (int)vlen, value);
-		if (sshconfig_expand(cfg, run->alias, raw, path, sizeof path,
-		        err) == -1)
-			return -1;
-		if (access(path, F_OK) == -1)
-			continue;
+	while ((rc = sshconfig_next_file(cfg, run, &from, "identityfile", path,
+	            sizeof path, err)) == 1) {
 		if (cfg->key_path[0] == '\0')
 			memcpy(cfg->key_path, path, strlen(path) + 1);
 		else if (cfg->nmore_keys < CONFIG_MORE_KEYS_MAX)
 			memcpy(cfg->more_keys[cfg->nmore_keys++], path,
 			    strlen(path) + 1);
 	}
+	if (rc == -1 || cfg->given & CONFIG_GIVEN_CERTIFICATE ||
+	    cfg->certificate_file[0] != '\0')
+		return rc;
 	from = run->text;
-	while (!(cfg->given & CONFIG_GIVEN_CERTIFICATE) &&
-	    cfg->certificate_file[0] == '\0' &&
-	    sshconfig_next(&from, "certificatefile", &value, &vlen)) {
-		if (vlen >= sizeof raw)
-			continue;
-		snprintf(raw, sizeof raw, "%.*s", (int)vlen, value);
-		if (sshconfig_expand(cfg, run->alias, raw, path, sizeof path,
-		        err) == -1)
-			return -1;
-		if (access(path, F_OK) == 0)
-			memcpy(cfg->certificate_file, path, strlen(path) + 1);
-	}
-	return 0;
+	rc = sshconfig_next_file(cfg, run, &from, "certificatefile", path,
+	    sizeof path, err);
+	if (rc == 1)
+		memcpy(cfg->certificate_file, path, strlen(path) + 1);
+	return rc == -1 ? -1 : 0;
 }
 
 /*

@@ -131,9 +131,7 @@ api_check_port(int port, struct error *err)
 {
 	if (port < 1 || port > 65535) {
 		error_set(err, TETHER_EXIT_CONFIG,
-		    "port %d is not a remote port "
-		    "from 1 to 65535",
-		    port);
+		    "port %d is not a remote port from 1 to 65535", port);
 		return -1;
 	}
 	return 0;
@@ -203,8 +201,7 @@ api_self_exe(char *out, size_t sz, struct error *err)
 	n = readlink("/proc/self/exe", out, sz - 1);
 	if (n <= 0 || (size_t)n >= sz - 1) {
 		error_set(err, TETHER_EXIT_FAILURE,
-		    "cannot find the tether "
-		    "executable (/proc/self/exe): %s",
+		    "cannot find the tether executable (/proc/self/exe): %s",
 		    strerror(errno));
 		return -1;
 	}

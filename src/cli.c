@@ -42,9 +42,7 @@ cli_take_arg(struct cli_parser *p, const struct cli_option *o, const char **arg,
 {
 	if (p->index >= p->argc) {
 		error_set(err, TETHER_EXIT_USAGE,
-		    "option %s needs an argument "
-		    "(%s)",
-		    shown, o->arg);
+		    "option %s needs an argument (%s)", shown, o->arg);
 		return CLI_ERROR;
 	}
 	*arg = p->argv[p->index++];
@@ -61,9 +59,7 @@ cli_next_short(struct cli_parser *p, const struct cli_option *opts,
 	o = cli_find_short(opts, *p->cluster);
 	if (o == NULL) {
 		error_set(err, TETHER_EXIT_USAGE,
-		    "unknown option -%c; see "
-		    "--help",
-		    *p->cluster);
+		    "unknown option -%c; see --help", *p->cluster);
 		return CLI_ERROR;
 	}
 	p->cluster++;
@@ -93,17 +89,14 @@ cli_next_long(struct cli_parser *p, const struct cli_option *opts,
 	o = cli_find_long(opts, word, len);
 	if (o == NULL) {
 		error_set(err, TETHER_EXIT_USAGE,
-		    "unknown option --%.*s; see "
-		    "--help",
+		    "unknown option --%.*s; see --help",
 		    (int)(len > 64 ? 64 : len), word);
 		return CLI_ERROR;
 	}
 	if (o->arg == NULL) {
 		if (eq != NULL) {
 			error_set(err, TETHER_EXIT_USAGE,
-			    "option --%s takes no "
-			    "argument",
-			    o->long_name);
+			    "option --%s takes no argument", o->long_name);
 			return CLI_ERROR;
 		}
 		*arg = NULL;
@@ -207,8 +200,7 @@ cli_scan_run(int argc, char **argv, const char **config_path, int *help,
 			return -1;
 		if (id == CLI_OPERAND) {
 			error_set(err, TETHER_EXIT_USAGE,
-			    "unexpected argument "
-			    "'%s'; see tether run --help",
+			    "unexpected argument '%s'; see tether run --help",
 			    arg);
 			return -1;
 		}

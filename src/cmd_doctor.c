@@ -668,8 +668,7 @@ doctor_auth(struct doctor *d)
 	case SSH_AUTH_DENIED:
 		report(d, V_FAIL, TETHER_EXIT_AUTH, "auth",
 		    "the bastion refused %s for user %s; add the public key "
-		    "to %s's ~/.ssh/authorized_keys there (the line is "
-		    "below)",
+		    "to %s's ~/.ssh/authorized_keys there (the line is below)",
 		    what, d->login, d->login);
 		return -1;
 	case SSH_AUTH_PARTIAL:
@@ -894,8 +893,7 @@ doctor_advice(const struct doctor *d)
 	}
 	printf(
 	    "\nOn the bastion (sshd_config, e.g. "
-	    "/etc/ssh/sshd_config.d/tether.conf):\n"
-	    "  ClientAliveInterval 10\n"
+	    "/etc/ssh/sshd_config.d/tether.conf):\n  ClientAliveInterval 10\n"
 	    "  ClientAliveCountMax 3\n"
 	    "      so a vanished tunnel's session, and the port it holds, is "
 	    "freed within\n      about 2 x 10 x (3 + 1) = 80 s; without them "

@@ -30,8 +30,7 @@ static void
 mcp_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: tether mcp start\n"
-	    "       tether mcp list-tools [-v|-vv]\n"
+	    "usage: tether mcp start\n       tether mcp list-tools [-v|-vv]\n"
 	    "       tether mcp installation | doctor\n\n"
 	    "  start         serve the Model Context Protocol on stdin and "
 	    "stdout\n"

@@ -277,8 +277,7 @@ cmd_metrics(int argc, char **argv)
 	text = r.json != NULL ? metrics_render(r.json) : NULL;
 	if (text == NULL) {
 		fprintf(stderr,
-		    "tether: metrics: cannot read the tunnels' "
-		    "state%s%s",
+		    "tether: metrics: cannot read the tunnels' state%s%s",
 		    r.err[0] != '\0' ? ": " : "\n", r.err);
 		api_result_free(&r);
 		return TETHER_EXIT_FAILURE;

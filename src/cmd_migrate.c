@@ -605,8 +605,7 @@ migrate_run(struct migrate *m)
 		return rc;
 	if (!m->yes && (!isatty(STDIN_FILENO) || !migrate_confirm(todo))) {
 		fprintf(stderr,
-		    "tether: nothing changed; rerun with --yes to replace "
-		    "%s\n",
+		    "tether: nothing changed; rerun with --yes to replace %s\n",
 		    todo == 1 ? "it" : "them");
 		return TETHER_EXIT_USAGE;
 	}

@@ -139,9 +139,8 @@ run_make_parent(const char *path, struct error *err)
 	snprintf(dir, sizeof dir, "%s", path);
 	if (mkdir_parents(dirname(dir), 0755) == -1) {
 		error_set(err, TETHER_EXIT_CONFIG,
-		    "cannot create the directory "
-		    "of %s: %s",
-		    path, strerror(errno));
+		    "cannot create the directory of %s: %s", path,
+		    strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -52,8 +52,7 @@ cmd_trust_help(void)
 {
 	printf(
 	    "usage: tether trust -b [USER@]HOST[:PORT] [--known-hosts FILE] "
-	    "[--yes]\n"
-	    "       tether trust -p PORT [--user] [--yes]\n\n"
+	    "[--yes]\n       tether trust -p PORT [--user] [--yes]\n\n"
 	    "Connect to the bastion, show its host key fingerprint and, once "
 	    "you confirm it\n(or with --yes), record it in known_hosts. "
 	    "Nothing else is sent. With -p, the\nbastion and known_hosts are "

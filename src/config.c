@@ -277,8 +277,7 @@ config_set_name(struct tether_config *cfg, const char *value,
 	return 0;
 bad:
 	error_set(err, TETHER_EXIT_CONFIG,
-	    "%s: name '%s' must be 1 to %d "
-	    "letters, digits, '.', '_' or '-'",
+	    "%s: name '%s' must be 1 to %d letters, digits, '.', '_' or '-'",
 	    origin, value, (int)sizeof cfg->name - 1);
 	return -1;
 }
@@ -373,9 +372,8 @@ config_set_number(struct tether_config *cfg, const char *key, const char *value,
 			    (double *)(void *)field);
 		if (rc == -1)
 			error_set(err, TETHER_EXIT_CONFIG,
-			    "key '%s': '%s' is "
-			    "not %s from %g to %g",
-			    key, value, nk->unit, nk->min, nk->max);
+			    "key '%s': '%s' is not %s from %g to %g", key,
+			    value, nk->unit, nk->min, nk->max);
 		else
 			cfg->given |= nk->given;
 		return rc;
@@ -479,9 +477,7 @@ config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
 	return -1;
 range:
 	error_set(e, TETHER_EXIT_CONFIG,
-	    "%s: '%s' is not a port from 0 to "
-	    "65535",
-	    what, value);
+	    "%s: '%s' is not a port from 0 to 65535", what, value);
 	return -1;
 }
 
@@ -584,17 +580,13 @@ config_load_string(struct tether_config *cfg, const char *text,
 		return 0;
 	if (rc < 0) {
 		error_set(err, TETHER_EXIT_CONFIG,
-		    "%s: out of memory reading "
-		    "it",
-		    origin);
+		    "%s: out of memory reading it", origin);
 	} else if (error_is_set(&ctx.first) && ctx.first_line == rc) {
 		error_set(err, ctx.first.code, "%s:%d: %s", origin, rc,
 		    ctx.first.msg);
 	} else {
 		error_set(err, TETHER_EXIT_CONFIG,
-		    "%s:%d: expected 'key = "
-		    "value' or [tunnel]",
-		    origin, rc);
+		    "%s:%d: expected 'key = value' or [tunnel]", origin, rc);
 	}
 	return -1;
 }
@@ -758,9 +750,7 @@ config_finish(struct tether_config *cfg, struct error *err)
 	if (cfg->port >= 0) {
 		if (cfg->nforwards == CONFIG_FORWARDS_MAX) {
 			error_set(err, TETHER_EXIT_CONFIG,
-			    "more than %d "
-			    "forwards",
-			    CONFIG_FORWARDS_MAX);
+			    "more than %d forwards", CONFIG_FORWARDS_MAX);
 			return -1;
 		}
 		f = &cfg->forwards[cfg->nforwards++];

@@ -238,9 +238,7 @@ daemon_start(const char *pidfile, const char *logfile, pid_t *pid,
 	close(pid_fd);
 	if (n != sizeof *pid) {
 		error_set(err, TETHER_EXIT_FAILURE,
-		    "the background process did "
-		    "not start; see %s",
-		    logfile);
+		    "the background process did not start; see %s", logfile);
 		return -1;
 	}
 	return 1;

@@ -386,9 +386,8 @@ hostkey_verify_pin(ssh_session ssh, const struct tether_config *cfg,
 	    hostkey_describe_key(srv, key, sizeof key, fp, sizeof fp) == -1) {
 		ssh_key_free(srv);
 		error_set(err, TETHER_EXIT_HOSTKEY,
-		    "bastion %s presented no "
-		    "usable host key: %s",
-		    pattern, ssh_get_error(ssh));
+		    "bastion %s presented no usable host key: %s", pattern,
+		    ssh_get_error(ssh));
 		return -1;
 	}
 	ssh_key_free(srv);
@@ -510,9 +509,8 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 		return hostkey_verify_pin(ssh, cfg, pattern, log, err);
 	if (hostkey_describe_public(ssh, key, sizeof key) == -1) {
 		error_set(err, TETHER_EXIT_HOSTKEY,
-		    "bastion %s:%d presented no "
-		    "usable host key: %s",
-		    b->host, b->port, ssh_get_error(ssh));
+		    "bastion %s:%d presented no usable host key: %s", b->host,
+		    b->port, ssh_get_error(ssh));
 		return -1;
 	}
 	status = hostkey_check(ssh, kh, b, &m);
@@ -550,14 +548,12 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 		if (cfg->host_key_policy == HOST_KEY_ACCEPT_NEW) {
 			if (ssh_session_update_known_hosts(ssh) != SSH_OK) {
 				error_set(err, TETHER_EXIT_HOSTKEY,
-				    "cannot record "
-				    "bastion %s key in %s: %s",
+				    "cannot record bastion %s key in %s: %s",
 				    pattern, kh, ssh_get_error(ssh));
 				return -1;
 			}
 			log_notice(log,
-			    "recorded new bastion host key %s for %s "
-			    "in %s",
+			    "recorded new bastion host key %s for %s in %s",
 			    key, pattern, kh);
 			return 0;
 		}
@@ -577,9 +573,8 @@ hostkey_verify(ssh_session ssh, const struct tether_config *cfg,
 	case HOSTKEY_ERROR:
 	default:
 		error_set(err, TETHER_EXIT_HOSTKEY,
-		    "cannot check bastion %s "
-		    "against %s: %s",
-		    pattern, kh, ssh_get_error(ssh));
+		    "cannot check bastion %s against %s: %s", pattern, kh,
+		    ssh_get_error(ssh));
 		return -1;
 	}
 }

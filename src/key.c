@@ -87,9 +87,8 @@ key_import(const char *path, const struct key_cert *cert, int agent_ok,
 
 	if (stat(path, &st) == -1) {
 		error_set(err, TETHER_EXIT_KEY,
-		    "key %s: %s; give the private "
-		    "key's path with -s",
-		    path, strerror(errno));
+		    "key %s: %s; give the private key's path with -s", path,
+		    strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {

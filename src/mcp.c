@@ -256,8 +256,7 @@ setup_define(void)
 	                "here"),
 	    "bastion_server",
 	    schema_prop("string",
-	        "the bastion, "
-	        "[user@]host[:port]; default $TETHER_BASTION or "
+	        "the bastion, [user@]host[:port]; default $TETHER_BASTION or "
 	        "$SCITEX_TUNNEL_BASTION_SERVER"),
 	    "secret_key_path",
 	    schema_prop("string",
@@ -269,8 +268,7 @@ setup_define(void)
 	        "seen from this machine; default localhost:22"),
 	    "user_mode",
 	    schema_prop("boolean",
-	        "a per-user service instead "
-	        "of a system one; default false"),
+	        "a per-user service instead of a system one; default false"),
 	    "host_key",
 	    schema_prop("string",
 	        "pin the bastion's host key, "
@@ -301,8 +299,7 @@ status_define(void)
 	props = json_pack("{s:o, s:o}", "port",
 	    schema_port("only the tunnel on this remote port"), "json",
 	    schema_prop("boolean",
-	        "stdout holds the JSON document "
-	        "instead of text"));
+	        "stdout holds the JSON document instead of text"));
 	return tool_entry("tunnel_status", "Show tunnel status",
 	    "Show tether's tunnels (every one, or the one on port) in system "
 	    "and user mode, and whether each is up. structuredContent.tunnels "
@@ -401,9 +398,8 @@ arg_check(const char *key, json_t *prop, json_t *v, char *msg, size_t size)
 	        (max != NULL &&
 	            json_integer_value(v) > json_integer_value(max)))) {
 		snprintf(msg, size,
-		    "argument '%.64s' must be from %lld to "
-		    "%lld, not %lld",
-		    key, (long long)json_integer_value(min),
+		    "argument '%.64s' must be from %lld to %lld, not %lld", key,
+		    (long long)json_integer_value(min),
 		    (long long)json_integer_value(max),
 		    (long long)json_integer_value(v));
 		return -1;
@@ -462,8 +458,7 @@ tool_finish(const struct mcp_server *s, struct api_result *res,
 		tunnels = json_loads(res->json, JSON_REJECT_DUPLICATES, &jerr);
 		if (tunnels == NULL) {
 			rpc_error_set(err, RPC_INTERNAL_ERROR,
-			    "api_status "
-			    "returned malformed JSON: %s",
+			    "api_status returned malformed JSON: %s",
 			    jerr.text);
 			s->ops.result_free(res);
 			return NULL;
@@ -489,11 +484,10 @@ setup_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 	int user_mode = 0;
 
 	if (json_unpack_ex(args, &jerr, JSON_STRICT,
-	        "{s:I, s?:s, s?:s, s?:s, "
-	        "s?:b, s?:s, s?:s}",
-	        "port", &port, "bastion_server", &bastion, "secret_key_path",
-	        &key, "target", &target, "user_mode", &user_mode, "host_key",
-	        &host_key, "run_as", &run_as) == -1)
+	        "{s:I, s?:s, s?:s, s?:s, s?:b, s?:s, s?:s}", "port", &port,
+	        "bastion_server", &bastion, "secret_key_path", &key, "target",
+	        &target, "user_mode", &user_mode, "host_key", &host_key,
+	        "run_as", &run_as) == -1)
 		return tool_invalid("tunnel_setup", jerr.text);
 	memset(&opts, 0, sizeof opts);
 	opts.port = (int)port;
@@ -854,8 +848,7 @@ message_dispatch(struct mcp_server *s, json_t *msg)
 
 	if (!json_is_object(msg)) {
 		return reply_error(NULL, RPC_INVALID_REQUEST,
-		    "invalid "
-		    "request: %s",
+		    "invalid request: %s",
 		    json_is_array(msg) ? "batches are not "
 		                         "supported" :
 		                         "not a JSON object");
@@ -916,9 +909,7 @@ mcp_server_handle(struct mcp_server *s, const char *line, size_t len)
 	    &jerr);
 	if (msg == NULL) {
 		return reply_error(NULL, RPC_PARSE_ERROR,
-		    "parse error at "
-		    "byte %d: %s",
-		    jerr.position, jerr.text);
+		    "parse error at byte %d: %s", jerr.position, jerr.text);
 	}
 	reply = message_dispatch(s, msg);
 	json_decref(msg);

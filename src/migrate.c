@@ -193,8 +193,7 @@ set_once(struct parse *p, char *dst, size_t sz, const char *value,
 {
 	if (dst[0] != '\0' && strcmp(dst, value) != 0) {
 		refuse(p,
-		    "ExecStart= gives two different %s ('%.100s' and "
-		    "'%.100s')",
+		    "ExecStart= gives two different %s ('%.100s' and '%.100s')",
 		    what, dst, value);
 		return -1;
 	}

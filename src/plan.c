@@ -279,9 +279,8 @@ plan_do_write(const struct plan_step *s, struct error *err)
 	snprintf(dir, sizeof dir, "%s", s->path);
 	if (mkdir_parents(dirname(dir), 0755) == -1) {
 		error_set(err, TETHER_EXIT_FAILURE,
-		    "cannot create the directory "
-		    "of %s: %s",
-		    s->path, strerror(errno));
+		    "cannot create the directory of %s: %s", s->path,
+		    strerror(errno));
 		return -1;
 	}
 	return file_write_atomic_owned(s->path, s->content, s->mode, 1, uid,
@@ -350,8 +349,7 @@ plan_execute(const struct plan *p, struct strbuf *log, struct error *err)
 
 	if (p->overflow) {
 		error_set(err, TETHER_EXIT_FAILURE,
-		    "internal: the plan did not "
-		    "fit; nothing was done");
+		    "internal: the plan did not fit; nothing was done");
 		return -1;
 	}
 	for (i = 0; i < p->n; i++) {

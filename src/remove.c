@@ -180,8 +180,7 @@ remove_run(struct remove_ctx *c, struct api_out *o, struct error *err)
 		if (api_check_legacy(c->opts->port, "remove", err) == -1)
 			return -1;
 		error_set(err, TETHER_EXIT_FAILURE,
-		    "No tunnel on port %d to "
-		    "remove (nothing at %s%s).",
+		    "No tunnel on port %d to remove (nothing at %s%s).",
 		    c->opts->port, c->conf,
 		    c->opts->mode == TETHER_MODE_SYSTEM ? "; for a user tunnel "
 		                                          "add --user" :

@@ -189,8 +189,7 @@ service_unit_props(enum tether_mode mode, const char *unit,
 {
 	static const char props[] =
 	    "--property=ActiveState,SubState,"
-	    "UnitFileState,StatusText,MainPID,NRestarts,Result,"
-	    "ExecMainStatus";
+	    "UnitFileState,StatusText,MainPID,NRestarts,Result,ExecMainStatus";
 	char out[SERVICE_OUTPUT_MAX];
 	char *argv[] = { "systemctl", "--user", "show", (char *)props, "--",
 		(char *)unit, NULL };

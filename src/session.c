@@ -527,9 +527,8 @@ session_on_dialed(struct dial *d, int fd, const char *error, void *arg)
 	s->dialing = 0;
 	if (fd == -1) {
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "cannot reach the bastion "
-		    "%s:%d: %s",
-		    b->host, b->port, error);
+		    "cannot reach the bastion %s:%d: %s", b->host, b->port,
+		    error);
 		return;
 	}
 	session_tune_socket(s, fd);
@@ -542,9 +541,8 @@ session_on_dialed(struct dial *d, int fd, const char *error, void *arg)
 	}
 	if (ssh_connect(s->ssh) == SSH_ERROR) {
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "cannot connect to the "
-		    "bastion %s:%d: %s",
-		    b->host, b->port, ssh_get_error(s->ssh));
+		    "cannot connect to the bastion %s:%d: %s", b->host, b->port,
+		    ssh_get_error(s->ssh));
 		return;
 	}
 	ev_io_set(&s->io, fd, EV_READ | EV_WRITE);
@@ -588,8 +586,7 @@ session_start(struct session *s, struct error *err)
 	if (dial_start(&s->dial, s->loop, cfg->bastion.host, cfg->bastion.port,
 	        cfg->address_family, session_on_dialed, s) == -1) {
 		error_set(err, TETHER_EXIT_FAILURE,
-		    "cannot start connecting to "
-		    "the bastion: %s",
+		    "cannot start connecting to the bastion: %s",
 		    strerror(errno));
 		session_teardown(s);
 		return -1;
@@ -704,8 +701,7 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 	type = ssh_message_subtype(msg);
 	if (type != SSH_CHANNEL_FORWARDED_TCPIP) {
 		session_refuse(s,
-		    "refused a %s channel the bastion tried to "
-		    "open",
+		    "refused a %s channel the bastion tried to open",
 		    channel_type_name(type));
 		return 1;
 	}
@@ -735,8 +731,7 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 	session_refresh_target(s, f);
 	if (f->target == NULL) {
 		session_refuse(s,
-		    "refused a connection on remote port %d: its "
-		    "target %s %s",
+		    "refused a connection on remote port %d: its target %s %s",
 		    port, f->spec->host,
 		    f->resolving != NULL ? "is still being looked up" :
 		                           "did not resolve");
@@ -745,9 +740,8 @@ session_on_message(ssh_session ssh, ssh_message msg, void *arg)
 	channel = ssh_message_channel_request_open_reply_accept(msg);
 	if (channel == NULL) {
 		log_err(s->log,
-		    "cannot accept a connection on remote port %d: "
-		    "%s",
-		    port, ssh_get_error(s->ssh));
+		    "cannot accept a connection on remote port %d: %s", port,
+		    ssh_get_error(s->ssh));
 		return 1;
 	}
 	snprintf(label, sizeof label, "%.64s:%d->%d",
@@ -773,8 +767,7 @@ session_on_forward_bound(struct session *s, struct forward *f, int bound)
 	f->state = FORWARD_BOUND;
 	f->bound_port = spec->port != 0 ? spec->port : bound;
 	log_info(s->log,
-	    "remote port %d bound on the bastion, forwarding to "
-	    "%s:%d%s",
+	    "remote port %d bound on the bastion, forwarding to %s:%d%s",
 	    f->bound_port, spec->host, spec->host_port,
 	    f->refusals > 0 ? " (the port was freed)" : "");
 	f->refusals = 0;
@@ -985,8 +978,7 @@ session_update_state(struct session *s)
 		    bound, s->nforwards);
 	else
 		log_warn(s->log,
-		    "connected, but no forward is bound yet; "
-		    "retrying them");
+		    "connected, but no forward is bound yet; retrying them");
 	session_set_state(s, SESSION_FORWARDING);
 	session_start_probes(s);
 }
@@ -1159,8 +1151,7 @@ session_tune_socket(struct session *s, int fd)
 	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms,
 	        sizeof timeout_ms) == -1)
 		log_debug(s->log,
-		    "cannot set TCP keepalive on the bastion "
-		    "socket: %s",
+		    "cannot set TCP keepalive on the bastion socket: %s",
 		    strerror(errno));
 }
 
@@ -1201,9 +1192,8 @@ session_step_connect(struct session *s)
 		return;
 	if (rc != SSH_OK) {
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "cannot connect to the "
-		    "bastion %s:%d: %s",
-		    b->host, b->port, ssh_get_error(s->ssh));
+		    "cannot connect to the bastion %s:%d: %s", b->host, b->port,
+		    ssh_get_error(s->ssh));
 		return;
 	}
 	error_clear(&err);
@@ -1318,8 +1308,7 @@ session_step_auth(struct session *s)
 	}
 	if (rc == SSH_AUTH_ERROR) {
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "authentication to the "
-		    "bastion failed: %s",
+		    "authentication to the bastion failed: %s",
 		    ssh_get_error(s->ssh));
 		return;
 	}
@@ -1378,9 +1367,8 @@ session_pump(struct session *s)
 		const char *why = ssh_get_error(s->ssh);
 
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "lost the bastion %s:%d: "
-		    "%s",
-		    s->cfg->bastion.host, s->cfg->bastion.port,
+		    "lost the bastion %s:%d: %s", s->cfg->bastion.host,
+		    s->cfg->bastion.port,
 		    why != NULL && why[0] != '\0' ? why : "connection closed");
 	}
 }
@@ -1405,8 +1393,7 @@ session_on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = w->data;
 
 	session_fail(s, TETHER_EXIT_FAILURE,
-	    "bastion %s:%d: %s took longer "
-	    "than %d s (connect_timeout)",
+	    "bastion %s:%d: %s took longer than %d s (connect_timeout)",
 	    s->cfg->bastion.host, s->cfg->bastion.port,
 	    session_state_name(s->state), s->cfg->connect_timeout);
 }

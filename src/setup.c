@@ -106,9 +106,7 @@ setup_resolve_user(struct setup_ctx *c, struct error *err)
 		c->own_account = name == NULL && geteuid() == 0;
 		if (name != NULL && !spec_user_is_valid(name)) {
 			error_set(err, TETHER_EXIT_CONFIG,
-			    "--run-as '%.64s' is "
-			    "not a valid user name",
-			    name);
+			    "--run-as '%.64s' is not a valid user name", name);
 			return -1;
 		}
 		rc = name != NULL ? getpwnam_r(name, &c->pw, c->pw_buf,
@@ -724,8 +722,7 @@ setup_wait_ready(struct setup_ctx *c, struct api_out *o)
 			json_decref(state);
 			if (up) {
 				strbuf_addf(&o->out,
-				    "daemon pid %ld is "
-				    "forwarding (log %s)\n",
+				    "daemon pid %ld is forwarding (log %s)\n",
 				    (long)daemon_running_pid(c->pid_path),
 				    c->log_path);
 				return 0;
@@ -795,8 +792,7 @@ setup_print_hints(struct setup_ctx *c, struct api_out *o)
 		strbuf_add(&o->out, "No systemd here: ");
 	strbuf_addf(&o->out,
 	    "it runs as a background "
-	    "daemon. To start it at boot, add this line with crontab "
-	    "-e:\n%s\n",
+	    "daemon. To start it at boot, add this line with crontab -e:\n%s\n",
 	    cron != NULL ? cron : "(out of memory)");
 	free(cron);
 }
@@ -875,8 +871,7 @@ setup_run(struct setup_ctx *c, struct api_out *o, struct error *err)
 		setup_debug_resolved(c, &o->err);
 	if (!c->opts->dry_run && setup_is_noop(c)) {
 		strbuf_addf(&o->out,
-		    "Tunnel on port %d is already set up (no "
-		    "change).\n",
+		    "Tunnel on port %d is already set up (no change).\n",
 		    c->opts->port);
 		return 0;
 	}
@@ -907,8 +902,7 @@ setup_run(struct setup_ctx *c, struct api_out *o, struct error *err)
 		return -1;
 	if (!c->opts->no_start && setup_wait_ready(c, o) == -1) {
 		error_set(err, TETHER_EXIT_FAILURE,
-		    "installed, but not "
-		    "forwarding yet");
+		    "installed, but not forwarding yet");
 		return -1;
 	}
 	strbuf_addf(&o->out, "Tunnel on port %d set up successfully.\n",

@@ -353,9 +353,7 @@ splice_on_channel_data(ssh_session session, ssh_channel channel, void *data,
 	 */
 	if (len > splice_libssh_max(s->set)) {
 		splice_fail(s,
-		    "the bastion sent %u bytes past the channel's "
-		    "window",
-		    len);
+		    "the bastion sent %u bytes past the channel's window", len);
 		splice_held(s, 0);
 		return (int)len;
 	}
@@ -596,8 +594,7 @@ splice_destroy(struct splice *s)
 	/* Sends EOF and CLOSE if the channel is still open. */
 	ssh_channel_free(s->channel);
 	log_debug(set->log,
-	    "connection %s: closed, %llu bytes to the target, "
-	    "%llu from it",
+	    "connection %s: closed, %llu bytes to the target, %llu from it",
 	    s->label, (unsigned long long)s->bytes_to_local,
 	    (unsigned long long)s->bytes_to_remote);
 	bytebuf_free(&s->to_local);

@@ -573,8 +573,7 @@ status_table_row(const struct tunnel_entry *e, int colour, struct strbuf *sb)
 		off = "\033[0m";
 	}
 	strbuf_addf(sb,
-	    "%-8s %-6s %-10s %s%-16s%s %-30s %-20s %5lld %5lld "
-	    "%8s %8s %s\n",
+	    "%-8s %-6s %-10s %s%-16s%s %-30s %-20s %5lld %5lld %8s %8s %s\n",
 	    e->name, e->mode == TETHER_MODE_SYSTEM ? "system" : "user",
 	    e->manager, on, state, off, fw, since,
 	    st ? (long long)json_integer_value(
@@ -596,10 +595,9 @@ status_render(struct status_ctx *c, struct api_out *o, json_t *list)
 		return;
 	}
 	strbuf_addf(&o->out,
-	    "%-8s %-6s %-10s %-16s %-30s %-20s %5s %5s %8s "
-	    "%8s %s\n",
-	    "NAME", "MODE", "MANAGER", "STATE", "FORWARDS", "UP SINCE", "RECON",
-	    "CHAN", "TO-TGT", "FROM-TGT", "PROBLEM");
+	    "%-8s %-6s %-10s %-16s %-30s %-20s %5s %5s %8s %8s %s\n", "NAME",
+	    "MODE", "MANAGER", "STATE", "FORWARDS", "UP SINCE", "RECON", "CHAN",
+	    "TO-TGT", "FROM-TGT", "PROBLEM");
 	for (i = 0; i < c->n; i++) {
 		status_table_row(&c->entries[i], c->opts->colour, &o->out);
 		json_array_append_new(list, status_entry_json(&c->entries[i]));

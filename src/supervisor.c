@@ -602,8 +602,7 @@ supervisor_reload(struct supervisor *sv)
 	if (next == NULL ||
 	    sv->hooks->reload(next, &err, sv->hooks->ctx) == -1) {
 		log_err(sv->log,
-		    "reload failed, keeping the running "
-		    "configuration: %s",
+		    "reload failed, keeping the running configuration: %s",
 		    next == NULL ? "out of memory" : err.msg);
 		free(next);
 		notify_send(&sv->notifier, "READY=1");
@@ -618,8 +617,7 @@ supervisor_reload(struct supervisor *sv)
 		free(old);
 	} else {
 		log_info(sv->log,
-		    "reloaded: bastion settings changed, "
-		    "reconnecting");
+		    "reloaded: bastion settings changed, reconnecting");
 		session_free(sv->session);
 		sv->cfg = next;
 		free(old);
@@ -696,8 +694,7 @@ supervisor_init_state_path(struct supervisor *sv)
 		return;
 	if (mkdir_parents(dir, 0755) == -1) {
 		log_warn(sv->log,
-		    "cannot create %s: %s; status will not show "
-		    "this tunnel",
+		    "cannot create %s: %s; status will not show this tunnel",
 		    dir, strerror(errno));
 		return;
 	}

@@ -18,9 +18,7 @@ units_check_path(const char *path, const char *what, struct error *err)
 
 	if (path[0] != '/') {
 		error_set(err, TETHER_EXIT_CONFIG,
-		    "%s '%.128s' must be an "
-		    "absolute path",
-		    what, path);
+		    "%s '%.128s' must be an absolute path", what, path);
 		return -1;
 	}
 	if (len > UNITS_VALUE_MAX) {
@@ -49,9 +47,7 @@ units_check_path(const char *path, const char *what, struct error *err)
 	}
 	if (path[len - 1] == ' ') {
 		error_set(err, TETHER_EXIT_CONFIG,
-		    "%s '%.128s' ends with a "
-		    "space",
-		    what, path);
+		    "%s '%.128s' ends with a space", what, path);
 		return -1;
 	}
 	return 0;

@@ -1266,6 +1266,20 @@ session_next_key(struct session *s)
 	return 0;
 }
 
+/* AGAIN waits, SUCCESS goes on, ERROR fails: 1 if rc was one of them. */
+static int
+session_auth_settled(struct session *s, int rc)
+{
+	if (rc == SSH_AUTH_SUCCESS)
+		session_on_authenticated(s);
+	else if (rc == SSH_AUTH_ERROR)
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "authentication to the bastion failed: %s",
+		    ssh_get_error(s->ssh));
+	return rc == SSH_AUTH_AGAIN || rc == SSH_AUTH_SUCCESS ||
+	    rc == SSH_AUTH_ERROR;
+}
+
 static void
 session_step_auth(struct session *s)
 {
@@ -1280,19 +1294,9 @@ session_step_auth(struct session *s)
 	 */
 	if (!s->asked_none) {
 		rc = ssh_userauth_none(s->ssh, NULL);
-		if (rc == SSH_AUTH_AGAIN)
+		s->asked_none = rc != SSH_AUTH_AGAIN;
+		if (session_auth_settled(s, rc))
 			return;
-		s->asked_none = 1;
-		if (rc == SSH_AUTH_SUCCESS) {
-			session_on_authenticated(s);
-			return;
-		}
-		if (rc == SSH_AUTH_ERROR) {
-			session_fail(s, TETHER_EXIT_FAILURE,
-			    "authentication to the bastion failed: %s",
-			    ssh_get_error(s->ssh));
-			return;
-		}
 	}
 	do {
 		if (s->key != NULL)
@@ -1300,18 +1304,8 @@ session_step_auth(struct session *s)
 		else
 			rc = ssh_userauth_agent(s->ssh, NULL);
 	} while (rc == SSH_AUTH_DENIED && session_next_key(s));
-	if (rc == SSH_AUTH_AGAIN)
+	if (session_auth_settled(s, rc))
 		return;
-	if (rc == SSH_AUTH_SUCCESS) {
-		session_on_authenticated(s);
-		return;
-	}
-	if (rc == SSH_AUTH_ERROR) {
-		session_fail(s, TETHER_EXIT_FAILURE,
-		    "authentication to the bastion failed: %s",
-		    ssh_get_error(s->ssh));
-		return;
-	}
 	if (s->key == NULL && session_fail_agent(s))
 		return;
 	session_fail(s, TETHER_EXIT_AUTH,

@@ -214,7 +214,7 @@ cli_scan_run(int argc, char **argv, const char **config_path, int *help,
 
 int
 cli_apply_tunnel_flag(struct tether_config *cfg, int id, const char *arg,
-    int *remotes_seen, struct error *err)
+    struct cli_seen *seen, struct error *err)
 {
 	/* Only options with an argument read arg; give the others "". */
 	if (arg == NULL)
@@ -238,7 +238,10 @@ cli_apply_tunnel_flag(struct tether_config *cfg, int id, const char *arg,
 		}
 		return 0;
 	case RUN_OPT_BASTION:
-		return config_set_bastion(cfg, arg, "-b", err);
+		/* -b again adds a bastion to fail over to. */
+		if (seen->bastions++ == 0)
+			return config_set_bastion(cfg, arg, "-b", err);
+		return config_add_bastion(cfg, arg, "-b", err);
 	case RUN_OPT_KEY:
 		return config_set_path(cfg, cfg->key_path, arg, "-s", err);
 	case RUN_OPT_TARGET:
@@ -246,7 +249,7 @@ cli_apply_tunnel_flag(struct tether_config *cfg, int id, const char *arg,
 		    &cfg->target_port, err);
 	case RUN_OPT_REMOTE:
 		/* Forwards on the command line replace the file's. */
-		if ((*remotes_seen)++ == 0)
+		if (seen->remotes++ == 0)
 			cfg->nforwards = 0;
 		return config_add_forward(cfg, arg, "-R", err);
 	case RUN_OPT_KNOWN_HOSTS:
@@ -272,7 +275,7 @@ cli_apply_tunnel_flag(struct tether_config *cfg, int id, const char *arg,
 		/* -o forward=SPEC adds a forward, as -R does. */
 		if (strncmp(arg, "forward=", 8) == 0)
 			return cli_apply_tunnel_flag(cfg, RUN_OPT_REMOTE,
-			    arg + 8, remotes_seen, err);
+			    arg + 8, seen, err);
 		return config_set_option(cfg, arg, err);
 	case RUN_OPT_VERBOSE:
 		cfg->verbose = 1;
@@ -312,7 +315,8 @@ cli_parse_run(int argc, char **argv, env_lookup_fn lookup, void *env_ctx,
 	struct tether_config *cfg = &req->cfg;
 	const char *config_path = NULL, *arg;
 	struct cli_parser p;
-	int id, remotes_seen = 0;
+	struct cli_seen seen = { 0, 0 };
+	int id;
 
 	memset(req, 0, sizeof *req);
 	if (cli_scan_run(argc, argv, &config_path, &req->help, err) == -1)
@@ -330,8 +334,7 @@ cli_parse_run(int argc, char **argv, env_lookup_fn lookup, void *env_ctx,
 		/* The scan passed, so this cannot fail; say so if it does. */
 		if (id == CLI_ERROR || id == CLI_OPERAND)
 			return -1;
-		if (cli_apply_tunnel_flag(cfg, id, arg, &remotes_seen, err) ==
-		        -1 ||
+		if (cli_apply_tunnel_flag(cfg, id, arg, &seen, err) == -1 ||
 		    cli_apply_run_mode(req, id, arg, err) == -1)
 			return -1;
 	}

@@ -118,13 +118,18 @@ enum run_opt {
 	    "where the live state file is (default RUNTIME_DIR)" }
 /* clang-format on */
 
+/* The flags that add up: the first replaces what the file said. */
+struct cli_seen {
+	int remotes;  /* -R */
+	int bastions; /* -b */
+};
+
 /*
  * One tunnel flag (an id of CLI_TUNNEL_OPTIONS, or RUN_OPT_PORT) into
- * cfg; *remotes counts -R so the first replaces the file's forwards.
- * Other ids are left alone (0).
+ * cfg. Other ids are left alone (0).
  */
 int cli_apply_tunnel_flag(struct tether_config *, int id, const char *arg,
-    int *remotes, struct error *);
+    struct cli_seen *, struct error *);
 
 extern const struct cli_option cli_run_options[];
 

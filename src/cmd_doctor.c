@@ -265,7 +265,8 @@ doctor_config(struct doctor *d, int argc, char **argv, struct error *err)
 	struct cli_parser p;
 	const char *arg;
 	char pwbuf[4096];
-	int id, remotes = 0, agent;
+	struct cli_seen seen = { 0, 0 };
+	int id, agent;
 
 	if (doctor_scan(argc, argv, &a, err) == -1)
 		return -1;
@@ -299,7 +300,7 @@ doctor_config(struct doctor *d, int argc, char **argv, struct error *err)
 		/* An installed tunnel's -p chose the file: it is no forward. */
 		if (id == RUN_OPT_PORT && d->installed)
 			continue;
-		if (cli_apply_tunnel_flag(cfg, id, arg, &remotes, err) == -1)
+		if (cli_apply_tunnel_flag(cfg, id, arg, &seen, err) == -1)
 			return -1;
 	}
 	/* The key check below explains a missing key and agent better. */

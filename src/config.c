@@ -47,6 +47,7 @@ config_init_defaults(struct tether_config *cfg, const char *home)
 	/* 2 x ClientAliveInterval 10 x (ClientAliveCountMax 3 + 1). */
 	cfg->stale_port_timeout = 80;
 	cfg->probe_interval = 60;
+	cfg->failback_interval = 30;
 	cfg->probe_timeout = 10;
 	cfg->max_channels = 256;
 	cfg->channel_window = CONFIG_CHANNEL_WINDOW_DEFAULT;
@@ -122,18 +123,50 @@ parse_bool(const char *s, int *out)
 }
 
 int
+config_add_bastion(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	char one[SPEC_USER_MAX + SPEC_HOST_MAX + 16];
+	struct error e;
+	size_t len;
+
+	do {
+		value += strspn(value, " \t");
+		len = strcspn(value, ",");
+		while (len > 0 &&
+		    (value[len - 1] == ' ' || value[len - 1] == '\t'))
+			len--;
+		if (cfg->nbastions == CONFIG_BASTIONS_MAX) {
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "%s: more than %d bastions", origin,
+			    CONFIG_BASTIONS_MAX);
+			return -1;
+		}
+		snprintf(one, sizeof one, "%.*s", (int)len, value);
+		error_clear(&e);
+		if (len >= sizeof one ||
+		    spec_parse_bastion(one, &cfg->bastions[cfg->nbastions],
+		        &e) == -1) {
+			error_set(err,
+			    e.code != 0 ? e.code : TETHER_EXIT_CONFIG, "%s: %s",
+			    origin,
+			    e.code != 0 ? e.msg : "a bastion is too long");
+			return -1;
+		}
+		cfg->nbastions++;
+		value += strcspn(value, ",");
+	} while (*value++ == ',');
+	cfg->bastion = cfg->bastions[0];
+	cfg->has_bastion = 1;
+	return 0;
+}
+
+int
 config_set_bastion(struct tether_config *cfg, const char *value,
     const char *origin, struct error *err)
 {
-	struct error e;
-
-	error_clear(&e);
-	if (spec_parse_bastion(value, &cfg->bastion, &e) == -1) {
-		error_set(err, e.code, "%s: %s", origin, e.msg);
-		return -1;
-	}
-	cfg->has_bastion = 1;
-	return 0;
+	cfg->nbastions = 0;
+	return config_add_bastion(cfg, value, origin, err);
 }
 
 int
@@ -319,6 +352,7 @@ static const struct number_key number_keys[] = {
 	NUMBER_KEY(probe_interval, 1, 0, 86400,
 	    "a whole number of seconds (0 = off)"),
 	NUMBER_KEY(probe_timeout, 1, 1, 3600, "a whole number of seconds"),
+	NUMBER_KEY(failback_interval, 1, 1, 86400, "a whole number of seconds"),
 	NUMBER_KEY_GIVEN(connect_timeout, 1, 1, 3600,
 	    "a whole number of seconds", CONFIG_GIVEN_CONNECT_TIMEOUT),
 	NUMBER_KEY(target_connect_timeout, 1, 1, 3600,

@@ -17,6 +17,7 @@
 #define CONFIG_FORWARDS_MAX 16
 #define CONFIG_FILE_MAX ((size_t)64 * 1024)
 #define CONFIG_MORE_KEYS_MAX 7
+#define CONFIG_BASTIONS_MAX 4
 
 enum host_key_policy {
 	HOST_KEY_STRICT,
@@ -24,9 +25,13 @@ enum host_key_policy {
 };
 
 struct tether_config {
-	char name[LOG_NAME_MAX]; /* "" = derived from the first port */
-	struct bastion_spec bastion;
+	char name[LOG_NAME_MAX];     /* "" = derived from the first port */
+	struct bastion_spec bastion; /* the one in use: one of bastions[] */
 	int has_bastion;
+	/* Every bastion, most preferred first (bastion = a, b; -b repeated). */
+	struct bastion_spec bastions[CONFIG_BASTIONS_MAX];
+	size_t nbastions;
+	int failback_interval; /* seconds before the first bastion is tried again */
 	char bastion_alias[SPEC_HOST_MAX]; /* ssh_config's name; "" = none */
 	char key_path[CONFIG_PATH_MAX];    /* "" = use ssh-agent */
 	/* ssh_config's further IdentityFiles, tried in turn after key_path */
@@ -131,7 +136,11 @@ int config_apply_env(struct tether_config *, env_lookup_fn, void *ctx,
 int config_env_debug(env_lookup_fn, void *ctx, int *on, struct error *);
 
 /* Setters shared by the file, environment and flag layers. */
+/* "a, b, c": the bastions, most preferred first (replacing any before). */
 int config_set_bastion(struct tether_config *, const char *, const char *origin,
+    struct error *);
+/* One more bastion (or a comma-separated list), after those set before. */
+int config_add_bastion(struct tether_config *, const char *, const char *origin,
     struct error *);
 int config_set_path(struct tether_config *, char *dst, const char *value,
     const char *origin, struct error *);

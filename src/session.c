@@ -312,6 +312,14 @@ session_free(struct session *s)
 	free(s);
 }
 
+void
+session_set_events(struct session *s, const struct session_events *events,
+    void *arg)
+{
+	s->events = events;
+	s->arg = arg;
+}
+
 enum session_state
 session_get_state(const struct session *s)
 {

@@ -39,6 +39,9 @@ struct session_events {
 struct session *session_new(struct ev_loop *, const struct tether_config *,
     const struct logger *, const struct session_events *, void *arg);
 void session_free(struct session *);
+/* Who hears of the session from now on (a session handed to a new owner). */
+void session_set_events(struct session *, const struct session_events *,
+    void *arg);
 /* Begins connecting; -1 with err for what retrying cannot fix. */
 int session_start(struct session *, struct error *);
 /*

@@ -681,8 +681,12 @@ sshconfig_apply(struct tether_config *cfg, struct error *err)
 	if (!cfg->has_bastion)
 		return config_check_key_source(cfg, err);
 	snprintf(alias, sizeof alias, "%s", cfg->bastion.host);
-	if (sshconfig_read(cfg, alias, err) == -1 ||
-	    config_check_some_forward(cfg, err) == -1 ||
+	if (sshconfig_read(cfg, alias, err) == -1)
+		return -1;
+	/* Only the first bastion is looked up; others are used as given. */
+	if (cfg->nbastions > 0)
+		cfg->bastions[0] = cfg->bastion;
+	if (config_check_some_forward(cfg, err) == -1 ||
 	    config_check_forwards(cfg, err) == -1)
 		return -1;
 	config_name_from_forward(cfg);

@@ -81,6 +81,25 @@ state_forwards(const struct state_view *v)
 	return arr;
 }
 
+static json_t *
+state_bastions(const struct state_view *v)
+{
+	const struct state_bastion *b;
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr != NULL && i < v->nbastions; i++) {
+		b = &v->bastions[i];
+		json_array_append_new(arr,
+		    json_pack("{s:s, s:b, s:o, s:o}", "bastion", b->bastion,
+		        "in_use", b->in_use, "last_error",
+		        b->last_error != NULL ? state_string(b->last_error) :
+		                                json_null(),
+		        "last_error_at", state_time(b->last_error_at)));
+	}
+	return arr;
+}
+
 char *
 state_render(const struct state_view *v)
 {
@@ -118,6 +137,8 @@ state_render(const struct state_view *v)
 	    state_time(v->updated));
 	if (root == NULL)
 		return NULL;
+	if (v->nbastions > 1)
+		json_object_set_new(root, "bastions", state_bastions(v));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (text != NULL) {

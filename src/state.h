@@ -25,6 +25,14 @@ struct state_forward {
 	time_t refused_since; /* the first refusal of the streak; 0 = none */
 };
 
+/* One of several bastions (failover): in use, or why it failed last. */
+struct state_bastion {
+	char bastion[SPEC_USER_MAX + SPEC_HOST_MAX + 8];
+	int in_use;
+	const char *last_error; /* NULL = never failed */
+	time_t last_error_at;
+};
+
 struct state_view {
 	const char *name;
 	long pid;
@@ -35,6 +43,8 @@ struct state_view {
 	char bastion[SPEC_USER_MAX + SPEC_HOST_MAX + 8];
 	struct state_forward forwards[CONFIG_FORWARDS_MAX];
 	size_t nforwards;
+	struct state_bastion bastions[CONFIG_BASTIONS_MAX];
+	size_t nbastions;       /* 0 or 1: no "bastions" list */
 	time_t connected_since; /* 0 = not connected */
 	unsigned reconnects;
 	const char *last_error; /* NULL = none: the current problem */

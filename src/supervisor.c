@@ -15,6 +15,7 @@
 
 #include "tether/exit.h"
 #include "backoff.h"
+#include "failover.h"
 #include "netwatch.h"
 #include "notify.h"
 #include "fsutil.h"
@@ -37,6 +38,15 @@ struct supervisor {
 	const struct supervisor_hooks *hooks;
 	struct session *session;
 	struct notifier notifier;
+	/* Several bastions: which serves; while a later one does, the first
+	 * is checked by a session of its own (failback), taken over once it
+	 * has bound every forward. */
+	struct failover failover;
+	struct session *failback;
+	struct tether_config *failback_cfg;
+	ev_timer failback_timer; /* when to check the first again */
+	ev_timer failback_reap;  /* frees a failed check, off its callback */
+	double failback_wait;
 	struct netwatch netwatch;
 
 	ev_signal sigint;
@@ -145,10 +155,8 @@ supervisor_state_name(const struct supervisor *sv)
 }
 
 static void
-supervisor_format_bastion(const struct tether_config *cfg, char *out, size_t sz)
+supervisor_format_spec(const struct bastion_spec *b, char *out, size_t sz)
 {
-	const struct bastion_spec *b = &cfg->bastion;
-
 	snprintf(out, sz, "%s%s%s:%d", b->user, b->user[0] != '\0' ? "@" : "",
 	    b->host, b->port);
 }
@@ -226,6 +234,25 @@ supervisor_format_status(struct supervisor *sv, char *out, size_t sz)
 }
 
 static void
+supervisor_fill_bastions(const struct supervisor *sv, struct state_view *v)
+{
+	const struct failover_note *note;
+	size_t i;
+
+	v->nbastions = sv->cfg->nbastions;
+	for (i = 0; i < v->nbastions; i++) {
+		note = &sv->failover.notes[i];
+		supervisor_format_spec(&sv->cfg->bastions[i],
+		    v->bastions[i].bastion, sizeof v->bastions[i].bastion);
+		v->bastions[i].in_use = i == sv->failover.current;
+		v->bastions[i].last_error = note->error[0] != '\0' ?
+		    note->error :
+		    NULL;
+		v->bastions[i].last_error_at = note->at;
+	}
+}
+
+static void
 supervisor_fill_view(struct supervisor *sv, struct state_view *v)
 {
 	struct session_forward_info fw[CONFIG_FORWARDS_MAX];
@@ -235,7 +262,8 @@ supervisor_fill_view(struct supervisor *sv, struct state_view *v)
 	v->name = sv->cfg->name;
 	v->pid = (long)getpid();
 	v->state = supervisor_state_name(sv);
-	supervisor_format_bastion(sv->cfg, v->bastion, sizeof v->bastion);
+	supervisor_format_spec(&sv->cfg->bastion, v->bastion,
+	    sizeof v->bastion);
 	v->nforwards = session_forwards(sv->session, fw, CONFIG_FORWARDS_MAX);
 	for (i = 0; i < v->nforwards; i++) {
 		snprintf(v->forwards[i].spec, sizeof v->forwards[i].spec, "%s",
@@ -248,6 +276,7 @@ supervisor_fill_view(struct supervisor *sv, struct state_view *v)
 		v->forwards[i].not_permitted = fw[i].not_permitted;
 		v->forwards[i].refused_since = fw[i].refused_since;
 	}
+	supervisor_fill_bastions(sv, v);
 	v->connected_since = sv->connected_since;
 	v->reconnects = sv->reconnects;
 	v->last_error = sv->last_error[0] != '\0' ? sv->last_error : NULL;
@@ -366,6 +395,175 @@ supervisor_watch_known_hosts(struct supervisor *sv)
 	ev_stat_start(sv->loop, &sv->known_hosts);
 }
 
+/* The bastion the session dials from now on: the failover's current. */
+static void
+supervisor_use_bastion(struct supervisor *sv)
+{
+	if (sv->cfg->nbastions > sv->failover.current)
+		sv->cfg->bastion = sv->cfg->bastions[sv->failover.current];
+}
+
+/*
+ * With several bastions, a failure (to connect, to log in, or a session
+ * lost) moves to the next one at once; 1 if it did. After a whole round,
+ * 0: the first again, after the usual wait.
+ */
+static int
+supervisor_fail_over(struct supervisor *sv, const struct error *err)
+{
+	char next[SPEC_USER_MAX + SPEC_HOST_MAX + 16];
+	int moved;
+
+	if (sv->failover.n < 2 || sv->stopping)
+		return 0;
+	moved = failover_failed(&sv->failover, err->msg, time(NULL));
+	supervisor_use_bastion(sv);
+	if (!moved)
+		return 0;
+	supervisor_format_spec(&sv->cfg->bastion, next, sizeof next);
+	log_warn(sv->log, "%s; trying the next bastion, %s", err->msg, next);
+	ev_timer_set(&sv->retry, 0, 0);
+	ev_timer_start(sv->loop, &sv->retry);
+	supervisor_publish(sv);
+	return 1;
+}
+
+static const struct session_events supervisor_session_events;
+static void supervisor_on_failback_bound(struct session *, void *);
+static void supervisor_on_failback_closed(struct session *,
+    const struct error *, void *);
+static void supervisor_on_failback_change(struct session *, void *);
+
+static const struct session_events supervisor_failback_events = {
+	.on_change = supervisor_on_failback_change,
+	.on_forward_bound = supervisor_on_failback_bound,
+	.on_closed = supervisor_on_failback_closed,
+};
+
+static void
+supervisor_drop_failback(struct supervisor *sv)
+{
+	session_free(sv->failback);
+	free(sv->failback_cfg);
+	sv->failback = NULL;
+	sv->failback_cfg = NULL;
+}
+
+/* Served by a later bastion: check the first again after a while. */
+static void
+supervisor_schedule_failback(struct supervisor *sv)
+{
+	if (sv->failover.current == 0 || sv->failback != NULL ||
+	    ev_is_active(&sv->failback_timer))
+		return;
+	if (sv->failback_wait == 0)
+		sv->failback_wait = sv->cfg->failback_interval;
+	ev_timer_set(&sv->failback_timer, sv->failback_wait, 0);
+	ev_timer_start(sv->loop, &sv->failback_timer);
+}
+
+static void
+supervisor_on_failback_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct supervisor *sv = w->data;
+	char first[SPEC_USER_MAX + SPEC_HOST_MAX + 16];
+	struct error err;
+
+	if (sv->failover.current == 0 || sv->failback != NULL || sv->stopping)
+		return;
+	sv->failback_cfg = malloc(sizeof *sv->failback_cfg);
+	if (sv->failback_cfg == NULL)
+		return;
+	*sv->failback_cfg = *sv->cfg;
+	sv->failback_cfg->bastion = sv->cfg->bastions[0];
+	sv->failback = session_new(loop, sv->failback_cfg, sv->log,
+	    &supervisor_failback_events, sv);
+	supervisor_format_spec(&sv->failback_cfg->bastion, first, sizeof first);
+	error_clear(&err);
+	if (sv->failback == NULL || session_start(sv->failback, &err) == -1) {
+		log_warn(sv->log, "cannot check bastion %s: %s", first,
+		    sv->failback == NULL ? "out of memory" : err.msg);
+		supervisor_drop_failback(sv);
+		supervisor_schedule_failback(sv);
+		return;
+	}
+	log_info(sv->log,
+	    "checking bastion %s, the first choice, while %s serves", first,
+	    sv->cfg->bastion.host);
+}
+
+/* The first bastion serves every forward again: it takes over. */
+static void
+supervisor_take_failback(struct supervisor *sv)
+{
+	char from[SPEC_USER_MAX + SPEC_HOST_MAX + 16];
+	struct tether_config *old_cfg = sv->cfg;
+
+	supervisor_format_spec(&old_cfg->bastion, from, sizeof from);
+	ev_stat_stop(sv->loop, &sv->known_hosts);
+	session_free(sv->session);
+	sv->session = sv->failback;
+	sv->cfg = sv->failback_cfg;
+	sv->failback = NULL;
+	sv->failback_cfg = NULL;
+	free(old_cfg);
+	session_set_events(sv->session, &supervisor_session_events, sv);
+	failover_use(&sv->failover, 0);
+	sv->failback_wait = 0;
+	sv->connected_since = time(NULL);
+	log_notice(sv->log,
+	    "back on bastion %s, the first choice, with every forward; %s "
+	    "released",
+	    sv->cfg->bastion.host, from);
+	supervisor_publish(sv);
+}
+
+static void
+supervisor_on_failback_bound(struct session *s, void *arg)
+{
+	struct supervisor *sv = arg;
+
+	if (session_bound_count(s) == sv->failback_cfg->nforwards)
+		supervisor_take_failback(sv);
+}
+
+static void
+supervisor_on_failback_change(struct session *s, void *arg)
+{
+	(void)s;
+	(void)arg;
+}
+
+static void
+supervisor_on_failback_closed(struct session *s, const struct error *err,
+    void *arg)
+{
+	struct supervisor *sv = arg;
+
+	(void)s;
+	snprintf(sv->failover.notes[0].error,
+	    sizeof sv->failover.notes[0].error, "%s", err->msg);
+	sv->failover.notes[0].at = time(NULL);
+	sv->failback_wait = sv->failback_wait * 2 > sv->cfg->backoff_max * 10 ?
+	    sv->cfg->backoff_max * 10 :
+	    sv->failback_wait * 2;
+	log_info(sv->log,
+	    "the first bastion still fails (%s): checking again in %.0f s",
+	    err->msg, sv->failback_wait);
+	/* Not from inside its own callback: the session is still running it. */
+	ev_timer_set(&sv->failback_reap, 0, 0);
+	ev_timer_start(sv->loop, &sv->failback_reap);
+}
+
+static void
+supervisor_on_failback_reap(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct supervisor *sv = w->data;
+
+	supervisor_drop_failback(sv);
+	supervisor_schedule_failback(sv);
+}
+
 static void
 supervisor_schedule_retry(struct supervisor *sv, const struct error *err)
 {
@@ -373,6 +571,8 @@ supervisor_schedule_retry(struct supervisor *sv, const struct error *err)
 
 	supervisor_record_error(sv, err);
 	sv->connected_since = 0;
+	if (supervisor_fail_over(sv, err))
+		return;
 	if (supervisor_is_permanent(sv, err->code)) {
 		log_err(sv->log, "%s", err->msg);
 		supervisor_finish(sv, err->code);
@@ -444,6 +644,10 @@ supervisor_on_forward_bound(struct session *s, void *arg)
 	if (!ev_is_active(&sv->stable)) {
 		ev_timer_set(&sv->stable, sv->cfg->stable_after, 0);
 		ev_timer_start(sv->loop, &sv->stable);
+	}
+	if (session_bound_count(s) == sv->cfg->nforwards) {
+		failover_up(&sv->failover);
+		supervisor_schedule_failback(sv);
 	}
 	supervisor_publish(sv);
 }
@@ -610,6 +814,11 @@ supervisor_reload(struct supervisor *sv)
 	}
 	backoff_init(&sv->backoff, next->backoff_initial, next->backoff_max,
 	    next->backoff_factor);
+	/* The bastions may have changed: start again from the first. */
+	supervisor_drop_failback(sv);
+	ev_timer_stop(sv->loop, &sv->failback_timer);
+	sv->failback_wait = 0;
+	failover_init(&sv->failover, next->nbastions);
 	if (supervisor_same_session(old, next)) {
 		log_info(sv->log, "reloaded: same bastion, updating forwards");
 		session_reconfigure(sv->session, next);
@@ -716,6 +925,9 @@ supervisor_start_watchers(struct supervisor *sv)
 		ev_signal_start(sv->loop, sigs[i]);
 	}
 	ev_timer_init(&sv->retry, supervisor_on_retry_timer, 0, 0);
+	ev_timer_init(&sv->failback_timer, supervisor_on_failback_timer, 0, 0);
+	ev_timer_init(&sv->failback_reap, supervisor_on_failback_reap, 0, 0);
+	sv->failback_timer.data = sv->failback_reap.data = sv;
 	ev_init(&sv->known_hosts, supervisor_on_known_hosts_changed);
 	sv->known_hosts.data = sv;
 	ev_timer_init(&sv->stable, supervisor_on_stable_timer, 0, 0);
@@ -751,6 +963,8 @@ supervisor_stop_watchers(struct supervisor *sv)
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		ev_signal_stop(sv->loop, sigs[i]);
 	ev_timer_stop(sv->loop, &sv->retry);
+	ev_timer_stop(sv->loop, &sv->failback_timer);
+	ev_timer_stop(sv->loop, &sv->failback_reap);
 	ev_stat_stop(sv->loop, &sv->known_hosts);
 	ev_timer_stop(sv->loop, &sv->stable);
 	ev_timer_stop(sv->loop, &sv->refresh);
@@ -781,6 +995,7 @@ supervisor_run(const struct tether_config *cfg, const struct logger *log,
 		return TETHER_EXIT_FAILURE;
 	}
 	*sv.cfg = *cfg;
+	failover_init(&sv.failover, cfg->nbastions);
 	backoff_init(&sv.backoff, cfg->backoff_initial, cfg->backoff_max,
 	    cfg->backoff_factor);
 	notify_init(&sv.notifier, getenv("NOTIFY_SOCKET"),
@@ -817,6 +1032,7 @@ supervisor_run(const struct tether_config *cfg, const struct logger *log,
 		else
 			supervisor_write_state(&sv);
 	}
+	supervisor_drop_failback(&sv);
 	session_free(sv.session);
 	notify_deinit(&sv.notifier);
 	ev_loop_destroy(sv.loop);

@@ -985,13 +985,30 @@ lab_ns_tcp() {
 # the forwarded ports are), with ClientAliveInterval/ClientAliveCountMax
 # (default 5 and 3). Sets the same variables as lab_start_bastion.
 lab_start_bastion_netns() {
-	local d=$LAB_DIR/bastion port=2222 end alive=${1:-5} alive_count=${2:-3}
+	lab_start_sshd_ns bastion "$LAB_NS_BAS" "$LAB_NS_BAS_ADDR" 2222 "$@"
+	BASTION_PID=$LAB_SSHD_PID
+	BASTION_PORT=2222
+	BASTION_HOST_PUB=$LAB_SSHD_HOSTPUB
+	BASTION_HOST_KEY=$LAB_DIR/bastion/host_key
+	BASTION_LOG=$LAB_DIR/bastion-sshd.log
+	BASTION_KNOWN_HOSTS=$LAB_DIR/known_hosts
+	printf '[%s]:%s %s\n' "$LAB_NS_BAS_ADDR" 2222 "$BASTION_HOST_PUB" >"$BASTION_KNOWN_HOSTS"
+}
+
+# lab_start_sshd_ns ROLE NS ADDR PORT [ALIVE [ALIVE_COUNT]]: an sshd as ROLE
+# inside network namespace NS, on ADDR:PORT (ClientAliveInterval ALIVE,
+# default 5, ClientAliveCountMax ALIVE_COUNT, default 3), config and host
+# key in LAB_DIR/ROLE, log LAB_DIR/ROLE-sshd.log. Sets LAB_SSHD_PID and
+# LAB_SSHD_HOSTPUB. lab_restart_sshd_ns ROLE NS ADDR PORT starts it again.
+lab_start_sshd_ns() {
+	local role=$1 ns=$2 addr=$3 port=$4 alive=${5:-5} alive_count=${6:-3}
+	local d=$LAB_DIR/$1
 	mkdir -p "$d"
-	ssh-keygen -q -t ed25519 -N '' -C bastion -f "$d/host_key" ||
-	    lab_fail "ssh-keygen (host key of the bastion) failed"
+	ssh-keygen -q -t ed25519 -N '' -C "$role" -f "$d/host_key" ||
+	    lab_fail "ssh-keygen (host key of $role) failed"
 	cat >"$d/sshd_config" <<CFG
 Port $port
-ListenAddress $LAB_NS_BAS_ADDR
+ListenAddress $addr
 HostKey $d/host_key
 PidFile $d/sshd.pid
 AuthorizedKeysFile $LAB_DIR/authorized_keys
@@ -1008,23 +1025,23 @@ ClientAliveCountMax $alive_count
 MaxStartups 100:30:200
 LogLevel VERBOSE
 CFG
-	"${LAB_PDEATH[@]}" ip netns exec "$LAB_NS_BAS" "$LAB_SSHD" -D \
-	    -f "$d/sshd_config" -E "$LAB_DIR/bastion-sshd.log" &
-	BASTION_PID=$!
-	lab__own "$BASTION_PID"
+	lab_restart_sshd_ns "$@"
+	LAB_SSHD_HOSTPUB=$(cut -d' ' -f1,2 "$d/host_key.pub")
+}
+
+lab_restart_sshd_ns() {
+	local role=$1 ns=$2 addr=$3 port=$4 end
+	"${LAB_PDEATH[@]}" ip netns exec "$ns" "$LAB_SSHD" -D \
+	    -f "$LAB_DIR/$role/sshd_config" -E "$LAB_DIR/$role-sshd.log" &
+	LAB_SSHD_PID=$!
+	lab__own "$LAB_SSHD_PID"
 	end=$((SECONDS + 10))
-	until lab_ns_tcp "$LAB_NS_BAS" "$LAB_NS_BAS_ADDR" "$port"; do
-		{ lab_alive "$BASTION_PID" && [ "$SECONDS" -lt "$end" ]; } ||
-		    lab_fail "the bastion sshd in $LAB_NS_BAS did not start: $(tail -n 5 "$LAB_DIR/bastion-sshd.log" 2>/dev/null)"
+	until lab_ns_tcp "$ns" "$addr" "$port"; do
+		{ lab_alive "$LAB_SSHD_PID" && [ "$SECONDS" -lt "$end" ]; } ||
+		    lab_fail "the $role sshd in $ns did not start: $(tail -n 5 "$LAB_DIR/$role-sshd.log" 2>/dev/null)"
 		sleep 0.1
 	done
-	BASTION_PORT=$port
-	BASTION_HOST_PUB=$(cut -d' ' -f1,2 "$d/host_key.pub")
-	BASTION_HOST_KEY=$d/host_key
-	BASTION_LOG=$LAB_DIR/bastion-sshd.log
-	BASTION_KNOWN_HOSTS=$LAB_DIR/known_hosts
-	printf '[%s]:%s %s\n' "$LAB_NS_BAS_ADDR" "$port" "$BASTION_HOST_PUB" >"$BASTION_KNOWN_HOSTS"
-	lab_log "bastion sshd pid $BASTION_PID in $LAB_NS_BAS on $LAB_NS_BAS_ADDR:$port"
+	lab_log "$role sshd pid $LAB_SSHD_PID in $ns on $addr:$port"
 }
 
 # lab__stray_sshd_sessions: pids of this lab's sshd per-connection processes

@@ -694,14 +694,27 @@ static void
 test_run_later_flag_beats_earlier_flag(void **state)
 {
 	struct run_fixture *f = *state;
-	char *argv[] = { "-b", "a@first", "-p", "1", "--bastion=b@second",
-	    "--port", "2" };
+	char *argv[] = { "-b", "a@first", "-p", "1", "--port", "2" };
 	const struct tether_config *cfg = &f->req.cfg;
 
 	run_ok(f, ARGC(argv), argv, plain_env);
-	assert_string_equal(cfg->bastion.host, "second");
 	assert_int_equal(cfg->nforwards, 1);
 	assert_int_equal(cfg->forwards[0].port, 2);
+}
+
+static void
+test_run_repeated_bastion_flags_are_failover_bastions_in_order(void **state)
+{
+	struct run_fixture *f = *state;
+	char *argv[] = { "-b", "a@first", "-p", "1", "--bastion=b@second,third:2200" };
+	const struct tether_config *cfg = &f->req.cfg;
+
+	run_ok(f, ARGC(argv), argv, plain_env);
+	assert_string_equal(cfg->bastion.host, "first");
+	assert_int_equal(cfg->nbastions, 3);
+	assert_string_equal(cfg->bastions[1].host, "second");
+	assert_string_equal(cfg->bastions[2].host, "third");
+	assert_int_equal(cfg->bastions[2].port, 2200);
 }
 
 static void
@@ -1062,6 +1075,7 @@ main(void)
 		FILE_TEST(test_run_flags_beat_environment_and_config_file),
 		FILE_TEST(test_run_flag_position_does_not_matter_for_precedence),
 		RUN_TEST(test_run_later_flag_beats_earlier_flag),
+		RUN_TEST(test_run_repeated_bastion_flags_are_failover_bastions_in_order),
 		FILE_TEST(test_run_option_flag_beats_config_file),
 		RUN_TEST(test_run_option_flag_beats_environment),
 		RUN_TEST(test_run_verbose_flag_beats_debug_environment),

@@ -224,6 +224,37 @@ test_render_gives_the_previous_error_its_start_and_end(void **state)
 	json_decref(root);
 }
 
+/* Several bastions: which serves, and why the others failed (or null). */
+static void
+test_render_lists_several_bastions_and_why_one_failed(void **state)
+{
+	struct state_view v;
+	const json_t *list;
+	json_t *root;
+
+	(void)state;
+	memset(&v, 0, sizeof v);
+	v.name = "f";
+	v.state = "forwarding";
+	v.nbastions = 2;
+	snprintf(v.bastions[0].bastion, sizeof v.bastions[0].bastion, "u@a:22");
+	v.bastions[0].last_error = "cannot reach the bastion a:22";
+	v.bastions[0].last_error_at = 86400;
+	snprintf(v.bastions[1].bastion, sizeof v.bastions[1].bastion, "u@b:22");
+	v.bastions[1].in_use = 1;
+	root = render_parse(&v, NULL);
+	list = member(root, "bastions");
+	assert_int_equal(json_array_size(list), 2);
+	assert_json_string(json_array_get(list, 0), "last_error",
+	    "cannot reach the bastion a:22");
+	assert_true(json_is_false(json_object_get(json_array_get(list, 0),
+	    "in_use")));
+	assert_json_null(json_array_get(list, 1), "last_error");
+	assert_true(json_is_true(json_object_get(json_array_get(list, 1),
+	    "in_use")));
+	json_decref(root);
+}
+
 /* A forward with a probe's round trip shows it in milliseconds. */
 static void
 test_render_gives_a_probed_forward_its_round_trip(void **state)
@@ -899,6 +930,8 @@ main(void)
 		    test_render_gives_a_refused_forward_its_count_and_start),
 		cmocka_unit_test(
 		    test_render_gives_the_previous_error_its_start_and_end),
+		cmocka_unit_test(
+		    test_render_lists_several_bastions_and_why_one_failed),
 		cmocka_unit_test(
 		    test_render_gives_a_failed_tunnel_its_exit_code_and_meaning),
 		cmocka_unit_test(

@@ -67,6 +67,8 @@ run_check_resolved(const struct tether_config *cfg)
 	        cfg->address_family == AF_INET6 ? " (IPv6 only)" :
 	                                          "",
 	    cfg->key_path[0] != '\0' ? cfg->key_path : "(ssh-agent)");
+	if (cfg->proxy_command[0] != '\0')
+		printf("  through ProxyCommand %s\n", cfg->proxy_command);
 	for (i = 0; i < cfg->nmore_keys; i++)
 		printf("  then key %s\n", cfg->more_keys[i]);
 	if (cfg->certificate_file[0] != '\0')

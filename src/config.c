@@ -208,6 +208,23 @@ config_set_agent(struct tether_config *cfg, const char *value,
 }
 
 int
+config_set_proxy_command(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	if (strlen(value) >= sizeof cfg->proxy_command ||
+	    strpbrk(value, "\n\r") != NULL) {
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "%s: the command must be one line shorter than %zu bytes",
+		    origin, sizeof cfg->proxy_command);
+		return -1;
+	}
+	snprintf(cfg->proxy_command, sizeof cfg->proxy_command, "%s",
+	    strcmp(value, "none") == 0 ? "" : value);
+	cfg->given |= CONFIG_GIVEN_PROXY;
+	return 0;
+}
+
+int
 config_set_address_family(struct tether_config *cfg, const char *value,
     const char *origin, struct error *err)
 {
@@ -467,6 +484,8 @@ config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
 		return config_set_agent(cfg, value, what, e);
 	if (strcmp(key, "address_family") == 0)
 		return config_set_address_family(cfg, value, what, e);
+	if (strcmp(key, "proxy_command") == 0)
+		return config_set_proxy_command(cfg, value, what, e);
 	if (strcmp(key, "ssh_config") == 0)
 		return config_set_ssh_config(cfg, value, what, e);
 	if (strcmp(key, "host_key_policy") == 0)

@@ -45,6 +45,9 @@ struct tether_config {
 	int address_family; /* AF_UNSPEC, AF_INET or AF_INET6 */
 	/* "" = ssh's own (~/.ssh/config), "none", or a file for ssh -F */
 	char ssh_config[CONFIG_PATH_MAX];
+	/* Reach the bastion through this command (ssh's ProxyCommand, %h %p
+	 * %r %n expanded); "" = connect directly. */
+	char proxy_command[CONFIG_PATH_MAX];
 	enum host_key_policy host_key_policy;
 	char host_key_pin
 	    [64]; /* "SHA256:..." pins the bastion's key; "" = none */
@@ -92,6 +95,7 @@ struct tether_config {
 #define CONFIG_GIVEN_CERTIFICATE (1u << 6)
 #define CONFIG_GIVEN_AGENT (1u << 7)
 #define CONFIG_GIVEN_ADDRESS_FAMILY (1u << 8)
+#define CONFIG_GIVEN_PROXY (1u << 9)
 
 /*
  * channel_window: 4 MiB where libssh lets us set it (the bundled build,
@@ -152,6 +156,9 @@ int config_set_ssh_config(struct tether_config *, const char *,
 /* identity_agent: a socket's path, or "none" for no agent at all. */
 int config_set_agent(struct tether_config *, const char *, const char *origin,
     struct error *);
+/* proxy_command: a command (ssh's ProxyCommand), or "none". */
+int config_set_proxy_command(struct tether_config *, const char *,
+    const char *origin, struct error *);
 /* address_family: any, inet or inet6, as ssh's AddressFamily. */
 int config_set_address_family(struct tether_config *, const char *,
     const char *origin, struct error *);

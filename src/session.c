@@ -22,10 +22,12 @@
 #include "dial.h"
 #include "hostkey.h"
 #include "probe.h"
+#include "proxy.h"
 #include "ratelimit.h"
 #include "key.h"
 #include "session.h"
 #include "splice.h"
+#include "sshconfig.h"
 
 enum forward_state {
 	FORWARD_PENDING,
@@ -91,12 +93,15 @@ struct session {
 	struct error err;
 
 	ssh_session ssh;
-	ssh_event event;      /* makes libssh read without blocking */
-	ssh_key key;          /* NULL: ssh-agent's keys */
-	const char *key_name; /* the IdentityFile being offered */
-	size_t next_key;      /* the next of cfg->more_keys to offer */
-	struct dial dial;     /* name resolution and the TCP connect */
-	int dialing;          /* dial in progress: no socket for libssh yet */
+	ssh_event event;        /* makes libssh read without blocking */
+	ssh_key key;            /* NULL: ssh-agent's keys */
+	const char *key_name;   /* the IdentityFile being offered */
+	size_t next_key;        /* the next of cfg->more_keys to offer */
+	struct dial dial;       /* name resolution and the TCP connect */
+	struct proxy proxy;     /* or the ProxyCommand that reaches it */
+	ev_timer proxy_handoff; /* its socket, given to libssh off start */
+	int proxy_fd;
+	int dialing;    /* dial in progress: no socket for libssh yet */
 	int asked_none; /* the "none" method was asked, as ssh does first */
 	int sock_fd;    /* the dialed socket, -1 = none */
 	dev_t sock_dev; /* ... and its identity */
@@ -154,6 +159,7 @@ static void session_advance_global_requests(struct session *);
 static void session_tune_socket(struct session *, int);
 static void session_on_probe_timer(struct ev_loop *, ev_timer *, int);
 static void session_on_probe_tick(struct ev_loop *, ev_timer *, int);
+static void session_on_proxy_handoff(struct ev_loop *, ev_timer *, int);
 static void session_step_probe(struct session *);
 static void session_start_probes(struct session *);
 static void session_probe_done(struct session *);
@@ -220,6 +226,10 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	ev_init(&s->liveness, session_on_liveness_timer);
 	ev_init(&s->probe_timer, session_on_probe_timer);
 	ev_init(&s->probe_tick, session_on_probe_tick);
+	proxy_init(&s->proxy, loop, log);
+	ev_init(&s->proxy_handoff, session_on_proxy_handoff);
+	s->proxy_handoff.data = s;
+	s->proxy_fd = -1;
 	s->probe_timer.data = s->probe_tick.data = s;
 	s->io.data = s->deadline.data = s->prepare.data = s;
 	s->forward_retry.data = s->keepalive.data = s->liveness.data = s;
@@ -258,6 +268,10 @@ session_teardown(struct session *s)
 
 	splice_set_close_all(&s->splices);
 	dial_cancel(&s->dial);
+	ev_timer_stop(s->loop, &s->proxy_handoff);
+	if (s->proxy_fd != -1)
+		close(s->proxy_fd);
+	s->proxy_fd = -1;
 	s->dialing = 0;
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->deadline);
@@ -288,6 +302,7 @@ session_teardown(struct session *s)
 		s->ssh = NULL;
 	}
 	session_close_socket(s);
+	proxy_stop(&s->proxy);
 	ssh_key_free(s->key);
 	s->key = NULL;
 	for (i = 0; i < s->nforwards; i++) {
@@ -559,6 +574,37 @@ session_on_dialed(struct dial *d, int fd, const char *error, void *arg)
 	ev_feed_event(s->loop, &s->io, EV_READ);
 }
 
+/* The ProxyCommand's socket goes to libssh as dial's would, from the loop. */
+static void
+session_on_proxy_handoff(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+	int fd = s->proxy_fd;
+
+	s->proxy_fd = -1;
+	session_on_dialed(&s->dial, fd, NULL, s);
+}
+
+static int
+session_start_proxy(struct session *s, struct error *err)
+{
+	const struct tether_config *cfg = s->cfg;
+	char command[CONFIG_PATH_MAX];
+
+	if (sshconfig_expand(cfg,
+	        cfg->bastion_alias[0] != '\0' ? cfg->bastion_alias :
+	                                        cfg->bastion.host,
+	        cfg->proxy_command, command, sizeof command, err) == -1)
+		return -1;
+	log_info(s->log, "reaching the bastion through ProxyCommand %s",
+	    command);
+	if ((s->proxy_fd = proxy_start(&s->proxy, command, err)) == -1)
+		return -1;
+	ev_timer_set(&s->proxy_handoff, 0, 0);
+	ev_timer_start(s->loop, &s->proxy_handoff);
+	return 0;
+}
+
 int
 session_start(struct session *s, struct error *err)
 {
@@ -591,8 +637,14 @@ session_start(struct session *s, struct error *err)
 	log_info(s->log, "connecting to %s%s%s:%d", cfg->bastion.user,
 	    cfg->bastion.user[0] != '\0' ? "@" : "", cfg->bastion.host,
 	    cfg->bastion.port);
-	if (dial_start(&s->dial, s->loop, cfg->bastion.host, cfg->bastion.port,
-	        cfg->address_family, session_on_dialed, s) == -1) {
+	if (cfg->proxy_command[0] != '\0') {
+		if (session_start_proxy(s, err) == -1) {
+			session_teardown(s);
+			return -1;
+		}
+	} else if (dial_start(&s->dial, s->loop, cfg->bastion.host,
+	               cfg->bastion.port, cfg->address_family,
+	               session_on_dialed, s) == -1) {
 		error_set(err, TETHER_EXIT_FAILURE,
 		    "cannot start connecting to the bastion: %s",
 		    strerror(errno));

@@ -211,7 +211,7 @@ sshconfig_local_user(const struct tether_config *cfg, char *name, size_t namesz,
  * prints them raw: a leading ~ and the tokens %% %d %h %i %k %L %l %n %p
  * %r %u. -1 with err naming a token tether does not know.
  */
-static int
+int
 sshconfig_expand(const struct tether_config *cfg, const char *alias,
     const char *in, char *out, size_t sz, struct error *err)
 {
@@ -386,8 +386,7 @@ sshconfig_agent(struct tether_config *cfg, const struct sshconfig_run *run,
 static int
 sshconfig_check_unsupported(const struct sshconfig_run *run, struct error *err)
 {
-	static const char *const keys[] = { "proxyjump", "proxycommand",
-		"hostkeyalias" };
+	static const char *const keys[] = { "proxyjump", "hostkeyalias" };
 	char value[CONFIG_PATH_MAX];
 	size_t i;
 
@@ -397,8 +396,9 @@ sshconfig_check_unsupported(const struct sshconfig_run *run, struct error *err)
 			continue;
 		error_set(err, TETHER_EXIT_CONFIG,
 		    "ssh_config gives the bastion %s a %s (%.200s), which "
-		    "tether does not support yet: give a bastion it can "
-		    "reach directly, or set ssh_config = none",
+		    "tether does not support yet: give a bastion it can reach "
+		    "directly, a ProxyCommand (ssh -W %%h:%%p JUMP), or set "
+		    "ssh_config = none",
 		    run->alias, keys[i], value);
 		return -1;
 	}
@@ -520,12 +520,12 @@ sshconfig_forwards(struct tether_config *cfg, const struct sshconfig_run *run,
 	return 0;
 }
 
-/* ssh_config's side of the session: keepalive, timeouts, address family. */
+/* ssh_config's side of the session: keepalive, timeouts, the way there. */
 static int
 sshconfig_session(struct tether_config *cfg, const struct sshconfig_run *run,
     struct error *err)
 {
-	char value[32];
+	char value[32], command[CONFIG_PATH_MAX];
 	int n;
 
 	/* ServerAliveInterval 0 is ssh's "off" default: tether keeps its own. */
@@ -546,6 +546,11 @@ sshconfig_session(struct tether_config *cfg, const struct sshconfig_run *run,
 	if (!(cfg->given & CONFIG_GIVEN_EXIT_ON_FAILURE) &&
 	    strcmp(value, "yes") == 0)
 		cfg->exit_on_forward_failure = 1;
+	sshconfig_value(run->text, "proxycommand", command, sizeof command);
+	if (!(cfg->given & CONFIG_GIVEN_PROXY) && command[0] != '\0' &&
+	    config_set_proxy_command(cfg, command, "ssh_config's ProxyCommand",
+	        err) == -1)
+		return -1;
 	sshconfig_value(run->text, "addressfamily", value, sizeof value);
 	if (!(cfg->given & CONFIG_GIVEN_ADDRESS_FAMILY) && value[0] != '\0' &&
 	    config_set_address_family(cfg, value, "ssh_config's AddressFamily",
@@ -619,6 +624,9 @@ sshconfig_ask_ssh(const struct tether_config *cfg, const char *alias,
 	snprintf(port, sizeof port, "%d", cfg->bastion.port);
 	argv[n++] = "ssh";
 	argv[n++] = "-G";
+	/* Else ssh says "Pseudo-terminal will not be allocated" on stderr,
+	 * which service_exec appends to the last line of the output. */
+	argv[n++] = "-T";
 	if (file[0] != '\0') {
 		argv[n++] = "-F";
 		argv[n++] = (char *)file;

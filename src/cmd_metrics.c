@@ -38,9 +38,11 @@ enum family {
 	F_BOUND,
 	F_RECONNECTS,
 	F_CHANNELS,
+	F_CHANNELS_TOTAL,
 	F_BYTES,
 	F_SINCE,
 	F_PROBE,
+	F_KEEPALIVE,
 	F_INFO,
 	F_COUNT,
 };
@@ -58,12 +60,16 @@ static const struct {
 	    "Sessions to the bastion the tunnel started again since it "
 	    "started." },
 	{ "tether_channels", "gauge", "Forwarded connections open now." },
+	{ "tether_channels_total", "counter",
+	    "Forwarded connections accepted since the tunnel started." },
 	{ "tether_bytes_total", "counter",
 	    "Bytes carried through the tunnel, to or from its targets." },
 	{ "tether_connected_since_seconds", "gauge",
 	    "Unix time the current session to the bastion began." },
 	{ "tether_probe_rtt_seconds", "gauge",
 	    "Round trip of the last end-to-end probe through the forward." },
+	{ "tether_keepalive_rtt_seconds", "gauge",
+	    "Round trip of the last keepalive the bastion answered." },
 	{ "tether_info", "gauge",
 	    "The tunnel's tether version and bastion; always 1." },
 };
@@ -75,13 +81,15 @@ struct metrics_args {
 static void
 cmd_metrics_help(void)
 {
-	printf("usage: tether metrics [--textfile DIR]\n\n"
-	       "Every tunnel on this machine in Prometheus's text format: "
-	       "tether_tunnel_up,\ntether_forward_bound, "
-	       "tether_reconnects_total, tether_channels,\n"
-	       "tether_bytes_total, tether_connected_since_seconds, "
-	       "tether_probe_rtt_seconds,\ntether_info. Exit 0 whatever the "
-	       "tunnels' state.\n\n");
+	printf(
+	    "usage: tether metrics [--textfile DIR]\n\n"
+	    "Every tunnel on this machine in Prometheus's text format: "
+	    "tether_tunnel_up,\ntether_forward_bound, "
+	    "tether_reconnects_total, tether_channels,\n"
+	    "tether_channels_total, tether_bytes_total, "
+	    "tether_connected_since_seconds,\ntether_probe_rtt_seconds, "
+	    "tether_keepalive_rtt_seconds, tether_info. Exit 0\nwhatever the "
+	    "tunnels' state.\n\n");
 	cli_print_options(stdout, metrics_options);
 }
 
@@ -194,6 +202,11 @@ metrics_tunnel(struct strbuf *sb, const json_t *t)
 	    metrics_number(live, "reconnects"));
 	metrics_sample(&sb[F_CHANNELS], F_CHANNELS, name, NULL,
 	    metrics_number(live, "channels"));
+	metrics_sample(&sb[F_CHANNELS_TOTAL], F_CHANNELS_TOTAL, name, NULL,
+	    metrics_number(live, "channels_total"));
+	if (json_is_number(json_object_get(live, "keepalive_rtt_ms")))
+		metrics_sample(&sb[F_KEEPALIVE], F_KEEPALIVE, name, NULL,
+		    metrics_number(live, "keepalive_rtt_ms") / 1000.0);
 	metrics_sample(&sb[F_BYTES], F_BYTES, name, to,
 	    metrics_number(live, "bytes_to_target"));
 	metrics_sample(&sb[F_BYTES], F_BYTES, name, from,

@@ -93,13 +93,15 @@ struct session {
 	struct error err;
 
 	ssh_session ssh;
-	ssh_event event;        /* makes libssh read without blocking */
-	ssh_key key;            /* NULL: ssh-agent's keys */
-	const char *key_name;   /* the IdentityFile being offered */
-	size_t next_key;        /* the next of cfg->more_keys to offer */
-	struct dial dial;       /* name resolution and the TCP connect */
-	struct proxy proxy;     /* or the ProxyCommand that reaches it */
-	ev_timer proxy_handoff; /* its socket, given to libssh off start */
+	ssh_event event;          /* makes libssh read without blocking */
+	ssh_key key;              /* NULL: ssh-agent's keys */
+	const char *key_name;     /* the IdentityFile being offered */
+	size_t next_key;          /* the next of cfg->more_keys to offer */
+	ev_tstamp keepalive_sent; /* when the one in flight left */
+	double keepalive_rtt;     /* the last one's round trip, s */
+	struct dial dial;         /* name resolution and the TCP connect */
+	struct proxy proxy;       /* or the ProxyCommand that reaches it */
+	ev_timer proxy_handoff;   /* its socket, given to libssh off start */
 	int proxy_fd;
 	int dialing;    /* dial in progress: no socket for libssh yet */
 	int asked_none; /* the "none" method was asked, as ssh does first */
@@ -400,6 +402,18 @@ session_bytes(const struct session *s, uint64_t *to_target,
 {
 	*to_target = s->splices.bytes_to_local;
 	*from_target = s->splices.bytes_to_remote;
+}
+
+uint64_t
+session_channels_total(const struct session *s)
+{
+	return s->splices.opened;
+}
+
+double
+session_keepalive_rtt(const struct session *s)
+{
+	return s->keepalive_rtt;
 }
 
 /* Every change of state goes through here so the owner hears of it. */
@@ -1011,7 +1025,9 @@ session_step_keepalive(struct session *s)
 	s->gr = GR_NONE;
 	if (ssh_is_connected(s->ssh)) {
 		s->last_alive = ev_now(s->loop);
-		log_debug(s->log, "keepalive answered");
+		s->keepalive_rtt = ev_time() - s->keepalive_sent;
+		log_debug(s->log, "keepalive answered in %.3f s",
+		    s->keepalive_rtt);
 	}
 	return 0;
 }
@@ -1149,6 +1165,7 @@ session_on_keepalive_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return; /* an answer to what is in flight proves life too */
 	s->gr = GR_KEEPALIVE;
 	s->gr_seq++;
+	s->keepalive_sent = ev_time();
 	log_debug(s->log, "keepalive sent");
 	session_advance_global_requests(s);
 }

@@ -73,5 +73,9 @@ size_t session_forwards(const struct session *, struct session_forward_info *,
 size_t session_bound_count(const struct session *);
 void session_bytes(const struct session *, uint64_t *to_target,
     uint64_t *from_target);
+/* Forwarded connections accepted since the session object was made. */
+uint64_t session_channels_total(const struct session *);
+/* The last keepalive's round trip, seconds; 0 = none answered yet. */
+double session_keepalive_rtt(const struct session *);
 
 #endif

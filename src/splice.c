@@ -775,6 +775,7 @@ splice_new(struct splice_set *set, ssh_channel channel,
 	ssh_set_channel_callbacks(channel, &s->cb);
 	TAILQ_INSERT_TAIL(&set->all, s, entry);
 	set->count++;
+	set->opened++;
 	splice_connect(s);
 	splice_mark_dirty(s);
 	return s;

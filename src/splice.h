@@ -40,6 +40,7 @@ struct splice_set {
 	struct splice_list dirty;   /* watchers to reconcile, or to reap */
 	struct splice_list starved; /* waiting for the bastion's window */
 	size_t count;               /* live splices */
+	uint64_t opened;            /* connections carried, ever */
 	size_t held;                /* bytes libssh holds for them all */
 	struct ratelimit budget;    /* per-connection log lines */
 	ev_timer log_report;        /* says how many were not logged */

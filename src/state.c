@@ -137,6 +137,11 @@ state_render(const struct state_view *v)
 	    state_time(v->updated));
 	if (root == NULL)
 		return NULL;
+	json_object_set_new(root, "channels_total",
+	    json_integer((json_int_t)v->channels_total));
+	json_object_set_new(root, "keepalive_rtt_ms",
+	    v->keepalive_rtt_ms > 0 ? json_real(v->keepalive_rtt_ms) :
+	                              json_null());
 	if (v->nbastions > 1)
 		json_object_set_new(root, "bastions", state_bastions(v));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

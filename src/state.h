@@ -54,6 +54,8 @@ struct state_view {
 	time_t previous_error_cleared_at;
 	int exit_code; /* the failure that ended the process; 0 = none */
 	size_t channels;
+	uint64_t channels_total; /* connections carried since the start */
+	double keepalive_rtt_ms; /* the last keepalive's; 0 = none yet */
 	uint64_t bytes_to_target;
 	uint64_t bytes_from_target;
 	time_t updated;

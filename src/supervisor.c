@@ -287,6 +287,8 @@ supervisor_fill_view(struct supervisor *sv, struct state_view *v)
 	v->previous_error_cleared_at = sv->previous_error_cleared_at;
 	v->exit_code = sv->finished ? sv->exit_code : 0;
 	v->channels = session_channel_count(sv->session);
+	v->channels_total = session_channels_total(sv->session);
+	v->keepalive_rtt_ms = session_keepalive_rtt(sv->session) * 1000;
 	session_bytes(sv->session, &v->bytes_to_target, &v->bytes_from_target);
 	v->updated = time(NULL);
 }

@@ -30,7 +30,7 @@ lab_wait_tcp "$RHELD" 5 "$HOLDER" || lab_fail "the holder of $RHELD did not list
 lab_start_tether run --name fleet-1 -b "$LAB_USER@127.0.0.1:$BASTION_PORT" -s "$LAB_KEY" \
     --known-hosts "$BASTION_KNOWN_HOSTS" --state-dir "$XDG_RUNTIME_DIR/tether" \
     -R "127.0.0.1:$RUP:127.0.0.1:$TARGET_PORT" -R "127.0.0.1:$RHELD:127.0.0.1:$TARGET_PORT" \
-    -o backoff_initial=0.2 -o backoff_max=1
+    -o backoff_initial=0.2 -o backoff_max=1 -o keepalive_interval=1
 lab_wait_forward "$RUP" 20 || lab_fail "forward $RUP was not bound"
 "$NETLOAD" -d 20 load "$RUP" 1 65536 >/dev/null || lab_fail "the echo through $RUP failed"
 
@@ -41,7 +41,8 @@ end=$((SECONDS + 10))
 while :; do
 	lab_cmd "$LAB_TETHER" metrics
 	[ "$RC" = 0 ] || { lab_show_cmd; lab_fail "tether metrics: exit $RC"; }
-	[ "$(metric tether_bytes_total ',direction="from_target"')" -ge 65536 ] 2>/dev/null && break
+	[ "$(metric tether_bytes_total ',direction="from_target"')" -ge 65536 ] 2>/dev/null &&
+	    [ -n "$(metric tether_keepalive_rtt_seconds)" ] && break
 	[ "$SECONDS" -lt "$end" ] || { lab_show_cmd; lab_fail "tether_bytes_total from_target did not reach 65536"; }
 	sleep 0.5
 done
@@ -51,6 +52,10 @@ now=$(date +%s)
 [ "$(metric tether_forward_bound ",remote_port=\"$RHELD\"")" = 0 ] || lab_fail "forward $RHELD is not 0"
 [ "$(metric tether_bytes_total ',direction="to_target"')" -ge 65536 ] || lab_fail "bytes to_target below 65536"
 [ -n "$(metric tether_channels)" ] && [ -n "$(metric tether_reconnects_total)" ] || lab_fail "no channels or reconnects"
+[ "$(metric tether_channels_total)" -ge 1 ] 2>/dev/null ||
+    lab_fail "tether_channels_total is '$(metric tether_channels_total)' after a connection through $RUP"
+awk -v t="$(metric tether_keepalive_rtt_seconds)" 'BEGIN { exit !(t > 0 && t < 1) }' ||
+    lab_fail "tether_keepalive_rtt_seconds is '$(metric tether_keepalive_rtt_seconds)', not a loopback round trip"
 since=$(metric tether_connected_since_seconds)
 [ "${since%.*}" -le "$now" ] && [ "${since%.*}" -gt $((now - 60)) ] || lab_fail "connected_since is $since, now $now"
 [ "$(metric tether_info ",version=\"$("$LAB_TETHER" --version | cut -d' ' -f2)\",bastion=\"$LAB_USER@127.0.0.1:$BASTION_PORT\"")" = 1 ] ||

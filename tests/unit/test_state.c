@@ -195,7 +195,8 @@ test_render_gives_a_failed_tunnel_its_exit_code_and_meaning(void **state)
 	root = render_parse(&v, NULL);
 	ex = member(root, "exit");
 	assert_json_int(ex, "code", 5);
-	assert_json_string(ex, "meaning", "bastion host key unknown or changed");
+	assert_json_string(ex, "meaning",
+	    "bastion host key unknown or changed");
 	json_decref(root);
 }
 
@@ -247,11 +248,11 @@ test_render_lists_several_bastions_and_why_one_failed(void **state)
 	assert_int_equal(json_array_size(list), 2);
 	assert_json_string(json_array_get(list, 0), "last_error",
 	    "cannot reach the bastion a:22");
-	assert_true(json_is_false(json_object_get(json_array_get(list, 0),
-	    "in_use")));
+	assert_true(
+	    json_is_false(json_object_get(json_array_get(list, 0), "in_use")));
 	assert_json_null(json_array_get(list, 1), "last_error");
-	assert_true(json_is_true(json_object_get(json_array_get(list, 1),
-	    "in_use")));
+	assert_true(
+	    json_is_true(json_object_get(json_array_get(list, 1), "in_use")));
 	json_decref(root);
 }
 
@@ -403,7 +404,7 @@ tempdir_teardown(void **state)
 /* ---- state_render: fields ---------------------------------------------- */
 
 static void
-test_render_gives_exactly_the_fifteen_fields(void **state)
+test_render_gives_exactly_the_seventeen_fields(void **state)
 {
 	static const char *const keys[] = {
 		"name",
@@ -421,6 +422,8 @@ test_render_gives_exactly_the_fifteen_fields(void **state)
 		"bytes_to_target",
 		"bytes_from_target",
 		"updated",
+		"channels_total",
+		"keepalive_rtt_ms",
 	};
 	struct state_view v;
 	json_t *root;
@@ -428,7 +431,7 @@ test_render_gives_exactly_the_fifteen_fields(void **state)
 
 	full_view(&v);
 	root = render_parse(&v, NULL);
-	assert_int_equal(json_object_size(root), 15);
+	assert_int_equal(json_object_size(root), 17);
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		member(root, keys[i]);
 	json_decref(root);
@@ -919,7 +922,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_gives_exactly_the_fifteen_fields),
+		cmocka_unit_test(
+		    test_render_gives_exactly_the_seventeen_fields),
 		cmocka_unit_test(
 		    test_render_gives_every_scalar_field_its_value),
 		cmocka_unit_test(

@@ -284,6 +284,7 @@ cmd_run(int argc, char **argv)
 	if (req->daemon)
 		log_set_rotation(&lg, req->logfile, log_max);
 	rc = supervisor_run(&req->cfg, &lg, &hooks);
+	log_deinit(&lg);
 	free(req);
 	return rc;
 }

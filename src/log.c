@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,25 @@
 #include "log.h"
 
 #define LOG_LINE_MAX 1024
+#define LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+/* The journal's native socket, or -1 (no journal here: lines instead). */
+static int
+log_open_journal(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", LOG_JOURNAL_SOCKET);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 void
 log_init(struct logger *lg, const char *name, int verbose)
@@ -21,6 +42,7 @@ log_init(struct logger *lg, const char *name, int verbose)
 	lg->fd = STDERR_FILENO;
 	lg->max_level = verbose ? LOG_DEBUG : LOG_INFO;
 	lg->journal = log_fd_is_journal(lg->fd, getenv("JOURNAL_STREAM"));
+	lg->journal_fd = lg->journal ? log_open_journal() : -1;
 	log_set_name(lg, name);
 }
 
@@ -67,6 +89,42 @@ log_set_name(struct logger *lg, const char *name)
 	snprintf(lg->name, sizeof lg->name, "%s", name != NULL ? name : "");
 }
 
+void
+log_set_bastion(struct logger *lg, const char *bastion)
+{
+	snprintf(lg->bastion, sizeof lg->bastion, "%s", bastion);
+}
+
+void
+log_deinit(struct logger *lg)
+{
+	if (lg->journal_fd != -1)
+		close(lg->journal_fd);
+	lg->journal_fd = -1;
+}
+
+/* The entry as the journal's fields (one per line, no newline in any). */
+static int
+log_send_journal(const struct logger *lg, int level, const char *event,
+    const char *msg)
+{
+	char entry[LOG_LINE_MAX + 512];
+	int n;
+
+	n = snprintf(entry, sizeof entry,
+	    "MESSAGE=%s: %s\nPRIORITY=%d\nSYSLOG_IDENTIFIER=tether\n"
+	    "TETHER_TUNNEL=%s\n%s%s%s%s%s%s",
+	    lg->name, msg, level, lg->name,
+	    lg->bastion[0] != '\0' ? "TETHER_BASTION=" : "", lg->bastion,
+	    lg->bastion[0] != '\0' ? "\n" : "",
+	    event != NULL ? "TETHER_EVENT=" : "", event != NULL ? event : "",
+	    event != NULL ? "\n" : "");
+	if (n < 0 || (size_t)n >= sizeof entry)
+		return -1;
+	return send(lg->journal_fd, entry, (size_t)n, MSG_NOSIGNAL) == n ? 0 :
+	                                                                   -1;
+}
+
 int
 log_fd_is_journal(int fd, const char *journal_stream)
 {
@@ -109,8 +167,29 @@ log_msg(const struct logger *lg, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void log_vevent(const struct logger *, int, const char *, const char *,
+    va_list) __attribute__((format(printf, 4, 0)));
+
 void
 log_vmsg(const struct logger *lg, int level, const char *fmt, va_list ap)
+{
+	log_vevent(lg, level, NULL, fmt, ap);
+}
+
+void
+log_event(const struct logger *lg, int level, const char *event,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vevent(lg, level, event, fmt, ap);
+	va_end(ap);
+}
+
+static void
+log_vevent(const struct logger *lg, int level, const char *event,
+    const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX], msg[LOG_LINE_MAX - 128], stamp[32];
 	struct tm tm;
@@ -121,6 +200,9 @@ log_vmsg(const struct logger *lg, int level, const char *fmt, va_list ap)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	log_scrub(msg);
+	if (lg->journal_fd != -1 &&
+	    log_send_journal(lg, level, event, msg) == 0)
+		return;
 
 	if (lg->journal) {
 		n = snprintf(line, sizeof line, "<%d>%s: %s\n", level, lg->name,

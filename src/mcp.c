@@ -1165,6 +1165,7 @@ mcp_serve(void)
 	log_init(&lg, "mcp", 0);
 	if (stdio_take(&in_fd, &out_fd) == -1) {
 		log_err(&lg, "cannot set up stdio: %s", strerror(errno));
+		log_deinit(&lg);
 		return TETHER_EXIT_FAILURE;
 	}
 	s = mcp_server_new(NULL);
@@ -1181,5 +1182,6 @@ mcp_serve(void)
 	mcp_server_free(s);
 	close(in_fd);
 	close(out_fd);
+	log_deinit(&lg);
 	return rc;
 }

@@ -457,8 +457,8 @@ session_stop(struct session *s)
 {
 	if (s->state == SESSION_CLOSED)
 		return;
-	log_info(s->log, "closing %zu connection(s) and disconnecting",
-	    s->splices.count);
+	log_event(s->log, LOG_INFO, "disconnected",
+	    "closing %zu connection(s) and disconnecting", s->splices.count);
 	s->state = SESSION_CLOSED;
 	s->reported = 1;
 	session_teardown(s);
@@ -840,7 +840,7 @@ session_on_forward_bound(struct session *s, struct forward *f, int bound)
 
 	f->state = FORWARD_BOUND;
 	f->bound_port = spec->port != 0 ? spec->port : bound;
-	log_info(s->log,
+	log_event(s->log, LOG_INFO, "forward_bound",
 	    "remote port %d bound on the bastion, forwarding to %s:%d%s",
 	    f->bound_port, spec->host, spec->host_port,
 	    f->refusals > 0 ? " (the port was freed)" : "");
@@ -895,7 +895,7 @@ session_on_forward_refused(struct session *s, struct forward *f)
 		f->refused_since = time(NULL);
 	session_changed(s);
 	if (f->refusals++ == 0)
-		log_warn(s->log,
+		log_event(s->log, LOG_WARNING, "forward_refused",
 		    "bastion refused remote port %d (forward %s): "
 		    "in use, maybe by our own previous session, or not "
 		    "permitted (AllowTcpForwarding, permitlisten); retrying",
@@ -1235,7 +1235,8 @@ session_tune_socket(struct session *s, int fd)
 static void
 session_on_authenticated(struct session *s)
 {
-	log_info(s->log, "authenticated to the bastion as %s",
+	log_event(s->log, LOG_INFO, "connected",
+	    "authenticated to the bastion as %s",
 	    s->cfg->bastion.user[0] != '\0' ? s->cfg->bastion.user :
 	                                      "the current user");
 	ssh_set_message_callback(s->ssh, session_on_message, s);

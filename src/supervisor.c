@@ -34,7 +34,7 @@
 struct supervisor {
 	struct ev_loop *loop;
 	struct tether_config *cfg; /* owned; replaced on reload */
-	const struct logger *log;
+	struct logger *log; /* names the bastion in use for the journal */
 	const struct supervisor_hooks *hooks;
 	struct session *session;
 	struct notifier notifier;
@@ -423,7 +423,8 @@ supervisor_fail_over(struct supervisor *sv, const struct error *err)
 	if (!moved)
 		return 0;
 	supervisor_format_spec(&sv->cfg->bastion, next, sizeof next);
-	log_warn(sv->log, "%s; trying the next bastion, %s", err->msg, next);
+	log_event(sv->log, LOG_WARNING, "failover",
+	    "%s; trying the next bastion, %s", err->msg, next);
 	ev_timer_set(&sv->retry, 0, 0);
 	ev_timer_start(sv->loop, &sv->retry);
 	supervisor_publish(sv);
@@ -498,7 +499,7 @@ supervisor_on_failback_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 supervisor_take_failback(struct supervisor *sv)
 {
-	char from[SPEC_USER_MAX + SPEC_HOST_MAX + 16];
+	char from[SPEC_USER_MAX + SPEC_HOST_MAX + 16], to[sizeof from];
 	struct tether_config *old_cfg = sv->cfg;
 
 	supervisor_format_spec(&old_cfg->bastion, from, sizeof from);
@@ -513,7 +514,9 @@ supervisor_take_failback(struct supervisor *sv)
 	failover_use(&sv->failover, 0);
 	sv->failback_wait = 0;
 	sv->connected_since = time(NULL);
-	log_notice(sv->log,
+	supervisor_format_spec(&sv->cfg->bastion, to, sizeof to);
+	log_set_bastion(sv->log, to);
+	log_event(sv->log, LOG_NOTICE, "failback",
 	    "back on bastion %s, the first choice, with every forward; %s "
 	    "released",
 	    sv->cfg->bastion.host, from);
@@ -606,7 +609,8 @@ supervisor_schedule_retry(struct supervisor *sv, const struct error *err)
 			wait = 0;
 			sv->retried_at_once = 1;
 		}
-		log_warn(sv->log, "%s; reconnecting in %.1f s", err->msg, wait);
+		log_event(sv->log, LOG_WARNING, "reconnecting",
+		    "%s; reconnecting in %.1f s", err->msg, wait);
 	}
 	ev_timer_set(&sv->retry, wait, 0);
 	ev_timer_start(sv->loop, &sv->retry);
@@ -616,8 +620,11 @@ supervisor_schedule_retry(struct supervisor *sv, const struct error *err)
 static void
 supervisor_start_session(struct supervisor *sv)
 {
+	char bastion[SPEC_USER_MAX + SPEC_HOST_MAX + 16];
 	struct error err;
 
+	supervisor_format_spec(&sv->cfg->bastion, bastion, sizeof bastion);
+	log_set_bastion(sv->log, bastion);
 	error_clear(&err);
 	if (session_start(sv->session, &err) == -1)
 		supervisor_schedule_retry(sv, &err);
@@ -977,7 +984,7 @@ supervisor_stop_watchers(struct supervisor *sv)
 }
 
 int
-supervisor_run(const struct tether_config *cfg, const struct logger *log,
+supervisor_run(const struct tether_config *cfg, struct logger *log,
     const struct supervisor_hooks *hooks)
 {
 	struct supervisor sv;

@@ -19,7 +19,7 @@ struct supervisor_hooks {
 };
 
 /* Runs until a signal or an error retrying cannot fix; returns the exit code. */
-int supervisor_run(const struct tether_config *, const struct logger *,
+int supervisor_run(const struct tether_config *, struct logger *,
     const struct supervisor_hooks *);
 
 #endif

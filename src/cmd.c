@@ -16,6 +16,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_list_apis_entry,
 	&cmd_trust_entry,
 	&cmd_bastion_line_entry,
+	&cmd_bastion_status_entry,
 	&cmd_mcp_entry,
 	NULL,
 };

@@ -34,6 +34,7 @@ extern const struct cmd_entry cmd_migrate_entry;
 extern const struct cmd_entry cmd_list_apis_entry;
 extern const struct cmd_entry cmd_trust_entry;
 extern const struct cmd_entry cmd_bastion_line_entry;
+extern const struct cmd_entry cmd_bastion_status_entry;
 extern const struct cmd_entry cmd_mcp_entry;
 
 /* Every verb, in tether --help's order; NULL-terminated. */

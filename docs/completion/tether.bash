@@ -19,7 +19,7 @@ _tether() {
 		esac
 	done
 	if [ -z "$verb" ]; then
-		COMPREPLY=($(compgen -W "run setup status remove doctor metrics migrate list-python-apis trust bastion-line mcp setup-tunnel remove-tunnel show-status --help --help-recursive --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run setup status remove doctor metrics migrate list-python-apis trust bastion-line bastion-status mcp setup-tunnel remove-tunnel show-status --help --help-recursive --version" -- "$cur"))
 		return
 	fi
 	case $prev in
@@ -52,6 +52,7 @@ _tether() {
 	remove|remove-tunnel) opts="-p --port --user -n --dry-run -h --help" ;;
 	trust) opts="-b --bastion --known-hosts -y --yes -p --port --user -h --help" ;;
 	bastion-line) opts="-p --port -R --remote -s --secret-key --key -h --help" ;;
+	bastion-status) opts="--json --metrics -h --help" ;;
 	mcp) opts="start list-tools --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))

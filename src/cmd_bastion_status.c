@@ -49,7 +49,7 @@ struct bs_port {
 struct bs_scan {
 	struct bs_port ports[BS_PORTS_MAX];
 	size_t n;
-	int hidden; /* listening sockets whose process could not be seen */
+	int hidden; /* sshd sessions whose sockets could not be read */
 };
 
 enum bs_opt {
@@ -68,13 +68,14 @@ static const struct cli_option bs_options[] = {
 static void
 cmd_bastion_status_help(void)
 {
-	printf("usage: tether bastion-status [--json | --metrics]\n\n"
-	       "On the bastion: every port sshd holds for a remote forward, "
-	       "the account that\nholds it, since when, and whether it answers "
-	       "(an SSH banner from the\nworkstation behind it, other bytes, "
-	       "a close, or nothing within 2 s).\nNo tether tunnel is needed "
-	       "here. As root it sees every account's sessions;\notherwise "
-	       "only your own, and it says how many it could not see.\n\n");
+	printf(
+	    "usage: tether bastion-status [--json | --metrics]\n\n"
+	    "On the bastion: every port sshd holds for a remote forward, "
+	    "the account that\nholds it, since when, and whether it answers "
+	    "(an SSH banner from the\nworkstation behind it, other bytes, "
+	    "a close, or nothing within 2 s).\nNo tether tunnel is needed "
+	    "here. Only root can read sshd's sessions (not even\ntheir own "
+	    "account can); otherwise it says how many it could not read.\n\n");
 	cli_print_options(stdout, bs_options);
 }
 
@@ -223,8 +224,12 @@ bs_find_holders(struct bs_scan *s)
 			continue;
 		pid = strtol(pe->d_name, NULL, 10);
 		snprintf(path, sizeof path, "/proc/%ld/fd", pid);
-		if ((fds = opendir(path)) == NULL)
+		if ((fds = opendir(path)) == NULL) {
+			since = 0;
+			if (bs_is_session(pid, &since))
+				s->hidden++;
 			continue;
+		}
 		while ((fe = readdir(fds)) != NULL) {
 			snprintf(path, sizeof path, "/proc/%ld/fd/%.16s", pid,
 			    fe->d_name);
@@ -250,19 +255,15 @@ bs_find_holders(struct bs_scan *s)
 	closedir(proc);
 }
 
-/* Keeps the ports an sshd session holds; counts those it cannot tell. */
+/* Keeps the ports an sshd session holds. */
 static void
 bs_keep_forwards(struct bs_scan *s)
 {
 	size_t i, kept = 0;
 
-	for (i = 0; i < s->n; i++) {
+	for (i = 0; i < s->n; i++)
 		if (s->ports[i].pid > 0)
 			s->ports[kept++] = s->ports[i];
-		else if (geteuid() != 0 && s->ports[i].uid != (long)geteuid() &&
-		    s->ports[i].uid != 0)
-			s->hidden++;
-	}
 	s->n = kept;
 }
 
@@ -464,9 +465,9 @@ cmd_bastion_status(int argc, char **argv)
 		bs_print_table(s);
 	if (s->hidden > 0)
 		fprintf(stderr,
-		    "tether: %d listening socket(s) of other accounts could not "
-		    "be matched to a process: run as root to see every "
-		    "account's forwards\n",
+		    "tether: %d sshd session(s) could not be read (sshd keeps "
+		    "them from all but root, even from their own account): "
+		    "their ports are not listed; run as root to see them\n",
 		    s->hidden);
 	free(s);
 	return rc;

@@ -6,7 +6,8 @@
 # the tunnel), one whose target is down (the connection is closed). Both
 # ports are listed with the account that holds them and since when; the
 # sshd daemons' own listeners are not; --json parses and --metrics passes
-# promtool.
+# promtool. Run as another account (not root), it cannot read sshd's
+# sessions and says so in one line, listing none of the ports.
 #
 # usage: bastion_status.sh TETHER_BINARY TESTS_BUILD_DIR
 # shellcheck source=SCRIPTDIR/../lib/lab.sh
@@ -69,4 +70,14 @@ if command -v promtool >/dev/null; then
 	promtool check metrics <"$LAB_DIR/bs.prom" >"$LAB_DIR/promtool.txt" 2>&1 ||
 	    lab_fail "promtool: $(cat "$LAB_DIR/promtool.txt")"
 fi
+lab_log "check: not root, it says in one line what it could not read"
+OTHER=tbs$$
+lab_add_user "$OTHER" "$LAB_DIR/home-$OTHER"
+lab_cmd setpriv --reuid="$OTHER" --regid="$OTHER" --init-groups \
+    env -i HOME="$LAB_DIR/home-$OTHER" PATH="$PATH" "$LAB_TETHER" bastion-status
+[ "$RC" = 0 ] || { lab_show_cmd; lab_fail "bastion-status as $OTHER: exit $RC"; }
+[ "$(grep -c 'could not be read' <<<"$ERR")" = 1 ] && lab_has "$ERR" "run as root" ||
+    { lab_show_cmd; lab_fail "as $OTHER: no one line saying the sshd sessions could not be read"; }
+[ -z "$(row "$RUP")" ] && [ -z "$(row "$RDOWN")" ] ||
+    { lab_show_cmd; lab_fail "as $OTHER: a port is listed without its sshd session read"; }
 lab_pass "bastion-status: $RUP answers with an ssh banner, $RDOWN closed (target down), accounts and since; JSON and metrics"

@@ -267,67 +267,161 @@ bs_keep_forwards(struct bs_scan *s)
 	s->n = kept;
 }
 
-/* Connect, then wait for bytes: what a client of the port would see. */
-static const char *
-bs_probe(const struct bs_port *p)
+/* Where to ask: a wildcard listener also listens on loopback. */
+static socklen_t
+bs_address(const struct bs_port *p, struct sockaddr_storage *sa)
 {
-	struct sockaddr_storage sa;
-	struct pollfd pfd;
-	socklen_t len;
-	char buf[64];
-	int fd, err = 0;
-	ssize_t n;
-
-	memset(&sa, 0, sizeof sa);
+	memset(sa, 0, sizeof *sa);
 	if (p->family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+		struct sockaddr_in *in = (struct sockaddr_in *)sa;
 
 		in->sin_family = AF_INET;
 		in->sin_port = htons((uint16_t)p->port);
 		inet_pton(AF_INET,
 		    strcmp(p->addr, "0.0.0.0") == 0 ? "127.0.0.1" : p->addr,
 		    &in->sin_addr);
-		len = sizeof *in;
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+		return sizeof *in;
+	}
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
 
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)p->port);
-		inet_pton(AF_INET6,
-		    strcmp(p->addr, "::") == 0 ? "::1" : p->addr,
-		    &in6->sin6_addr);
-		len = sizeof *in6;
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons((uint16_t)p->port);
+	inet_pton(AF_INET6, strcmp(p->addr, "::") == 0 ? "::1" : p->addr,
+	    &in6->sin6_addr);
+	return sizeof *in6;
+}
+
+/*
+ * One port being asked what a client would see: connecting, then reading
+ * the first bytes, each step with its own deadline. Every port is asked at
+ * once, so forty silent workstations cost one wait, not forty.
+ */
+struct bs_asking {
+	int fd; /* -1 once the answer is known */
+	int connected;
+	long long deadline_ms;
+	char banner[4];
+	size_t got;
+};
+
+static long long
+bs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+bs_answered(struct bs_asking *q, struct bs_port *p, const char *answer)
+{
+	close(q->fd);
+	q->fd = -1;
+	p->answer = answer;
+}
+
+static void
+bs_ask(struct bs_asking *q, struct bs_port *p)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = bs_address(p, &sa);
+
+	memset(q, 0, sizeof *q);
+	q->deadline_ms = bs_now_ms() + BS_TIMEOUT_MS;
+	q->fd = socket(p->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (q->fd == -1)
+		p->answer = "no answer";
+	else if (connect(q->fd, (struct sockaddr *)&sa, len) == -1 &&
+	    errno != EINPROGRESS)
+		bs_answered(q, p, "refused");
+}
+
+/* A connect finished, or bytes (or the close) came. */
+static void
+bs_ask_step(struct bs_asking *q, struct bs_port *p, short revents)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+	ssize_t n;
+
+	if (!q->connected) {
+		getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err != 0) {
+			bs_answered(q, p, "refused");
+			return;
+		}
+		q->connected = 1;
+		q->deadline_ms = bs_now_ms() + BS_TIMEOUT_MS;
+		return;
 	}
-	fd = socket(p->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return "no answer";
-	if (connect(fd, (struct sockaddr *)&sa, len) == -1 &&
-	    errno != EINPROGRESS) {
-		close(fd);
-		return "refused";
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+		return;
+	n = read(q->fd, q->banner + q->got, sizeof q->banner - q->got);
+	if (n <= 0) {
+		bs_answered(q, p, q->got == 0 ? "closed" : "answers");
+		return;
 	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	if (poll(&pfd, 1, BS_TIMEOUT_MS) != 1) {
-		close(fd);
-		return "no answer";
+	q->got += (size_t)n;
+	if (memcmp(q->banner, "SSH-", q->got) != 0)
+		bs_answered(q, p, "answers");
+	else if (q->got == sizeof q->banner)
+		bs_answered(q, p, "ssh banner");
+}
+
+/* Asks every port at once; -1 if there is no memory for it. */
+static int
+bs_probe_all(struct bs_scan *s)
+{
+	struct bs_asking *qs;
+	struct pollfd *pfds;
+	size_t i, open, *which;
+	long long wait, now;
+
+	if (s->n == 0)
+		return 0;
+	qs = calloc(s->n, sizeof *qs);
+	pfds = calloc(s->n, sizeof *pfds);
+	which = calloc(s->n, sizeof *which);
+	if (qs == NULL || pfds == NULL || which == NULL) {
+		free(qs);
+		free(pfds);
+		free(which);
+		return -1;
 	}
-	len = sizeof err;
-	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-	if (err != 0) {
-		close(fd);
-		return "refused";
+	for (i = 0; i < s->n; i++)
+		bs_ask(&qs[i], &s->ports[i]);
+	for (;;) {
+		now = bs_now_ms();
+		wait = BS_TIMEOUT_MS;
+		for (i = 0, open = 0; i < s->n; i++) {
+			if (qs[i].fd != -1 && qs[i].deadline_ms <= now)
+				bs_answered(&qs[i], &s->ports[i],
+				    qs[i].got > 0 ? "answers" : "no answer");
+			if (qs[i].fd == -1)
+				continue;
+			if (qs[i].deadline_ms - now < wait)
+				wait = qs[i].deadline_ms - now;
+			pfds[open].fd = qs[i].fd;
+			pfds[open].events = qs[i].connected ? POLLIN : POLLOUT;
+			which[open++] = i;
+		}
+		if (open == 0 ||
+		    (poll(pfds, open, (int)wait) == -1 && errno != EINTR))
+			break;
+		for (i = 0; i < open; i++)
+			if (pfds[i].revents != 0)
+				bs_ask_step(&qs[which[i]], &s->ports[which[i]],
+				    pfds[i].revents);
 	}
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, BS_TIMEOUT_MS) != 1) {
-		close(fd);
-		return "no answer";
-	}
-	n = read(fd, buf, sizeof buf);
-	close(fd);
-	if (n <= 0)
-		return "closed";
-	return n >= 4 && memcmp(buf, "SSH-", 4) == 0 ? "ssh banner" : "answers";
+	for (i = 0; i < s->n; i++)
+		if (qs[i].fd != -1)
+			bs_answered(&qs[i], &s->ports[i], "no answer");
+	free(qs);
+	free(pfds);
+	free(which);
+	return 0;
 }
 
 static void
@@ -441,7 +535,6 @@ cmd_bastion_status(int argc, char **argv)
 {
 	struct bs_scan *s;
 	int format = 0, rc;
-	size_t i;
 
 	if (cli_parse_verb(argc, argv, bs_options, B_HELP, bs_apply, &format,
 	        cmd_bastion_status_help, &rc))
@@ -454,8 +547,11 @@ cmd_bastion_status(int argc, char **argv)
 	bs_read_table(s, "/proc/net/tcp6", AF_INET6);
 	bs_find_holders(s);
 	bs_keep_forwards(s);
-	for (i = 0; i < s->n; i++)
-		s->ports[i].answer = bs_probe(&s->ports[i]);
+	if (bs_probe_all(s) == -1) {
+		fprintf(stderr, "tether: out of memory\n");
+		free(s);
+		return TETHER_EXIT_FAILURE;
+	}
 	rc = TETHER_EXIT_OK;
 	if (format == B_JSON)
 		rc = bs_print_json(s) == -1 ? TETHER_EXIT_FAILURE : rc;

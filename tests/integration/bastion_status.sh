@@ -6,7 +6,9 @@
 # the tunnel), one whose target is down (the connection is closed). Both
 # ports are listed with the account that holds them and since when; the
 # sshd daemons' own listeners are not; --json parses and --metrics passes
-# promtool. Run as another account (not root), it cannot read sshd's
+# promtool. Two more forwards reach an echo server, which accepts and says
+# nothing ("no answer"): every port is asked at once, so the run takes one
+# 2 s wait, not two. Run as another account (not root), it cannot read sshd's
 # sessions and says so in one line, listing none of the ports.
 #
 # usage: bastion_status.sh TETHER_BINARY TESTS_BUILD_DIR
@@ -24,7 +26,11 @@ lab_start_workstation
 RUP=$(lab_free_port) || lab_fail "no free port"
 RDOWN=$(lab_free_port) || lab_fail "no free port"
 DEAD=$(lab_free_port) || lab_fail "no free port"
-for spec in "$RUP:127.0.0.1:$WS_PORT" "$RDOWN:127.0.0.1:$DEAD"; do
+lab_start_netload echo
+RQUIET1=$(lab_free_port) || lab_fail "no free port"
+RQUIET2=$(lab_free_port) || lab_fail "no free port"
+for spec in "$RUP:127.0.0.1:$WS_PORT" "$RDOWN:127.0.0.1:$DEAD" \
+    "$RQUIET1:127.0.0.1:$TARGET_PORT" "$RQUIET2:127.0.0.1:$TARGET_PORT"; do
 	lab_start_tether run -b "$LAB_USER@127.0.0.1:$BASTION_PORT" -s "$LAB_KEY" \
 	    --known-hosts "$BASTION_KNOWN_HOSTS" -R "127.0.0.1:$spec"
 	lab_wait_forward "${spec%%:*}" 20 || lab_fail "forward ${spec%%:*} was not bound"
@@ -32,7 +38,11 @@ done
 now=$(date +%s)
 
 lab_log "check: the table lists both ports, their account and what answers"
+lab_us
+t0=$LAB_US
 lab_cmd "$LAB_TETHER" bastion-status
+lab_us
+took=$(((LAB_US - t0) / 1000))
 [ "$RC" = 0 ] || { lab_show_cmd; lab_fail "bastion-status: exit $RC"; }
 printf '%s\n' "$OUT" | sed "s/^/[$LAB_NAME]   /"
 row() { awk -v p="$1" '$1 == p' <<<"$OUT"; }
@@ -40,6 +50,13 @@ row() { awk -v p="$1" '$1 == p' <<<"$OUT"; }
     lab_fail "port $RUP (target: an sshd) is not '... $LAB_USER ... ssh banner': '$(row "$RUP")'"
 [[ "$(row "$RDOWN")" =~ ^$RDOWN\ +127\.0\.0\.1\ +$LAB_USER\ +[0-9T:-]+Z\ +closed$ ]] ||
     lab_fail "port $RDOWN (target down) is not '... closed': '$(row "$RDOWN")'"
+for p in "$RQUIET1" "$RQUIET2"; do
+	[[ "$(row "$p")" =~ ^$p\ +127\.0\.0\.1\ +$LAB_USER\ +[0-9T:-]+Z\ +no\ answer$ ]] ||
+	    lab_fail "port $p (a silent echo server) is not '... no answer': '$(row "$p")'"
+done
+[ "$took" -lt 3500 ] ||
+    lab_fail "bastion-status took $took ms with two silent ports: they were asked one after the other"
+lab_log "ok: two silent ports, 'no answer', asked at once ($took ms)"
 for p in "$BASTION_PORT" "$WS_PORT"; do
 	[ -z "$(row "$p")" ] || lab_fail "an sshd's own listener ($p) is listed as a forward"
 done

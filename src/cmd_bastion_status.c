@@ -31,7 +31,7 @@
 #include "cli.h"
 #include "cmd.h"
 
-#define BS_PORTS_MAX 256
+#define BS_PORTS_MAX 4096
 #define BS_TIMEOUT_MS 2000
 
 struct bs_port {
@@ -50,6 +50,7 @@ struct bs_scan {
 	struct bs_port ports[BS_PORTS_MAX];
 	size_t n;
 	int hidden; /* sshd sessions whose sockets could not be read */
+	int unread; /* listening sockets past BS_PORTS_MAX */
 };
 
 enum bs_opt {
@@ -143,11 +144,15 @@ bs_read_table(struct bs_scan *s, const char *path, int family)
 	if ((fp = fopen(path, "re")) == NULL)
 		return;
 	/* sl local rem st tx:rx tr:tm retrnsmt uid timeout inode ... */
-	while (fgets(line, sizeof line, fp) != NULL && s->n < BS_PORTS_MAX) {
+	while (fgets(line, sizeof line, fp) != NULL) {
 		struct bs_port *p = &s->ports[s->n];
 
 		if (bs_fields(line, f, 12) < 10 || strcmp(f[3], "0A") != 0)
 			continue;
+		if (s->n == BS_PORTS_MAX) {
+			s->unread++;
+			continue;
+		}
 		memset(p, 0, sizeof *p);
 		if (bs_parse_addr(f[1], family, p->addr, sizeof p->addr,
 		        &p->port) == -1)
@@ -525,8 +530,16 @@ bs_print_metrics(const struct bs_scan *s)
 static int
 bs_apply(int id, const char *arg, void *ctx)
 {
+	int *format = ctx;
+
 	(void)arg;
-	*(int *)ctx = id;
+	if (*format != 0 && *format != id) {
+		fprintf(stderr,
+		    "tether: bastion-status: give --json or --metrics, not "
+		    "both\n");
+		return -1;
+	}
+	*format = id;
 	return 0;
 }
 
@@ -559,6 +572,11 @@ cmd_bastion_status(int argc, char **argv)
 		bs_print_metrics(s);
 	else
 		bs_print_table(s);
+	if (s->unread > 0)
+		fprintf(stderr,
+		    "tether: %d more listening socket(s) past the first %d were "
+		    "not looked at\n",
+		    s->unread, BS_PORTS_MAX);
 	if (s->hidden > 0)
 		fprintf(stderr,
 		    "tether: %d sshd session(s) could not be read (sshd keeps "

@@ -45,7 +45,7 @@ void log_vmsg(const struct logger *, int level, const char *fmt, va_list)
     __attribute__((format(printf, 3, 0)));
 /*
  * log_msg with an event name for the journal (TETHER_EVENT=): connected,
- * forward_bound, forward_refused, keepalive_timeout, disconnected,
+ * forward_bound, forward_refused, disconnected,
  * reconnecting, failover, failback.
  */
 void log_event(const struct logger *, int level, const char *event,

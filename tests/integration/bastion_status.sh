@@ -97,4 +97,7 @@ lab_cmd setpriv --reuid="$OTHER" --regid="$OTHER" --init-groups \
     { lab_show_cmd; lab_fail "as $OTHER: no one line saying the sshd sessions could not be read"; }
 [ -z "$(row "$RUP")" ] && [ -z "$(row "$RDOWN")" ] ||
     { lab_show_cmd; lab_fail "as $OTHER: a port is listed without its sshd session read"; }
+lab_log "check: --json with --metrics is refused (exit 2), not one of them silently"
+lab_cmd "$LAB_TETHER" bastion-status --json --metrics
+[ "$RC" = 2 ] || { lab_show_cmd; lab_fail "--json --metrics: exit $RC, expected 2"; }
 lab_pass "bastion-status: $RUP answers with an ssh banner, $RDOWN closed (target down), accounts and since; JSON and metrics"

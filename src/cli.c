@@ -261,6 +261,8 @@ cli_apply_tunnel_flag(struct tether_config *cfg, int id, const char *arg,
 	case RUN_OPT_IPV6:
 		return config_set_address_family(cfg,
 		    id == RUN_OPT_IPV4 ? "inet" : "inet6", "-4/-6", err);
+	case RUN_OPT_JUMP:
+		return config_set_proxy_jump(cfg, arg, "-J", err);
 	case RUN_OPT_POLICY:
 		return config_set_policy(cfg, arg, "--host-key-policy", err);
 	case RUN_OPT_HOST_KEY:

@@ -77,6 +77,7 @@ enum run_opt {
 	RUN_OPT_SSH_CONFIG,
 	RUN_OPT_IPV4,
 	RUN_OPT_IPV6,
+	RUN_OPT_JUMP,
 	RUN_OPT_HELP,
 	RUN_OPT_LAST /* verbs with more options number theirs from here */
 };
@@ -106,6 +107,8 @@ enum run_opt {
 	    "reach the bastion over IPv4 only" }, \
 	{ RUN_OPT_IPV6, '6', "ipv6", NULL, \
 	    "reach the bastion over IPv6 only" }, \
+	{ RUN_OPT_JUMP, 'J', "jump", "[USER@]HOST[:PORT][,...]|none", \
+	    "reach the bastion through these jump hosts, as ssh -J" }, \
 	{ RUN_OPT_POLICY, 0, "host-key-policy", "strict|accept-new", \
 	    "unknown bastion keys: refuse (default) or record" }, \
 	{ RUN_OPT_HOST_KEY, 0, "host-key", "SHA256:...", \

@@ -69,6 +69,17 @@ run_check_resolved(const struct tether_config *cfg)
 	    cfg->key_path[0] != '\0' ? cfg->key_path : "(ssh-agent)");
 	if (cfg->proxy_command[0] != '\0')
 		printf("  through ProxyCommand %s\n", cfg->proxy_command);
+	for (i = 0; i < cfg->njumps; i++) {
+		const struct jump_spec *j = &cfg->jumps[i];
+
+		printf("  through jump host %s%s%s:%d", j->dest.user,
+		    j->dest.user[0] != '\0' ? "@" : "", j->dest.host,
+		    j->dest.port);
+		if (strcmp(j->alias, j->dest.host) != 0)
+			printf(" (%s)", j->alias);
+		printf(", key %s\n",
+		    j->key_path[0] != '\0' ? j->key_path : "the tunnel's");
+	}
 	for (i = 0; i < cfg->nmore_keys; i++)
 		printf("  then key %s\n", cfg->more_keys[i]);
 	if (cfg->certificate_file[0] != '\0')

@@ -122,9 +122,13 @@ parse_bool(const char *s, int *out)
 	return -1;
 }
 
-int
-config_add_bastion(struct tether_config *cfg, const char *value,
-    const char *origin, struct error *err)
+/*
+ * "a, b, c" into specs[*n...]: each "[user@]host[:port]", at most max in
+ * all; noun names them in errors ("bastions", "jump hosts").
+ */
+static int
+config_parse_hosts(const char *value, struct bastion_spec *specs, size_t *n,
+    size_t max, const char *noun, const char *origin, struct error *err)
 {
 	char one[SPEC_USER_MAX + SPEC_HOST_MAX + 16];
 	struct error e;
@@ -136,26 +140,33 @@ config_add_bastion(struct tether_config *cfg, const char *value,
 		while (len > 0 &&
 		    (value[len - 1] == ' ' || value[len - 1] == '\t'))
 			len--;
-		if (cfg->nbastions == CONFIG_BASTIONS_MAX) {
-			error_set(err, TETHER_EXIT_CONFIG,
-			    "%s: more than %d bastions", origin,
-			    CONFIG_BASTIONS_MAX);
+		if (*n == max) {
+			error_set(err, TETHER_EXIT_CONFIG, "%s: more than %zu %s",
+			    origin, max, noun);
 			return -1;
 		}
 		snprintf(one, sizeof one, "%.*s", (int)len, value);
 		error_clear(&e);
 		if (len >= sizeof one ||
-		    spec_parse_bastion(one, &cfg->bastions[cfg->nbastions],
-		        &e) == -1) {
+		    spec_parse_bastion(one, &specs[*n], &e) == -1) {
 			error_set(err,
 			    e.code != 0 ? e.code : TETHER_EXIT_CONFIG, "%s: %s",
-			    origin,
-			    e.code != 0 ? e.msg : "a bastion is too long");
+			    origin, e.code != 0 ? e.msg : "a host is too long");
 			return -1;
 		}
-		cfg->nbastions++;
+		(*n)++;
 		value += strcspn(value, ",");
 	} while (*value++ == ',');
+	return 0;
+}
+
+int
+config_add_bastion(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	if (config_parse_hosts(value, cfg->bastions, &cfg->nbastions,
+	        CONFIG_BASTIONS_MAX, "bastions", origin, err) == -1)
+		return -1;
 	cfg->bastion = cfg->bastions[0];
 	cfg->has_bastion = 1;
 	return 0;
@@ -220,6 +231,31 @@ config_set_proxy_command(struct tether_config *cfg, const char *value,
 	}
 	snprintf(cfg->proxy_command, sizeof cfg->proxy_command, "%s",
 	    strcmp(value, "none") == 0 ? "" : value);
+	/* One way to the bastion: the later setting replaces the other. */
+	cfg->njumps = 0;
+	cfg->given |= CONFIG_GIVEN_PROXY;
+	return 0;
+}
+
+int
+config_set_proxy_jump(struct tether_config *cfg, const char *value,
+    const char *origin, struct error *err)
+{
+	struct bastion_spec hops[CONFIG_JUMPS_MAX];
+	size_t i, n = 0;
+
+	if (strcmp(value, "none") != 0 &&
+	    config_parse_hosts(value, hops, &n, CONFIG_JUMPS_MAX,
+	        "jump hosts", origin, err) == -1)
+		return -1;
+	memset(cfg->jumps, 0, sizeof cfg->jumps);
+	for (i = 0; i < n; i++) {
+		cfg->jumps[i].dest = hops[i];
+		memcpy(cfg->jumps[i].alias, hops[i].host,
+		    sizeof cfg->jumps[i].alias);
+	}
+	cfg->njumps = n;
+	cfg->proxy_command[0] = '\0';
 	cfg->given |= CONFIG_GIVEN_PROXY;
 	return 0;
 }
@@ -486,6 +522,8 @@ config_set_key(struct ini_ctx *ctx, const char *key, const char *value)
 		return config_set_address_family(cfg, value, what, e);
 	if (strcmp(key, "proxy_command") == 0)
 		return config_set_proxy_command(cfg, value, what, e);
+	if (strcmp(key, "proxy_jump") == 0)
+		return config_set_proxy_jump(cfg, value, what, e);
 	if (strcmp(key, "ssh_config") == 0)
 		return config_set_ssh_config(cfg, value, what, e);
 	if (strcmp(key, "host_key_policy") == 0)

@@ -18,6 +18,15 @@
 #define CONFIG_FILE_MAX ((size_t)64 * 1024)
 #define CONFIG_MORE_KEYS_MAX 7
 #define CONFIG_BASTIONS_MAX 4
+#define CONFIG_JUMPS_MAX 4
+
+/* A host on the way to the bastion (ssh's ProxyJump, -J). */
+struct jump_spec {
+	struct bastion_spec dest; /* where to connect, after ssh_config */
+	char alias[SPEC_HOST_MAX]; /* the name given: for ssh_config, logs */
+	/* its own IdentityFile from ssh_config; "" = the tunnel's key */
+	char key_path[CONFIG_PATH_MAX];
+};
 
 enum host_key_policy {
 	HOST_KEY_STRICT,
@@ -48,6 +57,9 @@ struct tether_config {
 	/* Reach the bastion through this command (ssh's ProxyCommand, %h %p
 	 * %r %n expanded); "" = connect directly. */
 	char proxy_command[CONFIG_PATH_MAX];
+	/* Or through these jump hosts in turn, each its own SSH session. */
+	struct jump_spec jumps[CONFIG_JUMPS_MAX];
+	size_t njumps;
 	enum host_key_policy host_key_policy;
 	char host_key_pin
 	    [64]; /* "SHA256:..." pins the bastion's key; "" = none */
@@ -95,7 +107,7 @@ struct tether_config {
 #define CONFIG_GIVEN_CERTIFICATE (1u << 6)
 #define CONFIG_GIVEN_AGENT (1u << 7)
 #define CONFIG_GIVEN_ADDRESS_FAMILY (1u << 8)
-#define CONFIG_GIVEN_PROXY (1u << 9)
+#define CONFIG_GIVEN_PROXY (1u << 9) /* proxy_command or proxy_jump */
 
 /*
  * channel_window: 4 MiB where libssh lets us set it (the bundled build,
@@ -158,6 +170,12 @@ int config_set_agent(struct tether_config *, const char *, const char *origin,
     struct error *);
 /* proxy_command: a command (ssh's ProxyCommand), or "none". */
 int config_set_proxy_command(struct tether_config *, const char *,
+    const char *origin, struct error *);
+/*
+ * proxy_jump: "[user@]host[:port][,...]" (ssh's -J), or "none". It and
+ * proxy_command replace each other: the one set last is the way.
+ */
+int config_set_proxy_jump(struct tether_config *, const char *,
     const char *origin, struct error *);
 /* address_family: any, inet or inet6, as ssh's AddressFamily. */
 int config_set_address_family(struct tether_config *, const char *,

@@ -22,6 +22,7 @@
 #include "dial.h"
 #include "hostkey.h"
 #include "probe.h"
+#include "jump.h"
 #include "proxy.h"
 #include "ratelimit.h"
 #include "key.h"
@@ -87,6 +88,7 @@ struct session {
 	const struct logger *log;
 	const struct session_events *events;
 	void *arg;
+	const char *role; /* "bastion" or "jump host", in messages */
 
 	enum session_state state;
 	int reported; /* on_closed was called */
@@ -101,8 +103,14 @@ struct session {
 	double keepalive_rtt;     /* the last one's round trip, s */
 	struct dial dial;         /* name resolution and the TCP connect */
 	struct proxy proxy;       /* or the ProxyCommand that reaches it */
-	ev_timer proxy_handoff;   /* its socket, given to libssh off start */
-	int proxy_fd;
+	struct jump_chain *chain; /* or the jump hosts that reach it */
+	ev_timer handoff;         /* a socket made for us, given to libssh */
+	int handoff_fd;           /* ... from the loop, not from start */
+	/* A jump host's session carries one channel to the next hop. */
+	const char *next_host; /* NULL: the bastion's session */
+	int next_port;
+	ssh_channel next_channel; /* being opened; then the splice's */
+	int next_fd;              /* the next hop's end of the socketpair */
 	int dialing;    /* dial in progress: no socket for libssh yet */
 	int asked_none; /* the "none" method was asked, as ssh does first */
 	int sock_fd;    /* the dialed socket, -1 = none */
@@ -161,11 +169,12 @@ static void session_advance_global_requests(struct session *);
 static void session_tune_socket(struct session *, int);
 static void session_on_probe_timer(struct ev_loop *, ev_timer *, int);
 static void session_on_probe_tick(struct ev_loop *, ev_timer *, int);
-static void session_on_proxy_handoff(struct ev_loop *, ev_timer *, int);
+static void session_on_handoff(struct ev_loop *, ev_timer *, int);
 static void session_step_probe(struct session *);
 static void session_start_probes(struct session *);
 static void session_probe_done(struct session *);
 static void session_close_socket(struct session *);
+static void session_step_next_hop(struct session *);
 
 const char *
 session_state_name(enum session_state st)
@@ -229,9 +238,10 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	ev_init(&s->probe_timer, session_on_probe_timer);
 	ev_init(&s->probe_tick, session_on_probe_tick);
 	proxy_init(&s->proxy, loop, log);
-	ev_init(&s->proxy_handoff, session_on_proxy_handoff);
-	s->proxy_handoff.data = s;
-	s->proxy_fd = -1;
+	ev_init(&s->handoff, session_on_handoff);
+	s->handoff.data = s;
+	s->handoff_fd = s->next_fd = -1;
+	s->role = "bastion";
 	s->probe_timer.data = s->probe_tick.data = s;
 	s->io.data = s->deadline.data = s->prepare.data = s;
 	s->forward_retry.data = s->keepalive.data = s->liveness.data = s;
@@ -249,6 +259,30 @@ session_new(struct ev_loop *loop, const struct tether_config *cfg,
 	    s->rng == 0)
 		s->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)s;
 	return s;
+}
+
+struct session *
+session_new_jump(struct ev_loop *loop, const struct tether_config *cfg,
+    const struct logger *log, const struct session_events *events, void *arg,
+    const char *next_host, int next_port)
+{
+	struct session *s = session_new(loop, cfg, log, events, arg);
+
+	if (s == NULL)
+		return NULL;
+	s->role = "jump host";
+	s->next_host = next_host;
+	s->next_port = next_port;
+	return s;
+}
+
+int
+session_take_next_fd(struct session *s)
+{
+	int fd = s->next_fd;
+
+	s->next_fd = -1;
+	return fd;
 }
 
 /* Frees the target's addresses and drops a lookup still running. */
@@ -270,10 +304,13 @@ session_teardown(struct session *s)
 
 	splice_set_close_all(&s->splices);
 	dial_cancel(&s->dial);
-	ev_timer_stop(s->loop, &s->proxy_handoff);
-	if (s->proxy_fd != -1)
-		close(s->proxy_fd);
-	s->proxy_fd = -1;
+	ev_timer_stop(s->loop, &s->handoff);
+	if (s->handoff_fd != -1)
+		close(s->handoff_fd);
+	s->handoff_fd = -1;
+	if (s->next_fd != -1)
+		close(s->next_fd);
+	s->next_fd = -1;
 	s->dialing = 0;
 	ev_io_stop(s->loop, &s->io);
 	ev_timer_stop(s->loop, &s->deadline);
@@ -297,6 +334,9 @@ session_teardown(struct session *s)
 		ssh_event_free(s->event);
 		s->event = NULL;
 	}
+	if (s->next_channel != NULL)
+		ssh_channel_free(s->next_channel);
+	s->next_channel = NULL;
 	if (s->ssh != NULL) {
 		if (ssh_is_connected(s->ssh))
 			ssh_disconnect(s->ssh);
@@ -305,6 +345,8 @@ session_teardown(struct session *s)
 	}
 	session_close_socket(s);
 	proxy_stop(&s->proxy);
+	jump_chain_free(s->chain);
+	s->chain = NULL;
 	ssh_key_free(s->key);
 	s->key = NULL;
 	for (i = 0; i < s->nforwards; i++) {
@@ -411,6 +453,15 @@ session_channels_total(const struct session *s)
 }
 
 double
+session_silence(const struct session *s)
+{
+	/* Closed by its own silence a moment ago, it still says so. */
+	if (s->last_alive == 0)
+		return 0;
+	return ev_now(s->loop) - s->last_alive;
+}
+
+double
 session_keepalive_rtt(const struct session *s)
 {
 	return s->keepalive_rtt;
@@ -505,7 +556,7 @@ session_configure(struct session *s, struct error *err)
 	    (cfg->agent_socket[0] != '\0' &&
 	        ssh_options_set(s->ssh, SSH_OPTIONS_IDENTITY_AGENT,
 	            cfg->agent_socket) < 0)) {
-		error_set(err, TETHER_EXIT_CONFIG, "bastion %s:%d: %s",
+		error_set(err, TETHER_EXIT_CONFIG, "%s %s:%d: %s", s->role,
 		    cfg->bastion.host, cfg->bastion.port,
 		    ssh_get_error(s->ssh));
 		return -1;
@@ -564,7 +615,7 @@ session_on_dialed(struct dial *d, int fd, const char *error, void *arg)
 	s->dialing = 0;
 	if (fd == -1) {
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "cannot reach the bastion %s:%d: %s", b->host, b->port,
+		    "cannot reach the %s %s:%d: %s", s->role, b->host, b->port,
 		    error);
 		return;
 	}
@@ -572,13 +623,14 @@ session_on_dialed(struct dial *d, int fd, const char *error, void *arg)
 	session_own_socket(s, fd);
 	if (ssh_options_set(s->ssh, SSH_OPTIONS_FD, &fd) < 0) {
 		close(fd);
-		session_fail(s, TETHER_EXIT_FAILURE, "bastion %s:%d: %s",
+		session_fail(s, TETHER_EXIT_FAILURE, "%s %s:%d: %s", s->role,
 		    b->host, b->port, ssh_get_error(s->ssh));
 		return;
 	}
 	if (ssh_connect(s->ssh) == SSH_ERROR) {
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "cannot connect to the bastion %s:%d: %s", b->host, b->port,
+		    "cannot connect to the %s %s:%d: %s", s->role, b->host,
+		    b->port,
 		    ssh_get_error(s->ssh));
 		return;
 	}
@@ -588,22 +640,52 @@ session_on_dialed(struct dial *d, int fd, const char *error, void *arg)
 	ev_feed_event(s->loop, &s->io, EV_READ);
 }
 
-/* The ProxyCommand's socket goes to libssh as dial's would, from the loop. */
+/*
+ * A socket made for us (a ProxyCommand's, the last jump host's channel)
+ * goes to libssh as dial's would, from the loop: never from inside the
+ * call that made it.
+ */
 static void
-session_on_proxy_handoff(struct ev_loop *loop, ev_timer *w, int revents)
+session_hand_over(struct session *s, int fd)
+{
+	s->handoff_fd = fd;
+	ev_timer_set(&s->handoff, 0, 0);
+	ev_timer_start(s->loop, &s->handoff);
+}
+
+static void
+session_on_handoff(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct session *s = w->data;
-	int fd = s->proxy_fd;
+	int fd = s->handoff_fd;
 
-	s->proxy_fd = -1;
+	s->handoff_fd = -1;
 	session_on_dialed(&s->dial, fd, NULL, s);
 }
+
+static void
+session_on_chain_ready(int fd, void *arg)
+{
+	session_hand_over(arg, fd);
+}
+
+static void
+session_on_chain_failed(const struct error *err, void *arg)
+{
+	session_fail(arg, err->code, "%s", err->msg);
+}
+
+static const struct jump_chain_events session_chain_events = {
+	session_on_chain_ready,
+	session_on_chain_failed,
+};
 
 static int
 session_start_proxy(struct session *s, struct error *err)
 {
 	const struct tether_config *cfg = s->cfg;
 	char command[CONFIG_PATH_MAX];
+	int fd;
 
 	if (sshconfig_expand(cfg,
 	        cfg->bastion_alias[0] != '\0' ? cfg->bastion_alias :
@@ -612,64 +694,109 @@ session_start_proxy(struct session *s, struct error *err)
 		return -1;
 	log_info(s->log, "reaching the bastion through ProxyCommand %s",
 	    command);
-	if ((s->proxy_fd = proxy_start(&s->proxy, command, err)) == -1)
+	if ((fd = proxy_start(&s->proxy, command, err)) == -1)
 		return -1;
-	ev_timer_set(&s->proxy_handoff, 0, 0);
-	ev_timer_start(s->loop, &s->proxy_handoff);
+	session_hand_over(s, fd);
 	return 0;
+}
+
+/* How the socket to the peer comes: made for us, or found here. */
+static int
+session_find_way(struct session *s, int fd, struct error *err)
+{
+	const struct tether_config *cfg = s->cfg;
+
+	if (fd != -1) {
+		session_hand_over(s, fd);
+		return 0;
+	}
+	if (cfg->proxy_command[0] != '\0')
+		return session_start_proxy(s, err);
+	if (cfg->njumps > 0) {
+		s->chain = jump_chain_new(s->loop, cfg, s->log,
+		    &session_chain_events, s);
+		if (s->chain == NULL) {
+			error_set(err, TETHER_EXIT_FAILURE, "out of memory");
+			return -1;
+		}
+		return jump_chain_start(s->chain, err);
+	}
+	if (dial_start(&s->dial, s->loop, cfg->bastion.host, cfg->bastion.port,
+	        cfg->address_family, session_on_dialed, s) == -1) {
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "cannot start connecting to the %s: %s", s->role,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The first key to offer; none means ssh-agent's. */
+static int
+session_load_key(struct session *s, struct error *err)
+{
+	const struct tether_config *cfg = s->cfg;
+	struct key_cert cert = { cfg->certificate_file,
+		(cfg->given & CONFIG_GIVEN_CERTIFICATE) != 0 };
+	int rc;
+
+	s->next_key = 0;
+	s->key_name = cfg->key_path;
+	if (cfg->key_path[0] == '\0')
+		return 0;
+	rc = key_load_for_auth(cfg->key_path, &cert, cfg->agent_available,
+	    &s->key, err);
+	if (rc == 1)
+		log_info(s->log,
+		    "key %s is protected by a passphrase: logging in with "
+		    "ssh-agent's keys instead, as ssh -i does",
+		    cfg->key_path);
+	return rc == -1 ? -1 : 0;
 }
 
 int
 session_start(struct session *s, struct error *err)
 {
+	return session_start_on(s, -1, err);
+}
+
+int
+session_start_on(struct session *s, int fd, struct error *err)
+{
 	const struct tether_config *cfg = s->cfg;
+	double hops = 1 + (double)(fd == -1 ? cfg->njumps : 0);
 
-	if (s->state != SESSION_CLOSED)
+	if (s->state != SESSION_CLOSED) {
+		if (fd != -1)
+			close(fd);
 		return 0;
-	error_clear(&s->err);
-	s->next_key = 0;
-	s->key_name = cfg->key_path;
-	if (cfg->key_path[0] != '\0') {
-		struct key_cert cert = { cfg->certificate_file,
-			(cfg->given & CONFIG_GIVEN_CERTIFICATE) != 0 };
-		int rc = key_load_for_auth(cfg->key_path, &cert,
-		    cfg->agent_available, &s->key, err);
-
-		if (rc == -1)
-			return -1;
-		if (rc == 1)
-			log_info(s->log,
-			    "key %s is protected by a passphrase: logging in "
-			    "with ssh-agent's keys instead, as ssh -i does",
-			    cfg->key_path);
 	}
-	if (session_configure(s, err) == -1) {
+	error_clear(&s->err);
+	s->last_alive = 0;
+	if (session_load_key(s, err) == -1 || session_configure(s, err) == -1) {
+		if (fd != -1)
+			close(fd);
 		session_teardown(s);
 		return -1;
 	}
 	session_resolve_targets(s);
-	log_info(s->log, "connecting to %s%s%s:%d", cfg->bastion.user,
+	log_info(s->log, "connecting to %s%s%s%s:%d%s",
+	    s->next_host != NULL ? "jump host " : "", cfg->bastion.user,
 	    cfg->bastion.user[0] != '\0' ? "@" : "", cfg->bastion.host,
-	    cfg->bastion.port);
-	if (cfg->proxy_command[0] != '\0') {
-		if (session_start_proxy(s, err) == -1) {
-			session_teardown(s);
-			return -1;
-		}
-	} else if (dial_start(&s->dial, s->loop, cfg->bastion.host,
-	               cfg->bastion.port, cfg->address_family,
-	               session_on_dialed, s) == -1) {
-		error_set(err, TETHER_EXIT_FAILURE,
-		    "cannot start connecting to the bastion: %s",
-		    strerror(errno));
+	    cfg->bastion.port,
+	    fd == -1 && cfg->njumps > 0 ? " through its jump host(s)" : "");
+	if (session_find_way(s, fd, err) == -1) {
 		session_teardown(s);
 		return -1;
 	}
 	s->dialing = 1;
 	s->reported = 0;
 	session_set_state(s, SESSION_CONNECTING);
-	/* The deadline covers name resolution, TCP, key exchange and auth. */
-	ev_timer_set(&s->deadline, cfg->connect_timeout, 0);
+	/*
+	 * The deadline covers name resolution, TCP, key exchange and auth,
+	 * for each jump host on the way too.
+	 */
+	ev_timer_set(&s->deadline, hops * cfg->connect_timeout, 0);
 	ev_timer_start(s->loop, &s->deadline);
 	ev_prepare_start(s->loop, &s->prepare);
 	return 0;
@@ -1037,7 +1164,7 @@ session_update_state(struct session *s)
 {
 	size_t i, bound = 0, waiting = 0;
 
-	if (s->state != SESSION_REQUESTING)
+	if (s->state != SESSION_REQUESTING || s->next_host != NULL)
 		return;
 	for (i = 0; i < s->nforwards; i++) {
 		if (s->forwards[i].state == FORWARD_BOUND)
@@ -1149,10 +1276,10 @@ session_on_gr_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = w->data;
 
 	session_fail(s, TETHER_EXIT_FAILURE,
-	    "bastion %s:%d did not answer a %s request for %.0f s (the "
+	    "%s %s:%d did not answer a %s request for %.0f s (the "
 	    "longer of connect_timeout and keepalive_interval x "
 	    "keepalive_count)",
-	    s->cfg->bastion.host, s->cfg->bastion.port, what[s->gr],
+	    s->role, s->cfg->bastion.host, s->cfg->bastion.port, what[s->gr],
 	    session_gr_limit(s));
 }
 
@@ -1175,6 +1302,7 @@ session_on_liveness_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct session *s = w->data;
 	ev_tstamp limit, silent;
+	struct error err;
 
 	limit = config_liveness_limit(s->cfg);
 	silent = ev_now(loop) - s->last_alive;
@@ -1183,10 +1311,17 @@ session_on_liveness_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_start(loop, w);
 		return;
 	}
+	/* A frozen jump host silences us too: name it, not the bastion. */
+	error_clear(&err);
+	if (s->chain != NULL &&
+	    jump_chain_blame_silence(s->chain, limit / 2, &err)) {
+		session_fail(s, err.code, "%s", err.msg);
+		return;
+	}
 	session_fail(s, TETHER_EXIT_FAILURE,
-	    "bastion %s:%d did not answer for "
+	    "%s %s:%d did not answer for "
 	    "%.0f s (keepalive_interval %d s x keepalive_count %d)",
-	    s->cfg->bastion.host, s->cfg->bastion.port, silent,
+	    s->role, s->cfg->bastion.host, s->cfg->bastion.port, silent,
 	    s->cfg->keepalive_interval, s->cfg->keepalive_count);
 }
 
@@ -1235,10 +1370,16 @@ session_tune_socket(struct session *s, int fd)
 static void
 session_on_authenticated(struct session *s)
 {
-	log_event(s->log, LOG_INFO, "connected",
-	    "authenticated to the bastion as %s",
-	    s->cfg->bastion.user[0] != '\0' ? s->cfg->bastion.user :
-	                                      "the current user");
+	const char *user = s->cfg->bastion.user[0] != '\0' ?
+	    s->cfg->bastion.user :
+	    "the current user";
+
+	if (s->next_host != NULL)
+		log_info(s->log, "authenticated to the jump host %s as %s",
+		    s->cfg->bastion.host, user);
+	else
+		log_event(s->log, LOG_INFO, "connected",
+		    "authenticated to the bastion as %s", user);
 	ssh_set_message_callback(s->ssh, session_on_message, s);
 	s->event = ssh_event_new();
 	if (s->event == NULL ||
@@ -1256,6 +1397,8 @@ session_on_authenticated(struct session *s)
 	ev_timer_start(s->loop, &s->deadline);
 	session_start_keepalive(s);
 	session_advance_global_requests(s);
+	if (s->next_host != NULL)
+		session_step_next_hop(s);
 }
 
 static void
@@ -1270,7 +1413,8 @@ session_step_connect(struct session *s)
 		return;
 	if (rc != SSH_OK) {
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "cannot connect to the bastion %s:%d: %s", b->host, b->port,
+		    "cannot connect to the %s %s:%d: %s", s->role, b->host,
+		    b->port,
 		    ssh_get_error(s->ssh));
 		return;
 	}
@@ -1279,7 +1423,7 @@ session_step_connect(struct session *s)
 		session_fail(s, err.code, "%s", err.msg);
 		return;
 	}
-	log_debug(s->log, "key exchange done, bastion key trusted");
+	log_debug(s->log, "key exchange done, %s key trusted", s->role);
 	s->asked_none = 0;
 	session_set_state(s, SESSION_AUTHENTICATING);
 }
@@ -1336,7 +1480,7 @@ session_next_key(struct session *s)
 			    err.msg);
 			continue;
 		}
-		log_info(s->log, "bastion refused %s; offering %s%s",
+		log_info(s->log, "%s refused %s; offering %s%s", s->role,
 		    s->key_name, path, rc == 1 ? " through ssh-agent" : "");
 		s->key_name = path;
 		return 1;
@@ -1352,8 +1496,8 @@ session_auth_settled(struct session *s, int rc)
 		session_on_authenticated(s);
 	else if (rc == SSH_AUTH_ERROR)
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "authentication to the bastion failed: %s",
-		    ssh_get_error(s->ssh));
+		    "authentication to the %s %s failed: %s", s->role,
+		    s->cfg->bastion.host, ssh_get_error(s->ssh));
 	return rc == SSH_AUTH_AGAIN || rc == SSH_AUTH_SUCCESS ||
 	    rc == SSH_AUTH_ERROR;
 }
@@ -1387,14 +1531,15 @@ session_step_auth(struct session *s)
 	if (s->key == NULL && session_fail_agent(s))
 		return;
 	session_fail(s, TETHER_EXIT_AUTH,
-	    "bastion %s:%d refused %s%s for user "
+	    "%s %s:%d refused %s%s for user "
 	    "%s; add the public key to that user's authorized_keys on the "
-	    "bastion",
-	    cfg->bastion.host, cfg->bastion.port,
+	    "%s",
+	    s->role, cfg->bastion.host, cfg->bastion.port,
 	    s->key != NULL ? s->key_name : "every ssh-agent key",
 	    cfg->nmore_keys > 0 ? " and every IdentityFile before it" : "",
 	    cfg->bastion.user[0] != '\0' ? cfg->bastion.user :
-	                                   "(current user)");
+	                                   "(current user)",
+	    s->role);
 }
 
 /*
@@ -1426,12 +1571,69 @@ session_note_rx(struct session *s)
 	}
 }
 
+/*
+ * A jump host's way on: a direct-tcpip channel to the next hop, spliced to
+ * one end of a socketpair whose other end the next session runs over.
+ */
+static void
+session_step_next_hop(struct session *s)
+{
+	char label[SPEC_HOST_MAX + 16];
+	int rc, sv[2];
+
+	if (s->state != SESSION_REQUESTING)
+		return;
+	if (s->next_channel == NULL &&
+	    (s->next_channel = ssh_channel_new(s->ssh)) == NULL) {
+		session_fail(s, TETHER_EXIT_FAILURE, "out of memory");
+		return;
+	}
+	rc = ssh_channel_open_forward(s->next_channel, s->next_host,
+	    s->next_port, "127.0.0.1", 0);
+	if (rc == SSH_AGAIN)
+		return;
+	if (rc != SSH_OK) {
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "jump host %s:%d cannot reach %s:%d: %s (is "
+		    "AllowTcpForwarding on there, and the name known to it?)",
+		    s->cfg->bastion.host, s->cfg->bastion.port, s->next_host,
+		    s->next_port, ssh_get_error(s->ssh));
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	        sv) == -1) {
+		session_fail(s, TETHER_EXIT_FAILURE, "socketpair: %s",
+		    strerror(errno));
+		return;
+	}
+	snprintf(label, sizeof label, "to %.200s:%d", s->next_host,
+	    s->next_port);
+	if (splice_new_connected(&s->splices, s->next_channel, sv[0], label) ==
+	    NULL) {
+		close(sv[0]);
+		close(sv[1]);
+		session_fail(s, TETHER_EXIT_FAILURE, "out of memory");
+		return;
+	}
+	s->next_channel = NULL; /* the splice's now */
+	s->next_fd = sv[1];
+	ev_timer_stop(s->loop, &s->deadline);
+	log_info(s->log, "jump host %s:%d opened the way to %s:%d",
+	    s->cfg->bastion.host, s->cfg->bastion.port, s->next_host,
+	    s->next_port);
+	session_set_state(s, SESSION_FORWARDING);
+	if (s->events->on_forward_bound != NULL)
+		s->events->on_forward_bound(s, s->arg);
+}
+
 /* Lets libssh read and dispatch what arrived, then moves requests on. */
 static void
 session_pump(struct session *s)
 {
 	session_drain(s);
 	session_note_rx(s);
+	if (s->next_host != NULL)
+		session_step_next_hop(s);
 	session_advance_global_requests(s);
 	if (probe_active(&s->probe))
 		session_step_probe(s);
@@ -1439,7 +1641,7 @@ session_pump(struct session *s)
 		const char *why = ssh_get_error(s->ssh);
 
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "lost the bastion %s:%d: %s", s->cfg->bastion.host,
+		    "lost the %s %s:%d: %s", s->role, s->cfg->bastion.host,
 		    s->cfg->bastion.port,
 		    why != NULL && why[0] != '\0' ? why : "connection closed");
 	}
@@ -1465,8 +1667,8 @@ session_on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = w->data;
 
 	session_fail(s, TETHER_EXIT_FAILURE,
-	    "bastion %s:%d: %s took longer than %d s (connect_timeout)",
-	    s->cfg->bastion.host, s->cfg->bastion.port,
+	    "%s %s:%d: %s took longer than %d s (connect_timeout)",
+	    s->role, s->cfg->bastion.host, s->cfg->bastion.port,
 	    session_state_name(s->state), s->cfg->connect_timeout);
 }
 
@@ -1483,7 +1685,7 @@ static void
 session_fail_lost(struct session *s)
 {
 	ev_io_stop(s->loop, &s->io);
-	session_fail(s, TETHER_EXIT_FAILURE, "lost the bastion %s:%d: %s",
+	session_fail(s, TETHER_EXIT_FAILURE, "lost the %s %s:%d: %s", s->role,
 	    s->cfg->bastion.host, s->cfg->bastion.port,
 	    ssh_get_error(s->ssh)[0] != '\0' ? ssh_get_error(s->ssh) :
 	                                       "connection closed");

@@ -38,12 +38,25 @@ struct session_events {
 
 struct session *session_new(struct ev_loop *, const struct tether_config *,
     const struct logger *, const struct session_events *, void *arg);
+/*
+ * A jump host's session: no forwards; once authenticated it opens one
+ * direct-tcpip channel to next_host:next_port (which must outlive it) and
+ * reports on_forward_bound; session_take_next_fd then gives the socket the
+ * next hop's session runs over.
+ */
+struct session *session_new_jump(struct ev_loop *,
+    const struct tether_config *, const struct logger *,
+    const struct session_events *, void *arg, const char *next_host,
+    int next_port);
+int session_take_next_fd(struct session *);
 void session_free(struct session *);
 /* Who hears of the session from now on (a session handed to a new owner). */
 void session_set_events(struct session *, const struct session_events *,
     void *arg);
 /* Begins connecting; -1 with err for what retrying cannot fix. */
 int session_start(struct session *, struct error *);
+/* The same over fd, a socket already joined to the peer (taken, always). */
+int session_start_on(struct session *, int fd, struct error *);
 /*
  * Adopts a config with the same bastion and credentials but other forwards:
  * bound forwards stay (with their connections), new ones are asked for,
@@ -75,6 +88,8 @@ void session_bytes(const struct session *, uint64_t *to_target,
     uint64_t *from_target);
 /* Forwarded connections accepted since the session object was made. */
 uint64_t session_channels_total(const struct session *);
+/* Seconds since the peer last sent anything (0 before it was up). */
+double session_silence(const struct session *);
 /* The last keepalive's round trip, seconds; 0 = none answered yet. */
 double session_keepalive_rtt(const struct session *);
 

@@ -153,6 +153,14 @@ splice_would_block(void)
 
 /* Starts a non-blocking connect to the next address that will take one. */
 static void
+splice_watch_socket(struct splice *s)
+{
+	ev_io_init(&s->rio, splice_on_socket_readable, s->fd, EV_READ);
+	ev_io_init(&s->wio, splice_on_socket_writable, s->fd, EV_WRITE);
+	s->rio.data = s->wio.data = s;
+}
+
+static void
 splice_connect(struct splice *s)
 {
 	const struct sockaddr *sa;
@@ -184,9 +192,7 @@ splice_connect(struct splice *s)
 		    strerror(errno));
 		return;
 	}
-	ev_io_init(&s->rio, splice_on_socket_readable, s->fd, EV_READ);
-	ev_io_init(&s->wio, splice_on_socket_writable, s->fd, EV_WRITE);
-	s->rio.data = s->wio.data = s;
+	splice_watch_socket(s);
 }
 
 static void
@@ -741,9 +747,9 @@ splice_set_deinit(struct splice_set *set)
 	set->scratch = NULL;
 }
 
-struct splice *
-splice_new(struct splice_set *set, ssh_channel channel,
-    const struct addrinfo *target, const char *label)
+/* A splice for channel, its socket not yet made; NULL if out of memory. */
+static struct splice *
+splice_alloc(struct splice_set *set, ssh_channel channel, const char *label)
 {
 	struct splice *s;
 
@@ -753,14 +759,6 @@ splice_new(struct splice_set *set, ssh_channel channel,
 	s->set = set;
 	s->channel = channel;
 	s->fd = -1;
-	for (; target != NULL && s->naddrs < SPLICE_ADDRS_MAX;
-	     target = target->ai_next) {
-		if (target->ai_addrlen > sizeof s->addrs[0])
-			continue;
-		memcpy(&s->addrs[s->naddrs], target->ai_addr,
-		    target->ai_addrlen);
-		s->addr_lens[s->naddrs++] = target->ai_addrlen;
-	}
 	bytebuf_init(&s->to_local, SPLICE_BUFFER_SIZE);
 	bytebuf_init(&s->to_remote, SPLICE_SCRATCH_SIZE);
 	ev_init(&s->connect_timer, splice_on_connect_timeout);
@@ -776,7 +774,41 @@ splice_new(struct splice_set *set, ssh_channel channel,
 	TAILQ_INSERT_TAIL(&set->all, s, entry);
 	set->count++;
 	set->opened++;
+	return s;
+}
+
+struct splice *
+splice_new(struct splice_set *set, ssh_channel channel,
+    const struct addrinfo *target, const char *label)
+{
+	struct splice *s = splice_alloc(set, channel, label);
+
+	if (s == NULL)
+		return NULL;
+	for (; target != NULL && s->naddrs < SPLICE_ADDRS_MAX;
+	     target = target->ai_next) {
+		if (target->ai_addrlen > sizeof s->addrs[0])
+			continue;
+		memcpy(&s->addrs[s->naddrs], target->ai_addr,
+		    target->ai_addrlen);
+		s->addr_lens[s->naddrs++] = target->ai_addrlen;
+	}
 	splice_connect(s);
+	splice_mark_dirty(s);
+	return s;
+}
+
+struct splice *
+splice_new_connected(struct splice_set *set, ssh_channel channel, int fd,
+    const char *label)
+{
+	struct splice *s = splice_alloc(set, channel, label);
+
+	if (s == NULL)
+		return NULL;
+	s->fd = fd;
+	s->state = SPLICE_OPEN;
+	splice_watch_socket(s);
 	splice_mark_dirty(s);
 	return s;
 }

@@ -70,5 +70,8 @@ size_t splice_set_open_count(const struct splice_set *);
  */
 struct splice *splice_new(struct splice_set *, ssh_channel,
     const struct addrinfo *target, const char *label);
+/* The same for a socket already connected (a jump host's socketpair). */
+struct splice *splice_new_connected(struct splice_set *, ssh_channel, int fd,
+    const char *label);
 
 #endif

@@ -386,7 +386,7 @@ sshconfig_agent(struct tether_config *cfg, const struct sshconfig_run *run,
 static int
 sshconfig_check_unsupported(const struct sshconfig_run *run, struct error *err)
 {
-	static const char *const keys[] = { "proxyjump", "hostkeyalias" };
+	static const char *const keys[] = { "hostkeyalias" };
 	char value[CONFIG_PATH_MAX];
 	size_t i;
 
@@ -396,9 +396,8 @@ sshconfig_check_unsupported(const struct sshconfig_run *run, struct error *err)
 			continue;
 		error_set(err, TETHER_EXIT_CONFIG,
 		    "ssh_config gives the bastion %s a %s (%.200s), which "
-		    "tether does not support yet: give a bastion it can reach "
-		    "directly, a ProxyCommand (ssh -W %%h:%%p JUMP), or set "
-		    "ssh_config = none",
+		    "tether does not support yet: name the bastion by the "
+		    "host it presents its key as, or set ssh_config = none",
 		    run->alias, keys[i], value);
 		return -1;
 	}
@@ -546,9 +545,15 @@ sshconfig_session(struct tether_config *cfg, const struct sshconfig_run *run,
 	if (!(cfg->given & CONFIG_GIVEN_EXIT_ON_FAILURE) &&
 	    strcmp(value, "yes") == 0)
 		cfg->exit_on_forward_failure = 1;
+	/* ssh -G prints whichever of the two came first, as ssh uses it. */
 	sshconfig_value(run->text, "proxycommand", command, sizeof command);
 	if (!(cfg->given & CONFIG_GIVEN_PROXY) && command[0] != '\0' &&
 	    config_set_proxy_command(cfg, command, "ssh_config's ProxyCommand",
+	        err) == -1)
+		return -1;
+	sshconfig_value(run->text, "proxyjump", command, sizeof command);
+	if (!(cfg->given & CONFIG_GIVEN_PROXY) && command[0] != '\0' &&
+	    config_set_proxy_jump(cfg, command, "ssh_config's ProxyJump",
 	        err) == -1)
 		return -1;
 	sshconfig_value(run->text, "addressfamily", value, sizeof value);
@@ -645,37 +650,97 @@ sshconfig_ask_ssh(const struct tether_config *cfg, const char *alias,
 	return service_exec(argv, out, SSHCONFIG_OUTPUT_MAX, SSHCONFIG_TIMEOUT);
 }
 
+/*
+ * ssh -G for alias, with the user's files and with none; the first one's
+ * status (127: no ssh here). run's buffers are freed by sshconfig_done.
+ */
 static int
-sshconfig_read(struct tether_config *cfg, const char *alias, struct error *err)
+sshconfig_ask(const struct tether_config *cfg, const char *alias,
+    struct sshconfig_run *run, struct error *err)
 {
-	struct sshconfig_run run = { alias, NULL, NULL };
 	int rc;
 
-	run.text = malloc(SSHCONFIG_OUTPUT_MAX);
-	run.base = malloc(SSHCONFIG_OUTPUT_MAX);
-	if (run.text == NULL || run.base == NULL) {
-		free(run.text);
-		free(run.base);
+	run->alias = alias;
+	run->text = malloc(SSHCONFIG_OUTPUT_MAX);
+	run->base = malloc(SSHCONFIG_OUTPUT_MAX);
+	if (run->text == NULL || run->base == NULL) {
 		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
 		return -1;
 	}
-	rc = sshconfig_ask_ssh(cfg, alias, cfg->ssh_config, run.text);
+	rc = sshconfig_ask_ssh(cfg, alias, cfg->ssh_config, run->text);
 	if (rc == 0 &&
-	    sshconfig_ask_ssh(cfg, alias, "/dev/null", run.base) != 0)
-		run.base[0] = '\0';
+	    sshconfig_ask_ssh(cfg, alias, "/dev/null", run->base) != 0)
+		run->base[0] = '\0';
+	if (rc != 0 && !(rc == 127 && cfg->ssh_config[0] == '\0'))
+		error_set(err, TETHER_EXIT_CONFIG,
+		    "cannot read the ssh_config for %s (ssh -G%s%s failed: is "
+		    "openssh-client installed, and the file valid?); set "
+		    "ssh_config = none to skip it",
+		    alias, cfg->ssh_config[0] != '\0' ? " -F " : "",
+		    cfg->ssh_config);
+	return rc;
+}
+
+static void
+sshconfig_done(struct sshconfig_run *run)
+{
+	free(run->text);
+	free(run->base);
+}
+
+static int
+sshconfig_read(struct tether_config *cfg, const char *alias, struct error *err)
+{
+	struct sshconfig_run run = { NULL, NULL, NULL };
+	int rc;
+
+	rc = sshconfig_ask(cfg, alias, &run, err);
 	if (rc == 0)
 		rc = sshconfig_apply_run(cfg, &run, err);
 	else if (rc == 127 && cfg->ssh_config[0] == '\0')
 		rc = 0; /* no OpenSSH client here: no ssh_config in use */
-	else
-		error_set(err, TETHER_EXIT_CONFIG,
-		    "cannot read the ssh_config for the bastion %s (ssh -G%s%s "
-		    "failed: is openssh-client installed, and the file "
-		    "valid?); set ssh_config = none to skip it",
-		    alias, cfg->ssh_config[0] != '\0' ? " -F " : "",
-		    cfg->ssh_config);
-	free(run.text);
-	free(run.base);
+	sshconfig_done(&run);
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * A jump host as ssh reaches it: HostName, Port and User from ssh_config,
+ * and the IdentityFile its entry sets; with none set, the tunnel's own key
+ * is offered (one key for the whole way is the common case).
+ */
+static int
+sshconfig_resolve_jump(const struct tether_config *cfg, struct jump_spec *hop,
+    struct error *err)
+{
+	struct sshconfig_run run = { NULL, NULL, NULL };
+	struct tether_config *scratch;
+	int rc = -1;
+
+	scratch = malloc(sizeof *scratch);
+	if (scratch == NULL) {
+		error_set(err, TETHER_EXIT_FAILURE, "out of memory");
+		return -1;
+	}
+	*scratch = *cfg;
+	scratch->bastion = hop->dest;
+	scratch->key_path[0] = '\0';
+	scratch->nmore_keys = 0;
+	scratch->given |= CONFIG_GIVEN_CERTIFICATE;
+	rc = sshconfig_ask(scratch, hop->alias, &run, err);
+	if (rc == 127 && cfg->ssh_config[0] == '\0') {
+		rc = 0;
+	} else if (rc == 0) {
+		rc = sshconfig_destination(scratch, &run, err);
+		if (rc == 0 && sshconfig_is_set(&run, "identityfile"))
+			rc = sshconfig_identities(scratch, &run, err);
+		if (rc == 0) {
+			hop->dest = scratch->bastion;
+			memcpy(hop->key_path, scratch->key_path,
+			    sizeof hop->key_path);
+		}
+	}
+	sshconfig_done(&run);
+	free(scratch);
 	return rc == 0 ? 0 : -1;
 }
 
@@ -691,6 +756,10 @@ sshconfig_apply(struct tether_config *cfg, struct error *err)
 	snprintf(alias, sizeof alias, "%s", cfg->bastion.host);
 	if (sshconfig_read(cfg, alias, err) == -1)
 		return -1;
+	for (size_t i = 0; i < cfg->njumps; i++) {
+		if (sshconfig_resolve_jump(cfg, &cfg->jumps[i], err) == -1)
+			return -1;
+	}
 	/* Only the first bastion is looked up; others are used as given. */
 	if (cfg->nbastions > 0)
 		cfg->bastions[0] = cfg->bastion;

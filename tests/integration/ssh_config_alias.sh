@@ -6,7 +6,7 @@
 # patterns and Match included). ssh -R through the alias works first (the
 # lab is right); then tether -b mybastion, with no -s, binds its forward.
 # Flags still win (-b otheruser@mybastion sends that user), and a ProxyJump
-# there is refused with exit 3, named, never ignored.
+# there is taken, its jump host resolved through the same file.
 # The session keys too, as ssh -G prints them: UserKnownHostsFile (no
 # --known-hosts needed), StrictHostKeyChecking (accept-new taken, "no"
 # refused with exit 3), ServerAliveInterval/CountMax as the keepalive,
@@ -78,11 +78,12 @@ lab_run_tether run -o ssh_config="$CFG" -b nosuchuser@mybastion --known-hosts "$
 grep -q "connecting to nosuchuser@127.0.0.1:$BASTION_PORT" <<<"$LAB_OUT" ||
     lab_fail "-b nosuchuser@mybastion did not send that user: $LAB_OUT"
 
-lab_log "check: ProxyJump in the file -> exit 3, named"
-lab_run_tether run -o ssh_config="$CFG" -b jumpy --known-hosts "$BASTION_KNOWN_HOSTS" \
+lab_log "check: ProxyJump in the file -> the jump host, resolved as ssh -G resolves it"
+lab_run_tether run --check -o ssh_config="$CFG" -b jumpy -s "$LAB_KEY" --known-hosts "$BASTION_KNOWN_HOSTS" \
     -R "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT"
-[ "$LAB_RC" = 3 ] || lab_fail "a ProxyJump bastion exited $LAB_RC, expected 3: $LAB_OUT"
-grep -q "proxyjump (mybastion)" <<<"$LAB_OUT" || lab_fail "the error does not name the ProxyJump: $LAB_OUT"
+[ "$LAB_RC" = 0 ] || lab_fail "a ProxyJump bastion: run --check exited $LAB_RC: $LAB_OUT"
+lab_has "$LAB_OUT" "through jump host $LAB_USER@127.0.0.1:$BASTION_PORT (mybastion), key $LAB_KEY" ||
+    lab_fail "--check does not show the jump host mybastion resolved: $LAB_OUT"
 lab_log "check: run --check shows what 'fleet' became, the values ssh -G gives"
 G=$(ssh -G -F "$CFG" fleet)
 g() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' <<<"$G"; }
@@ -114,4 +115,4 @@ lab_run_tether run -o ssh_config="$CFG" -b careless -R "127.0.0.1:$RPORT:127.0.0
 lab_run_tether run -o ssh_config="$CFG" -b socks
 [ "$LAB_RC" = 3 ] && grep -q "RemoteForward tether cannot carry" <<<"$LAB_OUT" ||
     lab_fail "a dynamic RemoteForward: exit $LAB_RC: $LAB_OUT"
-lab_pass "ssh_config alias resolved as ssh -G does (HostName, Port, User, IdentityFile, known hosts, keepalive, timeouts, forwards); tether's flags win; ProxyJump, StrictHostKeyChecking no and SOCKS refused"
+lab_pass "ssh_config alias resolved as ssh -G does (HostName, Port, User, IdentityFile, known hosts, keepalive, timeouts, forwards); tether's flags win; ProxyJump resolved; StrictHostKeyChecking no and SOCKS refused"

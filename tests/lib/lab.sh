@@ -49,6 +49,7 @@ LAB_SRC_DIR=$(cd "$LAB_LIB_DIR/.." && pwd)       # tests/
 LAB_SSHD=/usr/sbin/sshd
 LAB_PIDS=()
 LAB_PDEATH=()
+LAB_SSHD_WRAP=() # a command sshd runs under (lab_start_jump)
 declare -gA LAB_REAPED=()
 LAB_DIR=
 LAB_TUNNEL=${LAB_TUNNEL:-tether}
@@ -383,7 +384,7 @@ LogLevel VERBOSE
 CFG
 		"$LAB_SSHD" -t -f "$d/sshd_config" >"$LAB_DIR/$role-sshd-check.log" 2>&1 ||
 		    lab_fail "sshd -t rejected the $role config: $(cat "$LAB_DIR/$role-sshd-check.log")"
-		"${LAB_PDEATH[@]}" "$LAB_SSHD" -D -f "$d/sshd_config" \
+		"${LAB_PDEATH[@]}" "${LAB_SSHD_WRAP[@]}" "$LAB_SSHD" -D -f "$d/sshd_config" \
 		    -E "$LAB_DIR/$role-sshd.log" &
 		LAB_SSHD_PID=$!
 		lab__own "$LAB_SSHD_PID"
@@ -414,6 +415,22 @@ lab_start_bastion() {
 	BASTION_LOG=$LAB_DIR/bastion-sshd.log
 	BASTION_KNOWN_HOSTS=$LAB_DIR/known_hosts
 	printf '[127.0.0.1]:%s %s\n' "$BASTION_PORT" "$BASTION_HOST_PUB" >"$BASTION_KNOWN_HOSTS"
+}
+
+# lab_start_jump NAME [HOSTS]: another sshd, a jump host; with HOSTS (a
+# file) it runs in a private mount namespace where HOSTS is its /etc/hosts,
+# so names in it resolve there and nowhere else. Sets JUMP_PORT, JUMP_PID
+# and JUMP_HOST_PUB.
+lab_start_jump() {
+	local name=$1 hosts=${2:-}
+	LAB_SSHD_WRAP=()
+	[ -z "$hosts" ] || LAB_SSHD_WRAP=(unshare -m --propagation private
+	    sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$hosts")
+	lab__start_sshd "$name"
+	LAB_SSHD_WRAP=()
+	JUMP_PORT=$LAB_SSHD_PORT
+	JUMP_PID=$LAB_SSHD_PID
+	JUMP_HOST_PUB=$LAB_SSHD_HOSTPUB
 }
 
 # The workstation (the local target of the tunnel): sets WS_PORT, WS_PID and

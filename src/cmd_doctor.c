@@ -31,6 +31,7 @@
 #include <libssh/libssh.h>
 
 #include "dial.h"
+#include "jump_runner.h"
 #include "tether/exit.h"
 #include "agent.h"
 #include "cert.h"
@@ -82,6 +83,8 @@ struct doctor {
 	ssh_key key;                      /* NULL = ssh-agent */
 	char pub[DOCTOR_PUB_MAX];         /* "TYPE BASE64"; "" = unknown */
 	ssh_session ssh;
+	struct jump_runner *jumps; /* the way through jump hosts, if any */
+	struct logger jump_log;    /* theirs: errors only, the report says */
 	int first_fail; /* exit code of the first failed check; 0 = none */
 	int warnings;
 };
@@ -595,15 +598,29 @@ doctor_connect(struct doctor *d)
 		return -1;
 	}
 	t0 = now_ms();
-	if (dial_ssh_connect(d->ssh, b->host, b->port, d->cfg.address_family,
-	        (double)d->cfg.connect_timeout) != SSH_OK) {
-		report(d, V_FAIL, TETHER_EXIT_FAILURE, "reach",
-		    "cannot reach the bastion %s port %d: %s; check the host "
-		    "and port of the bastion, that sshd runs there, and any "
-		    "firewall in between",
-		    b->host, b->port, ssh_get_error(d->ssh));
+	error_clear(&err);
+	log_init(&d->jump_log, d->cfg.name, 0);
+	d->jump_log.max_level = LOG_ERR;
+	if (jump_runner_connect(d->ssh, &d->cfg, &d->jump_log, &d->jumps,
+	        &err) != SSH_OK) {
+		if (d->cfg.njumps > 0 && d->jumps == NULL)
+			report(d, V_FAIL, err.code, "jump hosts",
+			    "%s; fix that hop (tether doctor -b HOP checks "
+			    "it alone)",
+			    err.msg);
+		else
+			report(d, V_FAIL, err.code, "reach",
+			    "cannot reach the bastion %s port %d: %s; check "
+			    "the host and port of the bastion, that sshd runs "
+			    "there, and any firewall in between",
+			    b->host, b->port, err.msg);
 		return -1;
 	}
+	if (d->cfg.njumps > 0)
+		report(d, V_OK, 0, "jump hosts",
+		    "%zu jump host(s) reached, their keys trusted, signed in; "
+		    "the way to the bastion open",
+		    d->cfg.njumps);
 	banner = ssh_get_serverbanner(d->ssh);
 	report(d, V_OK, 0, "reach", "%s port %d answered in %.0f ms (%s)",
 	    b->host, b->port, now_ms() - t0,
@@ -1012,6 +1029,7 @@ cmd_doctor(int argc, char **argv)
 		ssh_disconnect(d->ssh);
 		ssh_free(d->ssh);
 	}
+	jump_runner_stop(d->jumps);
 	ssh_key_free(d->key);
 	rc = d->first_fail;
 	if (rc == 0)

@@ -12,7 +12,8 @@
 
 #include <libssh/libssh.h>
 
-#include "dial.h"
+#include "jump.h"
+#include "jump_runner.h"
 #include "tether/exit.h"
 #include "api.h"
 #include "cli.h"
@@ -31,11 +32,19 @@ enum trust_opt {
 	T_PORT,
 	T_HELP,
 	T_USER,
+	T_JUMP,
+	T_KEY,
 };
 
 static const struct cli_option trust_options[] = {
 	{ T_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
 	    "the bastion (required)" },
+	{ T_JUMP, 'J', "jump", "[USER@]HOST[:PORT][,...]",
+	    "reached through these jump hosts: each one's key is checked and "
+	    "recorded first" },
+	{ T_KEY, 's', "key", "PATH",
+	    "with -J: the key to sign in to the jump hosts with (default "
+	    "ssh-agent)" },
 	{ T_KNOWN_HOSTS, 0, "known-hosts", "FILE",
 	    "where to record it (default ~/.ssh/known_hosts)" },
 	{ T_YES, 'y', "yes", NULL, "record without asking" },
@@ -51,11 +60,13 @@ static void
 cmd_trust_help(void)
 {
 	printf(
-	    "usage: tether trust -b [USER@]HOST[:PORT] [--known-hosts FILE] "
-	    "[--yes]\n       tether trust -p PORT [--user] [--yes]\n\n"
+	    "usage: tether trust -b [USER@]HOST[:PORT] [-J JUMP[,...] [-s KEY]] "
+	    "[--known-hosts FILE] [--yes]\n       tether trust -p PORT [--user] [--yes]\n\n"
 	    "Connect to the bastion, show its host key fingerprint and, once "
 	    "you confirm it\n(or with --yes), record it in known_hosts. "
-	    "Nothing else is sent. With -p, the\nbastion and known_hosts are "
+	    "Nothing else is sent. With -J, each\njump host is trusted so "
+	    "first, then signed in to (with -s or ssh-agent) to\nreach the "
+	    "next. With -p, the\nbastion and known_hosts are "
 	    "those of the tunnel setup made for PORT, and a\nkey that "
 	    "changed (a rotated bastion) replaces the old one there; the "
 	    "running\ntunnel notices and connects again.\n\n");
@@ -64,16 +75,16 @@ cmd_trust_help(void)
 
 /* Reads a yes/no answer from the terminal. */
 static int
-trust_confirm(const char *pattern, const char *key)
+trust_confirm(const char *what, const char *key)
 {
 	char answer[16];
 
 	if (!isatty(STDIN_FILENO))
 		return 0;
 	fprintf(stderr,
-	    "The bastion %s presents %s.\nDoes this fingerprint "
+	    "The %s presents %s.\nDoes this fingerprint "
 	    "match what its admin gave you? (yes/no) ",
-	    pattern, key);
+	    what, key);
 	if (fgets(answer, sizeof answer, stdin) == NULL)
 		return 0;
 	return strcmp(answer, "yes\n") == 0;
@@ -81,11 +92,11 @@ trust_confirm(const char *pattern, const char *key)
 
 /* The key the bastion presents, into fp; approved by --yes or by you. */
 static int
-trust_approved(ssh_session ssh, const char *pattern, int yes, char *fp,
+trust_approved(ssh_session ssh, const char *what, int yes, char *fp,
     size_t sz)
 {
 	hostkey_describe_public(ssh, fp, sz);
-	return yes || trust_confirm(pattern, fp);
+	return yes || trust_confirm(what, fp);
 }
 
 /*
@@ -117,19 +128,19 @@ trust_append(ssh_session ssh, int fd, const char *path)
 /* The rotated-key path: confirm the new key, then it replaces the old. */
 static int
 trust_replace(ssh_session ssh, const struct tether_config *cfg,
-    const char *pattern, int yes)
+    const char *what, int yes)
 {
 	char fp[160] = "", *entry = NULL;
 	struct error err;
 	int rc = TETHER_EXIT_FAILURE;
 
 	error_clear(&err);
-	if (!trust_approved(ssh, pattern, yes, fp, sizeof fp)) {
+	if (!trust_approved(ssh, what, yes, fp, sizeof fp)) {
 		fprintf(stderr,
-		    "tether: not replaced: the bastion %s now presents %s, not "
+		    "tether: not replaced: the %s now presents %s, not "
 		    "the key in %s; rerun with --yes once its admin has "
 		    "confirmed the new key\n",
-		    pattern, fp, cfg->known_hosts);
+		    what, fp, cfg->known_hosts);
 		return TETHER_EXIT_HOSTKEY;
 	}
 	if (ssh_session_export_known_hosts_entry(ssh, &entry) != SSH_OK)
@@ -139,9 +150,9 @@ trust_replace(ssh_session ssh, const struct tether_config *cfg,
 	             &err) == -1)
 		fprintf(stderr, "tether: %s\n", err.msg);
 	else {
-		printf("Replaced the key of the bastion %s in %s: now %s. A "
+		printf("Replaced the key of the %s in %s: now %s. A "
 		       "tunnel waiting on it notices and connects again.\n",
-		    pattern, cfg->known_hosts, fp);
+		    what, cfg->known_hosts, fp);
 		rc = TETHER_EXIT_OK;
 	}
 	ssh_string_free_char(entry);
@@ -149,15 +160,18 @@ trust_replace(ssh_session ssh, const struct tether_config *cfg,
 }
 
 static int
-trust_run(const struct tether_config *cfg, int yes, int replace)
+trust_run(const struct tether_config *cfg, const char *role, int yes,
+    int replace)
 {
 	const struct bastion_spec *b = &cfg->bastion;
-	char pattern[SPEC_HOST_MAX + 16], fp[160] = "";
+	char pattern[SPEC_HOST_MAX + 16], what[SPEC_HOST_MAX + 32], fp[160] = "";
 	long timeout = TRUST_TIMEOUT_SECONDS;
 	struct tether_config strict = *cfg;
 	enum hostkey_status status;
 	struct hostkey_match match;
 	ssh_session ssh;
+	struct jump_runner *jumps;
+	struct logger jump_log;
 	struct error err;
 	int zero = 0, rc, fd;
 
@@ -173,20 +187,25 @@ trust_run(const struct tether_config *cfg, int yes, int replace)
 	ssh_options_set(ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, cfg->known_hosts);
 	ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout);
 	strict.host_key_policy = HOST_KEY_STRICT;
-	if (dial_ssh_connect(ssh, b->host, b->port, cfg->address_family,
-	        (double)timeout) != SSH_OK) {
-		fprintf(stderr, "tether: cannot reach the bastion %s: %s\n",
-		    pattern, ssh_get_error(ssh));
+	strict.connect_timeout = (int)timeout;
+	log_init(&jump_log, cfg->name, 0);
+	jump_log.max_level = LOG_ERR;
+	if (jump_runner_connect(ssh, &strict, &jump_log, &jumps, &err) !=
+	    SSH_OK) {
+		fprintf(stderr, "tether: cannot reach the %s %s: %s\n", role,
+		    pattern, err.msg);
 		ssh_free(ssh);
-		return TETHER_EXIT_FAILURE;
+		jump_runner_stop(jumps);
+		return err.code != 0 ? err.code : TETHER_EXIT_FAILURE;
 	}
+	snprintf(what, sizeof what, "%s %s", role, pattern);
 	status = hostkey_check(ssh, cfg->known_hosts, b, &match);
 	if (status == HOSTKEY_KNOWN) {
-		printf("The bastion %s is already trusted in %s.\n", pattern,
+		printf("The %s %s is already trusted in %s.\n", role, pattern,
 		    cfg->known_hosts);
 		rc = TETHER_EXIT_OK;
 	} else if (status == HOSTKEY_CHANGED && replace) {
-		rc = trust_replace(ssh, cfg, pattern, yes);
+		rc = trust_replace(ssh, cfg, what, yes);
 	} else if (status != HOSTKEY_UNKNOWN) {
 		/* The strict check words the refusal and its fix. */
 		error_clear(&err);
@@ -197,25 +216,62 @@ trust_run(const struct tether_config *cfg, int yes, int replace)
 		fprintf(stderr, "tether: %s\n", err.msg);
 		rc = TETHER_EXIT_FAILURE;
 	} else {
-		if (!trust_approved(ssh, pattern, yes, fp, sizeof fp)) {
+		if (!trust_approved(ssh, what, yes, fp, sizeof fp)) {
 			fprintf(stderr,
-			    "tether: not recorded: the bastion %s "
+			    "tether: not recorded: the %s "
 			    "presents %s; rerun with --yes once you have checked "
 			    "it\n",
-			    pattern, fp);
+			    what, fp);
 			rc = TETHER_EXIT_HOSTKEY;
 		} else if (trust_append(ssh, fd, cfg->known_hosts) == -1) {
 			rc = TETHER_EXIT_FAILURE;
 		} else {
-			printf("Recorded the bastion %s (%s) in %s.\n", pattern,
-			    fp, cfg->known_hosts);
+			printf("Recorded the %s %s (%s) in %s.\n", role,
+			    pattern, fp, cfg->known_hosts);
 			rc = TETHER_EXIT_OK;
 		}
 		close(fd);
 	}
 	ssh_disconnect(ssh);
 	ssh_free(ssh);
+	jump_runner_stop(jumps);
 	return rc;
+}
+
+/*
+ * Each jump host in turn, through the ones before it (whose keys are then
+ * known), then the bastion: a chain is trusted one hop at a time.
+ */
+static int
+trust_way(const struct tether_config *cfg, int yes, int replace)
+{
+	struct tether_config *hop;
+	size_t i;
+	int rc = TETHER_EXIT_OK;
+
+	if ((hop = malloc(sizeof *hop)) == NULL)
+		return TETHER_EXIT_FAILURE;
+	for (i = 0; i < cfg->njumps && rc == TETHER_EXIT_OK; i++) {
+		jump_config_through(cfg, i, hop);
+		rc = trust_run(hop, "jump host", yes, replace);
+	}
+	free(hop);
+	if (rc != TETHER_EXIT_OK)
+		return rc;
+	return trust_run(cfg, "bastion", yes, replace);
+}
+
+/* Jump hosts are signed in to as run does: the key, else ssh-agent. */
+static void
+trust_agent_from_env(struct tether_config *cfg)
+{
+	const char *sock = getenv("SSH_AUTH_SOCK");
+
+	if (cfg->given & CONFIG_GIVEN_AGENT || sock == NULL ||
+	    strlen(sock) >= sizeof cfg->agent_socket)
+		return;
+	memcpy(cfg->agent_socket, sock, strlen(sock) + 1);
+	cfg->agent_available = sock[0] != '\0';
 }
 
 static int
@@ -318,6 +374,13 @@ cmd_trust(int argc, char **argv)
 		} else if (id == T_BASTION &&
 		    config_set_bastion(cfg, arg, "-b", &err) == -1) {
 			rc = trust_flag_failed(&err);
+		} else if (id == T_KEY &&
+		    config_set_path(cfg, cfg->key_path, arg, "-s", &err) ==
+		        -1) {
+			rc = trust_flag_failed(&err);
+		} else if (id == T_JUMP &&
+		    config_set_proxy_jump(cfg, arg, "-J", &err) == -1) {
+			rc = trust_flag_failed(&err);
 		}
 	}
 	/* -p brings the tunnel's own bastion and known_hosts. */
@@ -336,8 +399,10 @@ cmd_trust(int argc, char **argv)
 		    "a tunnel setup made\n");
 		rc = TETHER_EXIT_USAGE;
 	}
-	if (rc == TETHER_EXIT_OK)
-		rc = trust_run(cfg, yes, port != NULL);
+	if (rc == TETHER_EXIT_OK) {
+		trust_agent_from_env(cfg);
+		rc = trust_way(cfg, yes, port != NULL);
+	}
 	free(cfg);
 	return rc;
 }

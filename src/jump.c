@@ -64,6 +64,15 @@ jump_config(const struct tether_config *tunnel, size_t hop,
 }
 
 
+void
+jump_config_through(const struct tether_config *tunnel, size_t hop,
+    struct tether_config *out)
+{
+	jump_config(tunnel, hop, out);
+	memcpy(out->jumps, tunnel->jumps, hop * sizeof out->jumps[0]);
+	out->njumps = hop;
+}
+
 struct jump_chain *
 jump_chain_new(struct ev_loop *loop, const struct tether_config *cfg,
     const struct logger *log, const struct jump_chain_events *events,

@@ -45,5 +45,8 @@ void jump_chain_free(struct jump_chain *);
  */
 void jump_config(const struct tether_config *tunnel, size_t hop,
     struct tether_config *out);
+/* The same, reaching that hop through the hops before it. */
+void jump_config_through(const struct tether_config *tunnel, size_t hop,
+    struct tether_config *out);
 
 #endif

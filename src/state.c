@@ -100,6 +100,17 @@ state_bastions(const struct state_view *v)
 	return arr;
 }
 
+static json_t *
+state_jumps(const struct state_view *v)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr != NULL && i < v->njumps; i++)
+		json_array_append_new(arr, state_string(v->jumps[i]));
+	return arr;
+}
+
 char *
 state_render(const struct state_view *v)
 {
@@ -144,6 +155,8 @@ state_render(const struct state_view *v)
 	                              json_null());
 	if (v->nbastions > 1)
 		json_object_set_new(root, "bastions", state_bastions(v));
+	if (v->njumps > 0)
+		json_object_set_new(root, "jumps", state_jumps(v));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (text != NULL) {

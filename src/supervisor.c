@@ -277,6 +277,10 @@ supervisor_fill_view(struct supervisor *sv, struct state_view *v)
 		v->forwards[i].refused_since = fw[i].refused_since;
 	}
 	supervisor_fill_bastions(sv, v);
+	v->njumps = sv->cfg->njumps;
+	for (i = 0; i < v->njumps; i++)
+		supervisor_format_spec(&sv->cfg->jumps[i].dest, v->jumps[i],
+		    sizeof v->jumps[i]);
 	v->connected_since = sv->connected_since;
 	v->reconnects = sv->reconnects;
 	v->last_error = sv->last_error[0] != '\0' ? sv->last_error : NULL;

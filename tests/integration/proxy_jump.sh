@@ -16,6 +16,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/lab.sh"
     { echo "[proxy_jump] SKIP: tether's ProxyJump"; exit 77; }
 lab_init "$@"
 command -v unshare >/dev/null || lab_fail "unshare is needed (util-linux)"
+export RUNTIME_DIRECTORY=$LAB_DIR/run
+lab_find_tool json_get -ljansson
+JSON_GET=$LAB_TOOL
 
 INNER=bastion.tether-lab.internal
 getent hosts "$INNER" >/dev/null && lab_fail "$INNER resolves here; the test needs it not to"
@@ -78,6 +81,10 @@ lab_wait_forward "$RPORT" 20 || lab_fail "no forward through two jump hosts: $(t
 "$NETLOAD" -d 30 load "$RPORT" 4 1048576 >/dev/null || lab_fail "an echo through two jump hosts failed"
 lab_wait_log "$TETHER_LOG" "jump host 127.0.0.1:$J2 opened the way to 127.0.0.1:$J1" 2 ||
     lab_fail "the outer hop did not open the way to the inner one: $(cat "$TETHER_LOG")"
+STATE=$RUNTIME_DIRECTORY/$RPORT.json
+[ "$("$JSON_GET" "$STATE" jumps.0)" = "$LAB_USER@127.0.0.1:$J2" ] &&
+    [ "$("$JSON_GET" "$STATE" jumps.1)" = "$LAB_USER@127.0.0.1:$J1" ] ||
+    lab_fail "the state does not show the chain: $(cat "$STATE")"
 lab_stop "$TETHER_PID" TERM 10
 
 lab_log "check: ProxyJump from ssh_config, the jump host's own IdentityFile"
@@ -107,11 +114,31 @@ grep -q "Accepted publickey for $LAB_USER.*$(ssh-keygen -lf "$JKEY.pub" | cut -d
     "$LAB_DIR/jump1-sshd.log" || lab_fail "the jump host was not offered its own IdentityFile"
 lab_stop "$TETHER_PID" TERM 10
 
+lab_log "check: doctor goes through the jump host and checks the bastion beyond it"
+out=$("$LAB_TETHER" doctor -J "$LAB_USER@127.0.0.1:$J1" -b "$B" -s "$LAB_KEY" --known-hosts "$KH" -R "$FWD" 2>&1) ||
+    lab_fail "doctor through a jump host failed: $out"
+lab_has "$out" "ok    jump hosts: 1 jump host(s) reached" || lab_fail "doctor does not report the jump host: $out"
+lab_has "$out" "ok    auth:" || lab_fail "doctor did not sign in to the bastion beyond the jump host: $out"
+
+lab_log "check: trust -J records the jump host's key, then the bastion's through it"
+KH2=$LAB_DIR/trusted_known_hosts
+out=$("$LAB_TETHER" trust -J "$LAB_USER@127.0.0.1:$J1" -s "$LAB_KEY" -b "$B" --known-hosts "$KH2" --yes 2>&1) ||
+    lab_fail "trust -J failed: $out"
+lab_has "$out" "Recorded the jump host [127.0.0.1]:$J1" || lab_fail "trust did not record the jump host: $out"
+lab_has "$out" "Recorded the bastion [$INNER]:$BASTION_PORT" || lab_fail "trust did not record the bastion: $out"
+lab_start_tether run -J "$LAB_USER@127.0.0.1:$J1" -b "$B" -s "$LAB_KEY" --known-hosts "$KH2" -R "$FWD"
+lab_wait_forward "$RPORT" 20 || lab_fail "no forward with the keys trust recorded: $(tail -n 8 "$TETHER_LOG")"
+lab_stop "$TETHER_PID" TERM 10
+
 lab_log "check: a jump host not in known_hosts is refused, named"
 sed -i "/^\[127.0.0.1\]:$J1 /d" "$KH"
 lab_run_tether run -J "$LAB_USER@127.0.0.1:$J1" -b "$B" -s "$LAB_KEY" --known-hosts "$KH" -R "$FWD"
 [ "$LAB_RC" = 5 ] || lab_fail "unknown jump host key: exit $LAB_RC, expected 5: $LAB_OUT"
 lab_has "$LAB_OUT" "127.0.0.1" || lab_fail "the refusal does not name the jump host: $LAB_OUT"
+out=$("$LAB_TETHER" doctor -J "$LAB_USER@127.0.0.1:$J1" -b "$B" -s "$LAB_KEY" --known-hosts "$KH" -R "$FWD" 2>&1)
+rc=$?
+[ "$rc" = 5 ] || lab_fail "doctor with an unknown jump host key: exit $rc, expected 5: $out"
+lab_has "$out" "FAIL  jump hosts: hop 1 of 1 to the bastion:" || lab_fail "doctor does not name the hop: $out"
 
 lab_log "check: a jump host that cannot reach the next hop is named"
 printf '[127.0.0.1]:%s %s\n' "$J2" "$JUMP_HOST_PUB" >"$KH"

@@ -21,6 +21,7 @@ enum setup_opt {
 	S_NO_START,
 	S_WAIT,
 	S_HELP,
+	S_JUMP,
 };
 
 static const struct cli_option setup_options[] = {
@@ -33,6 +34,8 @@ static const struct cli_option setup_options[] = {
 	{ S_KEY, 0, "key", "PATH", "same as --secret-key" },
 	{ S_TARGET, 't', "target", "HOST:PORT",
 	    "local target (default localhost:22)" },
+	{ S_JUMP, 'J', "jump", "[USER@]HOST[:PORT][,...]",
+	    "reach the bastion through these jump hosts, as ssh -J" },
 	{ S_KNOWN_HOSTS, 0, "known-hosts", "FILE",
 	    "default: the service user's ~/.ssh/known_hosts" },
 	{ S_POLICY, 0, "host-key-policy", "strict|accept-new",
@@ -82,6 +85,8 @@ setup_string_of(struct api_setup_opts *o, int id)
 		return &o->host_key;
 	case S_RUN_AS:
 		return &o->run_as;
+	case S_JUMP:
+		return &o->proxy_jump;
 	default:
 		return NULL;
 	}

@@ -25,12 +25,13 @@ enum option_id {
 	OPT_DRY_RUN,
 	OPT_NO_START,
 	OPT_WAIT,
+	OPT_PROXY_JUMP,
 	OPT_COUNT
 };
 
 static const char *const option_names[OPT_COUNT] = { "port", "bastion", "key",
 	"target", "known_hosts", "host_key_policy", "host_key", "run_as",
-	"user", "dry_run", "no_start", "wait" };
+	"user", "dry_run", "no_start", "wait", "proxy_jump" };
 
 struct tether_options {
 	char *values[OPT_COUNT]; /* NULL = not set */
@@ -233,6 +234,7 @@ tether_setup(const tether_options *o)
 	s.host_key_policy = o->values[OPT_HOST_KEY_POLICY];
 	s.host_key = o->values[OPT_HOST_KEY];
 	s.run_as = o->values[OPT_RUN_AS];
+	s.proxy_jump = o->values[OPT_PROXY_JUMP];
 	return result_of(call_setup, &s);
 }
 

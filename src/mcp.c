@@ -251,7 +251,7 @@ setup_define(void)
 {
 	json_t *props;
 
-	props = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "port",
+	props = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "port",
 	    schema_port("remote port on the bastion that leads back "
 	                "here"),
 	    "bastion_server",
@@ -277,7 +277,11 @@ setup_define(void)
 	    "run_as",
 	    schema_prop("string",
 	        "system mode: the user the tunnel runs as, who owns the key "
-	        "(never root unless given as root); default the sudo caller"));
+	        "(never root unless given as root); default the sudo caller"),
+	    "proxy_jump",
+	    schema_prop("string",
+	        "jump hosts on the way to the bastion, "
+	        "[user@]host[:port][,...] as ssh -J takes them"));
 	return tool_entry("tunnel_setup", "Set up a reverse SSH tunnel",
 	    "Install, enable and start a tether service that keeps the port "
 	    "on the bastion forwarded to this machine's SSH server (or to "
@@ -478,16 +482,16 @@ setup_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 	struct api_setup_opts opts;
 	struct api_result res;
 	const char *bastion = NULL, *key = NULL, *target = NULL;
-	const char *host_key = NULL, *run_as = NULL;
+	const char *host_key = NULL, *run_as = NULL, *jump = NULL;
 	json_error_t jerr;
 	json_int_t port;
 	int user_mode = 0;
 
 	if (json_unpack_ex(args, &jerr, JSON_STRICT,
-	        "{s:I, s?:s, s?:s, s?:s, s?:b, s?:s, s?:s}", "port", &port,
-	        "bastion_server", &bastion, "secret_key_path", &key, "target",
-	        &target, "user_mode", &user_mode, "host_key", &host_key,
-	        "run_as", &run_as) == -1)
+	        "{s:I, s?:s, s?:s, s?:s, s?:b, s?:s, s?:s, s?:s}", "port",
+	        &port, "bastion_server", &bastion, "secret_key_path", &key,
+	        "target", &target, "user_mode", &user_mode, "host_key",
+	        &host_key, "run_as", &run_as, "proxy_jump", &jump) == -1)
 		return tool_invalid("tunnel_setup", jerr.text);
 	memset(&opts, 0, sizeof opts);
 	opts.port = (int)port;
@@ -496,6 +500,7 @@ setup_call(const struct mcp_server *s, json_t *args, struct rpc_error *err)
 	opts.target = empty_to_null(target);
 	opts.host_key = empty_to_null(host_key);
 	opts.run_as = empty_to_null(run_as);
+	opts.proxy_jump = empty_to_null(jump);
 	opts.mode = user_mode ? TETHER_MODE_USER : TETHER_MODE_SYSTEM;
 	memset(&res, 0, sizeof res);
 	s->ops.setup(&opts, &res);

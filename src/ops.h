@@ -35,6 +35,7 @@ struct api_setup_opts {
 	int no_start;         /* write and enable, do not start or wait */
 	int wait_seconds;     /* for READY; 0 = default (20) */
 	const char *host_key; /* "SHA256:..." pins the bastion; NULL = none */
+	const char *proxy_jump; /* [user@]host[:port][,...]; NULL = none */
 };
 
 struct api_result {

@@ -267,6 +267,22 @@ setup_expand(const struct setup_ctx *c, const char *what, const char *given,
 	return 0;
 }
 
+/* -J's hops into a config, as given (ssh_config then resolves them). */
+static void
+setup_jumps_to_config(const struct setup_ctx *c, struct tether_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < c->values.njumps; i++) {
+		cfg->jumps[i].dest = c->values.jumps[i];
+		memcpy(cfg->jumps[i].alias, c->values.jumps[i].host,
+		    sizeof cfg->jumps[i].alias);
+	}
+	cfg->njumps = c->values.njumps;
+	if (cfg->njumps > 0)
+		cfg->given |= CONFIG_GIVEN_PROXY;
+}
+
 /*
  * -b may be an alias of the user's ssh_config: resolved now, as ssh -G
  * reads it for that user, and recorded as host, port and user (the
@@ -292,6 +308,7 @@ setup_resolve_alias(struct setup_ctx *c, const char *key, struct error *err)
 	snprintf(scratch->key_path, sizeof scratch->key_path, "%s", key);
 	f = &scratch->forwards[scratch->nforwards++];
 	f->port = c->values.port;
+	setup_jumps_to_config(c, scratch);
 	/* Root setting up another user's tunnel reads that user's file. */
 	if (geteuid() != c->pw.pw_uid &&
 	    (size_t)snprintf(user_config, sizeof user_config, "%s/.ssh/config",
@@ -308,6 +325,11 @@ setup_resolve_alias(struct setup_ctx *c, const char *key, struct error *err)
 		    c->values.bastion.host);
 		c->values.bastion = scratch->bastion;
 	}
+	/* -J's hops, or ssh_config's ProxyJump, as ssh -G resolves them. */
+	for (size_t i = 0; rc == 0 && i < scratch->njumps; i++)
+		c->values.jumps[i] = scratch->jumps[i].dest;
+	if (rc == 0)
+		c->values.njumps = scratch->njumps;
 	if (rc == 0 && c->opts->known_hosts == NULL &&
 	    strcmp(scratch->known_hosts, default_kh) != 0)
 		snprintf(c->kh_from_ssh_config, sizeof c->kh_from_ssh_config,
@@ -372,6 +394,7 @@ setup_trust_advice(const struct setup_ctx *c, char *out, size_t sz)
 	struct passwd *pw;
 	struct stat st;
 	char who[64];
+	size_t i, len;
 
 	if (stat(c->kh_source, &st) == 0)
 		owner = st.st_uid;
@@ -380,8 +403,18 @@ setup_trust_advice(const struct setup_ctx *c, char *out, size_t sz)
 		snprintf(who, sizeof who, "sudo -u %s ", pw->pw_name);
 	else if (owner != geteuid())
 		snprintf(who, sizeof who, "sudo -u '#%ld' ", (long)owner);
-	snprintf(out, sz, "%stether trust -b %s%s%s:%d --known-hosts %s", who,
-	    v6 ? "[" : "", b->host, v6 ? "]" : "", b->port, c->kh_source);
+	len = (size_t)snprintf(out, sz, "%stether trust", who);
+	for (i = 0; i < c->values.njumps && len < sz; i++)
+		len += (size_t)snprintf(out + len, sz - len, "%s%s:%d",
+		    i == 0 ? " -J " : ",", c->values.jumps[i].host,
+		    c->values.jumps[i].port);
+	if (c->values.njumps > 0 && len < sz)
+		len += (size_t)snprintf(out + len, sz - len, " -s %s",
+		    c->values.key_path);
+	if (len < sz)
+		snprintf(out + len, sz - len, " -b %s%s%s:%d --known-hosts %s",
+		    v6 ? "[" : "", b->host, v6 ? "]" : "", b->port,
+		    c->kh_source);
 }
 
 /* A key both trusted and @revoked is refused, as OpenSSH refuses it. */
@@ -402,6 +435,39 @@ setup_check_revoked(const struct setup_ctx *c, const char *source,
 }
 
 /*
+ * Each jump host's keys, from the source file or the tunnel's own; with
+ * accept-new a hop not found there is learned by the tunnel on first use.
+ */
+static int
+setup_collect_jump_keys(struct setup_ctx *c, struct error *err)
+{
+	const struct bastion_spec *j;
+	char advice[CONFIG_PATH_MAX + 8 * SPEC_HOST_MAX];
+	size_t i;
+	int n;
+
+	for (i = 0; i < c->values.njumps; i++) {
+		j = &c->values.jumps[i];
+		n = hostkey_copy_known(c->kh_source, j, &c->kh_keys, err);
+		if (n == 0)
+			n = hostkey_copy_known(c->kh_path, j, &c->kh_keys, err);
+		if (n == -1)
+			return -1;
+		if (n > 0 || c->values.policy != HOST_KEY_STRICT)
+			continue;
+		setup_trust_advice(c, advice, sizeof advice);
+		error_set(err, TETHER_EXIT_HOSTKEY,
+		    "%s has no key for the jump host %s port %d, and host "
+		    "keys are checked strictly: check its fingerprint, then "
+		    "add it and the bastion's (%s), or pass --host-key-policy "
+		    "accept-new",
+		    c->kh_source, j->host, j->port, advice);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The bastion's keys for the tunnel's own known_hosts: those of the source
  * file, else those the tunnel already had, else (accept-new only) the key
  * the bastion presents now. A key once recorded is never replaced silently.
@@ -413,6 +479,8 @@ setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 	char advice[CONFIG_PATH_MAX + SPEC_HOST_MAX + 128];
 	int n;
 
+	if (setup_collect_jump_keys(c, err) == -1)
+		return -1;
 	if (c->values.host_key_pin[0] != '\0')
 		return 0; /* pinned: known_hosts is not consulted */
 	n = hostkey_copy_known(c->kh_source, b, &c->kh_keys, err);
@@ -436,6 +504,9 @@ setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 		    c->kh_source, b->host, b->port, advice);
 		return -1;
 	}
+	/* Beyond jump hosts: the tunnel learns it on first use. */
+	if (c->values.njumps > 0)
+		return 0;
 	if (hostkey_fetch(b, SETUP_FETCH_TIMEOUT, &c->kh_keys, c->learned,
 	        sizeof c->learned, err) == -1)
 		return -1;
@@ -498,6 +569,12 @@ setup_validate(struct setup_ctx *c, struct error *err)
 	        err) == -1)
 		return -1;
 	c->values.policy = scratch.host_key_policy;
+	if (o->proxy_jump != NULL &&
+	    config_set_proxy_jump(&scratch, o->proxy_jump, "-J", err) == -1)
+		return -1;
+	for (size_t i = 0; i < scratch.njumps; i++)
+		c->values.jumps[i] = scratch.jumps[i].dest;
+	c->values.njumps = scratch.njumps;
 	if (o->host_key != NULL) {
 		if (config_set_host_key_pin(&scratch, o->host_key, "--host-key",
 		        err) == -1)

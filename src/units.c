@@ -79,12 +79,22 @@ units_check_exe(const char *path, struct error *err)
 	return 0;
 }
 
+/* [user@]host:port, an IPv6 address in brackets. */
+static void
+units_add_host(struct strbuf *sb, const struct bastion_spec *b)
+{
+	int v6 = strchr(b->host, ':') != NULL;
+
+	strbuf_addf(sb, "%s%s%s%s%s:%d", b->user, b->user[0] != '\0' ? "@" : "",
+	    v6 ? "[" : "", b->host, v6 ? "]" : "", b->port);
+}
+
 char *
 units_render_config(const struct setup_values *v)
 {
 	const struct bastion_spec *b = &v->bastion;
 	struct strbuf sb;
-	int v6 = strchr(b->host, ':') != NULL;
+	size_t i;
 
 	strbuf_init(&sb);
 	strbuf_addf(&sb,
@@ -99,9 +109,13 @@ units_render_config(const struct setup_values *v)
 		    "# bastion: the ssh_config alias %s, resolved by setup\n"
 		    "ssh_config = none\n",
 		    v->alias);
-	strbuf_addf(&sb, "bastion = %s%s%s%s%s:%d\n", b->user,
-	    b->user[0] != '\0' ? "@" : "", v6 ? "[" : "", b->host,
-	    v6 ? "]" : "", b->port);
+	strbuf_addf(&sb, "bastion = ");
+	units_add_host(&sb, b);
+	for (i = 0; i < v->njumps; i++) {
+		strbuf_addf(&sb, i == 0 ? "\nproxy_jump = " : ",");
+		units_add_host(&sb, &v->jumps[i]);
+	}
+	strbuf_addf(&sb, "\n");
 	strbuf_addf(&sb, "key = %s\n", v->key_path);
 	strbuf_addf(&sb, "known_hosts = %s\n", v->known_hosts);
 	if (v->host_key_pin[0] != '\0')

@@ -22,6 +22,8 @@ struct setup_values {
 	char host_key_pin[64]; /* "" = none */
 	char target_host[SPEC_HOST_MAX];
 	int target_port;
+	struct bastion_spec jumps[CONFIG_JUMPS_MAX]; /* ProxyJump, in order */
+	size_t njumps;
 };
 
 /* An absolute path that a config line or unit can hold as it is. */

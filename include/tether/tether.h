@@ -76,6 +76,8 @@ TETHER_API void tether_options_free(tether_options *);
  *   dry_run          yes: say what would be done, do nothing (setup, remove)
  *   no_start         yes: install and enable, do not start (setup)
  *   wait             seconds to wait for the forward, 1..3600 (setup)
+ *   proxy_jump       [USER@]HOST[:PORT][,...]: jump hosts on the way to
+ *                    the bastion, as ssh -J (setup)
  */
 TETHER_API int tether_options_set(tether_options *, const char *name,
     const char *value);

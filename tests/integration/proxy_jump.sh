@@ -130,6 +130,18 @@ lab_start_tether run -J "$LAB_USER@127.0.0.1:$J1" -b "$B" -s "$LAB_KEY" --known-
 lab_wait_forward "$RPORT" 20 || lab_fail "no forward with the keys trust recorded: $(tail -n 8 "$TETHER_LOG")"
 lab_stop "$TETHER_PID" TERM 10
 
+lab_log "check: setup -J writes the jump host into the tunnel's config, and the tunnel forwards"
+SPORT=$(lab_free_port) || lab_fail "no free port"
+(
+	lab_private_home
+	out=$("$LAB_TETHER" setup --user -J "$LAB_USER@127.0.0.1:$J1" -p "$SPORT" -b "$B" -s "$LAB_KEY" \
+	    --known-hosts "$KH2" -t "127.0.0.1:$TARGET_PORT" 2>&1) || lab_fail "setup -J failed: $out"
+	conf=$HOME/.config/tether/$SPORT.conf
+	grep -qx "proxy_jump = $LAB_USER@127.0.0.1:$J1" "$conf" || lab_fail "setup did not record the jump host: $(cat "$conf")"
+	"$NETLOAD" -d 30 load "$SPORT" 2 65536 >/dev/null || lab_fail "an echo through the set-up tunnel failed"
+	out=$("$LAB_TETHER" remove --user -p "$SPORT" 2>&1) || lab_fail "remove failed: $out"
+) || exit 1
+
 lab_log "check: a jump host not in known_hosts is refused, named"
 sed -i "/^\[127.0.0.1\]:$J1 /d" "$KH"
 lab_run_tether run -J "$LAB_USER@127.0.0.1:$J1" -b "$B" -s "$LAB_KEY" --known-hosts "$KH" -R "$FWD"

@@ -517,7 +517,7 @@ test_tools_list_has_the_three_tools_with_schemas(void **state)
 {
 	static const char *setup[] = { "port", "bastion_server",
 	    "secret_key_path", "target", "user_mode", "host_key", "run_as",
-	    NULL };
+	    "proxy_jump", NULL };
 	static const char *status[] = { "port", "json", NULL };
 	static const char *remove[] = { "port", "user_mode", NULL };
 	json_t *resp, *tools, *t;

@@ -13,7 +13,7 @@ The same operations as ``tether setup|status|remove``, through libtether
 
 Options are keyword arguments named as libtether's (see libtether(3)):
 target, known_hosts, host_key_policy, host_key, run_as, user, dry_run,
-no_start, wait. ``scitex_tunnel`` offers the same functions under the
+no_start, wait, proxy_jump. ``scitex_tunnel`` offers the same functions under the
 seed's name.
 """
 import ctypes

@@ -243,6 +243,7 @@ item_setup_opts(const struct migrate *m, const struct migrate_item *it,
 	o->target = it->u.target;
 	o->known_hosts = it->known_hosts[0] != '\0' ? it->known_hosts : NULL;
 	o->host_key_policy = it->u.accept_new ? "accept-new" : NULL;
+	o->proxy_jump = it->u.proxy_jump[0] != '\0' ? it->u.proxy_jump : NULL;
 	o->run_as = it->run_as;
 	o->mode = TETHER_MODE_SYSTEM;
 	o->dry_run = dry_run;

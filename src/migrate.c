@@ -205,6 +205,30 @@ set_once(struct parse *p, char *dst, size_t sz, const char *value,
 	return 0;
 }
 
+/* -J or -o ProxyJump=: checked as tether's proxy_jump will read it. */
+static int
+set_jump(struct parse *p, const char *value)
+{
+	struct tether_config *scratch = malloc(sizeof *scratch);
+	struct error e;
+	int rc;
+
+	if (scratch == NULL) {
+		refuse(p, "out of memory");
+		return -1;
+	}
+	error_clear(&e);
+	config_init_defaults(scratch, NULL);
+	rc = config_set_proxy_jump(scratch, value, "ProxyJump", &e);
+	free(scratch);
+	if (rc == -1) {
+		refuse(p, "ExecStart=: %s", e.msg);
+		return -1;
+	}
+	return set_once(p, p->u->proxy_jump, sizeof p->u->proxy_jump, value,
+	    "jump hosts");
+}
+
 static int
 set_port(struct parse *p, const char *value, const char *what)
 {
@@ -377,6 +401,8 @@ ssh_option(struct parse *p, const char *arg)
 	}
 	if (strcasecmp(key, "IdentityFile") == 0)
 		return set_path(p, u->key_path, v, "key");
+	if (strcasecmp(key, "ProxyJump") == 0)
+		return set_jump(p, v);
 	if (strcasecmp(key, "Port") == 0)
 		return set_port(p, v, "-o Port");
 	if (strcasecmp(key, "User") == 0)
@@ -465,7 +491,7 @@ destination(struct parse *p, const char *d)
 /* Flags whose effect tether does not keep, noted for the report. */
 #define FLAGS_NOTED "C46AXYt"
 /* Flags with an argument that migrate reads. */
-#define FLAGS_ARG "MilpoREFcme"
+#define FLAGS_ARG "MilpoREFcmeJ"
 
 static int
 flag_arg(struct parse *p, char c, const char *arg)
@@ -499,6 +525,8 @@ flag_arg(struct parse *p, char c, const char *arg)
 		return ssh_option(p, arg);
 	case 'R':
 		return set_forward(p, arg);
+	case 'J':
+		return set_jump(p, arg);
 	case 'F':
 		if (strcmp(arg, "/dev/null") == 0 || strcmp(arg, "none") == 0)
 			return 0;
@@ -550,8 +578,7 @@ exec_argv(struct parse *p, struct words *w)
 					refuse(p,
 					    "ExecStart=: -%c is an ssh option "
 					    "migrate does not carry over (tether "
-					    "connects straight to the bastion "
-					    "and only forwards -R)" MIGRATE_BY_HAND,
+					    "only forwards -R)" MIGRATE_BY_HAND,
 					    c);
 					return -1;
 				}

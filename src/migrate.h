@@ -30,6 +30,8 @@ struct migrate_unit {
 	char
 	    known_hosts[CONFIG_PATH_MAX]; /* UserKnownHostsFile; "" = default */
 	int accept_new; /* StrictHostKeyChecking=accept-new (or no) */
+	/* -J or -o ProxyJump=, "[user@]host[:port][,...]"; "" = none */
+	char proxy_jump[CONFIG_JUMPS_MAX * MIGRATE_BASTION_MAX];
 	/* What the unit asked for that tether does its own way, "a, b". */
 	char notes[MIGRATE_NOTES_MAX];
 };

@@ -435,6 +435,28 @@ setup_check_revoked(const struct setup_ctx *c, const char *source,
 }
 
 /*
+ * One hop's lines, under its own name: copied apart, since the copy keeps
+ * a key once and a hop may share its key (or its host) with the bastion.
+ */
+static int
+setup_copy_jump_keys(struct setup_ctx *c, const struct bastion_spec *j,
+    struct error *err)
+{
+	struct strbuf lines;
+	int n;
+
+	strbuf_init(&lines);
+	n = hostkey_copy_known(c->kh_source, j, &lines, err);
+	if (n == 0)
+		n = hostkey_copy_known(c->kh_path, j, &lines, err);
+	if (n > 0 && (c->kh_keys.data == NULL ||
+	                 strstr(c->kh_keys.data, lines.data) == NULL))
+		strbuf_add(&c->kh_keys, lines.data);
+	strbuf_free(&lines);
+	return n;
+}
+
+/*
  * Each jump host's keys, from the source file or the tunnel's own; with
  * accept-new a hop not found there is learned by the tunnel on first use.
  */
@@ -448,9 +470,7 @@ setup_collect_jump_keys(struct setup_ctx *c, struct error *err)
 
 	for (i = 0; i < c->values.njumps; i++) {
 		j = &c->values.jumps[i];
-		n = hostkey_copy_known(c->kh_source, j, &c->kh_keys, err);
-		if (n == 0)
-			n = hostkey_copy_known(c->kh_path, j, &c->kh_keys, err);
+		n = setup_copy_jump_keys(c, j, err);
 		if (n == -1)
 			return -1;
 		if (n > 0 || c->values.policy != HOST_KEY_STRICT)
@@ -473,14 +493,12 @@ setup_collect_jump_keys(struct setup_ctx *c, struct error *err)
  * the bastion presents now. A key once recorded is never replaced silently.
  */
 static int
-setup_collect_host_keys(struct setup_ctx *c, struct error *err)
+setup_collect_bastion_keys(struct setup_ctx *c, struct error *err)
 {
 	const struct bastion_spec *b = &c->values.bastion;
 	char advice[CONFIG_PATH_MAX + SPEC_HOST_MAX + 128];
 	int n;
 
-	if (setup_collect_jump_keys(c, err) == -1)
-		return -1;
 	if (c->values.host_key_pin[0] != '\0')
 		return 0; /* pinned: known_hosts is not consulted */
 	n = hostkey_copy_known(c->kh_source, b, &c->kh_keys, err);
@@ -511,6 +529,15 @@ setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 	        sizeof c->learned, err) == -1)
 		return -1;
 	return setup_check_revoked(c, c->kh_source, err);
+}
+
+/* The bastion's first: the copy keeps a key once, under its first name. */
+static int
+setup_collect_host_keys(struct setup_ctx *c, struct error *err)
+{
+	if (setup_collect_bastion_keys(c, err) == -1)
+		return -1;
+	return setup_collect_jump_keys(c, err);
 }
 
 /* An absolute path for a file that may not exist (yet). */

@@ -299,6 +299,7 @@ distinct_port; PH=$DISTINCT
 distinct_port; PI=$DISTINCT
 distinct_port; PK=$DISTINCT
 distinct_port; PR=$DISTINCT
+distinct_port; PJ=$DISTINCT
 seed_unit() { # PORT USER-LINE EXTRA-SERVICE-LINES EXECSTART
 	printf '[Unit]\nDescription=AutoSSH tunnel on port %s\n\n[Service]\n%s\n%sExecStart=%s\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n' \
 	    "$1" "$2" "$3" "$4" >"$U2/autossh-tunnel-$1.service"
@@ -311,7 +312,10 @@ seed_unit "$PK" "User=$TUSER" "" \
     "/usr/bin/autossh -M 0 -N -o UserKnownHostsFile=$KH -i $ROOTKEY -R $PK:localhost:22 tunnel@127.0.0.1 -p $BPORT"
 seed_unit "$PR" "User=" "" \
     "/usr/bin/autossh -M 0 -N -o UserKnownHostsFile=$KH -i $ROOTKEY -R $PR:localhost:22 tunnel@127.0.0.1 -p $BPORT"
-export STANDIN_UNIT_DIR=$U2 STANDIN_SEED_PORTS="$PH $PI $PK $PR"
+# A jump host (here the same sshd as the bastion: never contacted either).
+seed_unit "$PJ" "User=$TUSER" "" \
+    "/usr/bin/autossh -M 0 -N -o UserKnownHostsFile=$KH -J tunnel@127.0.0.1:$BPORT -i $KEY -R $PJ:localhost:22 tunnel@127.0.0.1 -p $BPORT"
+export STANDIN_UNIT_DIR=$U2 STANDIN_SEED_PORTS="$PH $PI $PK $PR $PJ"
 before=$(snapshot "$U2")
 clear_calls
 t "$TETHER" migrate --dry-run --unit-dir "$U2"
@@ -325,6 +329,13 @@ has "$ERR" "tether: left as it is: autossh-tunnel-$PK.service: tether setup woul
 has_line "$ERR" "tether: left as it is: autossh-tunnel-$PR.service: the unit has no User=, so it ran as root, and a tunnel needs no root; pass --run-as USER (the key's owner), or --run-as root to keep running it as root" ||
     { show; lab_fail "the unit without User= is not refused without --run-as"; }
 has "$OUT" "autossh-tunnel-$PR.service ->" && { show; lab_fail "the unit without User= is planned without --run-as"; }
+has_line "$OUT" "proxy_jump = tunnel@127.0.0.1:$BPORT" || { show; lab_fail "the unit's -J is not carried into the config"; }
+[ "$(snapshot "$U2")" = "$before" ] || lab_fail "--dry-run --unit-dir changed files"
+lab_log "ok: a unit's -J is carried into the tunnel's config as proxy_jump"
+# The rest is about the refusals: the jump unit leaves the stage.
+rm -f "$U2/autossh-tunnel-$PJ.service"
+export STANDIN_SEED_PORTS="$PH $PI $PK $PR"
+before=$(snapshot "$U2")
 [ "$(snapshot "$U2")" = "$before" ] || lab_fail "--dry-run --unit-dir changed files"
 lab_log "ok: without --run-as, the unit that ran as root is refused, saying what to pass"
 

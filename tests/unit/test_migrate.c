@@ -341,6 +341,22 @@ test_refused_commands(void **state)
 }
 
 static void
+test_jump_hosts_carried_over(void **state)
+{
+	struct migrate_unit u;
+
+	(void)state;
+	u = parse_ok(NAME, UNIT(AUTOSSH "-J gw@gate.example.com:2201,inner -i " KEY
+	                                " -R 2222:localhost:22 h"));
+	assert_string_equal(u.proxy_jump, "gw@gate.example.com:2201,inner");
+	u = parse_ok(NAME, UNIT(AUTOSSH "-o ProxyJump=gate -i " KEY
+	                                " -R 2222:localhost:22 h"));
+	assert_string_equal(u.proxy_jump, "gate");
+	u = parse_ok(NAME, UNIT(AUTOSSH "-i " KEY " -R 2222:localhost:22 h"));
+	assert_string_equal(u.proxy_jump, "");
+}
+
+static void
 test_refused_ssh_options(void **state)
 {
 	(void)state;
@@ -350,8 +366,11 @@ test_refused_ssh_options(void **state)
 	bad(UNIT(AUTOSSH "-o \"ProxyCommand=nc %%h %%p\" -i " KEY
 	                 " -R 2222:localhost:22 h"),
 	    "line 6", "-o ProxyCommand is an ssh option migrate does not carry");
-	bad(UNIT(AUTOSSH "-J jump@host -i " KEY " -R 2222:localhost:22 h"),
-	    "line 6", "-J is an ssh option");
+	bad(UNIT(AUTOSSH "-J 'jump@host;rm' -i " KEY " -R 2222:localhost:22 h"),
+	    "line 6", "ProxyJump");
+	bad(UNIT(AUTOSSH "-J a -o ProxyJump=b -i " KEY
+	                 " -R 2222:localhost:22 h"),
+	    "line 6", "two different jump hosts");
 	bad(UNIT(AUTOSSH "-L 8080:localhost:80 -i " KEY
 	                 " -R 2222:localhost:22 h"),
 	    "line 6", "-L is an ssh option");
@@ -502,9 +521,9 @@ test_line_numbers(void **state)
 	bad("[Unit]\n# one\n\n[Service]\nUser=a\n"
 	    "ExecStart=/usr/bin/autossh -M 0 \\\n"
 	    "  -N \\\n"
-	    "  -J x \\\n"
+	    "  -L 1:x:2 \\\n"
 	    "  h\n",
-	    "line 6", "-J");
+	    "line 6", "-L");
 	bad("\n\n\n[Service]\n\n\nFoo=bar\n", "line 7", "Foo=");
 }
 
@@ -520,6 +539,7 @@ main(void)
 		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_destinations),
 		cmocka_unit_test(test_refused_commands),
+		cmocka_unit_test(test_jump_hosts_carried_over),
 		cmocka_unit_test(test_refused_ssh_options),
 		cmocka_unit_test(test_refused_forwards),
 		cmocka_unit_test(test_refused_destinations),

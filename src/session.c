@@ -1011,6 +1011,16 @@ session_on_forward_refused(struct session *s, struct forward *f)
 	double wait;
 
 	f->state = FORWARD_REFUSED;
+	/*
+	 * Another bastion may serve the port now: a session that has bound
+	 * nothing yet gives way to it (the first one is checked again later).
+	 */
+	if (s->cfg->nbastions > 1 && session_bound_count(s) == 0) {
+		session_fail(s, TETHER_EXIT_FORWARD,
+		    "bastion %s refused remote port %d (forward %s)",
+		    s->cfg->bastion.host, f->spec->port, f->label);
+		return;
+	}
 	if (s->cfg->exit_on_forward_failure) {
 		session_fail(s, TETHER_EXIT_FORWARD,
 		    "bastion refused remote "

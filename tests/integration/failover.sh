@@ -97,4 +97,28 @@ while lab_ns_tcp "$NS_WS" 127.0.0.1 "$RPORT"; do
 done
 lab_wait_log "$STATE" "\"bastion\": \"$A\"" 5 || lab_fail "the state file does not name A again: $(cat "$STATE")"
 lab_log "failover: forward bound on B $to_b s after A was killed; back on A $to_a s after A returned (failback_interval 2 s)"
-lab_pass "A killed: B served in $to_b s; A back: served by A again in $to_a s, B released"
+
+lab_log "check: A refuses the port (another program holds it there) -> B serves it; A frees it -> back to A"
+lab_stop "$TETHER_PID" TERM 10
+end=$((SECONDS + 10))
+while lab_ns_tcp "$NS_BAS" 127.0.0.1 "$RPORT"; do
+	[ "$SECONDS" -lt "$end" ] || lab_fail "A still holds port $RPORT after tether stopped"
+	sleep 0.1
+done
+lab_spawn "$LAB_DIR/squatter.log" ip netns exec "$NS_BAS" "$NETLOAD" -d "$LAB_SERVER_DEADLINE" echo "$RPORT"
+SQUATTER=$LAB_SPAWN_PID
+until lab_ns_tcp "$NS_BAS" 127.0.0.1 "$RPORT"; do sleep 0.05; done
+LAB_WRAP="ip netns exec $NS_WS"
+lab_start_tether run -b "$A" -b "$B" -s "$LAB_KEY" --known-hosts "$LAB_DIR/known_hosts" \
+    -R "127.0.0.1:$RPORT:127.0.0.1:$TPORT" -o keepalive_interval=1 -o keepalive_count=3 \
+    -o connect_timeout=3 -o backoff_initial=1 -o backoff_max=4 -o failback_interval=2
+LAB_WRAP=
+lab_wait_forward_ns "$NS_WS" 20 || lab_fail "no forward on B while A refuses the port: $(tail -n 8 "$TETHER_LOG")"
+grep -q "refused remote port $RPORT.*trying the next bastion, $B" "$TETHER_LOG" ||
+    lab_fail "the move to B does not say A refused the port: $(tail -n 8 "$TETHER_LOG")"
+out=$(through "$NS_WS") || lab_fail "an echo through B failed: $out"
+lab_stop "$SQUATTER" TERM 5
+lab_wait_log "$TETHER_LOG" "back on bastion $LAB_NS_BAS_ADDR, the first choice" 30 ||
+    lab_fail "tether did not return to A once the port was free: $(tail -n 8 "$TETHER_LOG")"
+out=$(through "$NS_BAS") || lab_fail "an echo through A failed after the return: $out"
+lab_pass "A killed: B served in $to_b s; A back: served by A again in $to_a s, B released; a port A refused served by B, then by A once free"

@@ -962,21 +962,13 @@ doctor_login(struct doctor *d)
 		snprintf(d->login, sizeof d->login, "%.32s", pw.pw_name);
 }
 
+/* Reach, host key, login and each forward, on the bastion in d->cfg. */
 static void
-doctor_checks(struct doctor *d)
+doctor_bastion(struct doctor *d)
 {
 	size_t i;
 	int rc;
 
-	printf(
-	    "tether doctor: tunnel %s, bastion %s@%s port %d%s%s%s%s%s%s\n\n",
-	    d->cfg.name, d->login, d->cfg.bastion.host, d->cfg.bastion.port,
-	    d->cfg.bastion_alias[0] != '\0' ? " (ssh_config's " : "",
-	    d->cfg.bastion_alias, d->cfg.bastion_alias[0] != '\0' ? ")" : "",
-	    d->conf_path[0] != '\0' ? " (" : "", d->conf_path,
-	    d->conf_path[0] != '\0' ? ")" : "");
-	doctor_key(d);
-	doctor_certificate(d);
 	doctor_known_hosts(d);
 	if ((rc = doctor_connect(d)) != 0) {
 		report(d, V_SKIP, 0, "auth", "not tried: %s",
@@ -991,6 +983,65 @@ doctor_checks(struct doctor *d)
 	}
 	for (i = 0; i < d->cfg.nforwards; i++)
 		doctor_forward(d, &d->cfg.forwards[i]);
+}
+
+/* The session to one bastion, closed before the next is checked. */
+static void
+doctor_close(struct doctor *d)
+{
+	if (d->ssh != NULL) {
+		ssh_disconnect(d->ssh);
+		ssh_free(d->ssh);
+		d->ssh = NULL;
+	}
+	jump_runner_stop(d->jumps);
+	d->jumps = NULL;
+}
+
+/*
+ * Every bastion, each as the tunnel would use it after a failover: one
+ * that fails is named, and the others are still checked.
+ */
+static void
+doctor_bastions(struct doctor *d)
+{
+	size_t i, n = d->cfg.nbastions > 1 ? d->cfg.nbastions : 1;
+
+	for (i = 0; i < n; i++) {
+		if (n > 1) {
+			d->cfg.bastion = d->cfg.bastions[i];
+			hostkey_host_pattern(&d->cfg.bastion, d->pattern,
+			    sizeof d->pattern);
+			doctor_login(d);
+			printf("\nbastion %zu of %zu: %s port %d\n", i + 1, n,
+			    d->cfg.bastion.host, d->cfg.bastion.port);
+		}
+		doctor_bastion(d);
+		doctor_close(d);
+	}
+	if (n > 1) {
+		d->cfg.bastion = d->cfg.bastions[0];
+		hostkey_host_pattern(&d->cfg.bastion, d->pattern,
+		    sizeof d->pattern);
+		printf("\n");
+	}
+}
+
+static void
+doctor_checks(struct doctor *d)
+{
+	size_t i;
+
+	printf(
+	    "tether doctor: tunnel %s, bastion %s@%s port %d%s%s%s%s%s%s\n\n",
+	    d->cfg.name, d->login, d->cfg.bastion.host, d->cfg.bastion.port,
+	    d->cfg.bastion_alias[0] != '\0' ? " (ssh_config's " : "",
+	    d->cfg.bastion_alias, d->cfg.bastion_alias[0] != '\0' ? ")" : "",
+	    d->conf_path[0] != '\0' ? " (" : "", d->conf_path,
+	    d->conf_path[0] != '\0' ? ")" : "");
+	doctor_key(d);
+	doctor_certificate(d);
+	doctor_bastions(d);
 	for (i = 0; i < d->cfg.nforwards; i++)
 		doctor_target(d, &d->cfg.forwards[i]);
 }
@@ -1025,11 +1076,7 @@ cmd_doctor(int argc, char **argv)
 	hostkey_host_pattern(&d->cfg.bastion, d->pattern, sizeof d->pattern);
 	doctor_checks(d);
 	doctor_advice(d);
-	if (d->ssh != NULL) {
-		ssh_disconnect(d->ssh);
-		ssh_free(d->ssh);
-	}
-	jump_runner_stop(d->jumps);
+	doctor_close(d);
 	ssh_key_free(d->key);
 	rc = d->first_fail;
 	if (rc == 0)

@@ -28,7 +28,8 @@ static const struct cli_option setup_options[] = {
 	{ S_PORT, 'p', "port", "PORT",
 	    "remote port on the bastion (required)" },
 	{ S_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
-	    "the bastion (or $TETHER_BASTION / $SCITEX_TUNNEL_BASTION_SERVER)" },
+	    "the bastion (or $TETHER_BASTION / $SCITEX_TUNNEL_BASTION_SERVER); "
+	    "again for one to fail over to" },
 	{ S_KEY, 's', "secret-key", "PATH",
 	    "private key (or $TETHER_KEY / $SCITEX_TUNNEL_SECRET_KEY_PATH)" },
 	{ S_KEY, 0, "key", "PATH", "same as --secret-key" },
@@ -66,13 +67,33 @@ cmd_setup_help(void)
 	cli_print_options(stdout, setup_options);
 }
 
+/* The options, and the bastions of repeated -b joined as "a, b". */
+struct setup_cli {
+	struct api_setup_opts o;
+	char bastions[CONFIG_BASTIONS_MAX * (SPEC_USER_MAX + SPEC_HOST_MAX + 16)];
+};
+
+/* -b again adds a bastion to fail over to, as run's does. */
+static int
+setup_add_bastion(struct setup_cli *cli, const char *arg)
+{
+	size_t len = strlen(cli->bastions);
+
+	if ((size_t)snprintf(cli->bastions + len, sizeof cli->bastions - len,
+	        "%s%s", len > 0 ? ", " : "", arg) >= sizeof cli->bastions - len) {
+		fprintf(stderr, "tether: -b: more bastions than tether takes (%d)\n",
+		    CONFIG_BASTIONS_MAX);
+		return -1;
+	}
+	cli->o.bastion = cli->bastions;
+	return 0;
+}
+
 /* Options that only name a string, by where they go. */
 static const char **
 setup_string_of(struct api_setup_opts *o, int id)
 {
 	switch (id) {
-	case S_BASTION:
-		return &o->bastion;
 	case S_KEY:
 		return &o->key_path;
 	case S_TARGET:
@@ -95,7 +116,8 @@ setup_string_of(struct api_setup_opts *o, int id)
 static int
 setup_apply(int id, const char *arg, void *ctx)
 {
-	struct api_setup_opts *o = ctx;
+	struct setup_cli *cli = ctx;
+	struct api_setup_opts *o = &cli->o;
 	const char **dst = setup_string_of(o, id);
 
 	if (dst != NULL) {
@@ -103,6 +125,8 @@ setup_apply(int id, const char *arg, void *ctx)
 		return 0;
 	}
 	switch (id) {
+	case S_BASTION:
+		return setup_add_bastion(cli, arg);
 	case S_PORT:
 		return cli_port_arg("-p", arg, &o->port);
 	case S_USER:
@@ -125,22 +149,23 @@ setup_apply(int id, const char *arg, void *ctx)
 static int
 cmd_setup(int argc, char **argv)
 {
-	struct api_setup_opts o;
+	struct setup_cli cli;
+	struct api_setup_opts *o = &cli.o;
 	struct api_result r;
 	int rc;
 
-	memset(&o, 0, sizeof o);
-	o.mode = TETHER_MODE_SYSTEM;
-	if (cli_parse_verb(argc, argv, setup_options, S_HELP, setup_apply, &o,
+	memset(&cli, 0, sizeof cli);
+	o->mode = TETHER_MODE_SYSTEM;
+	if (cli_parse_verb(argc, argv, setup_options, S_HELP, setup_apply, &cli,
 	        cmd_setup_help, &rc))
 		return rc;
-	if (o.port == 0) {
+	if (o->port == 0) {
 		fprintf(stderr,
 		    "tether: setup needs -p PORT, the remote port on the "
 		    "bastion\n");
 		return TETHER_EXIT_USAGE;
 	}
-	api_setup(&o, &r);
+	api_setup(o, &r);
 	return cmd_print_result(&r, 0);
 }
 

@@ -324,6 +324,7 @@ setup_resolve_alias(struct setup_ctx *c, const char *key, struct error *err)
 		snprintf(c->values.alias, sizeof c->values.alias, "%s",
 		    c->values.bastion.host);
 		c->values.bastion = scratch->bastion;
+		c->values.bastions[0] = scratch->bastion;
 	}
 	/* -J's hops, or ssh_config's ProxyJump, as ssh -G resolves them. */
 	for (size_t i = 0; rc == 0 && i < scratch->njumps; i++)
@@ -386,9 +387,9 @@ setup_check_key(struct setup_ctx *c, const char *given, struct error *err)
  * owner is someone else the command runs as them.
  */
 static void
-setup_trust_advice(const struct setup_ctx *c, char *out, size_t sz)
+setup_trust_advice(const struct setup_ctx *c, const struct bastion_spec *b,
+    char *out, size_t sz)
 {
-	const struct bastion_spec *b = &c->values.bastion;
 	int v6 = strchr(b->host, ':') != NULL;
 	uid_t owner = c->pw.pw_uid;
 	struct passwd *pw;
@@ -435,11 +436,12 @@ setup_check_revoked(const struct setup_ctx *c, const char *source,
 }
 
 /*
- * One hop's lines, under its own name: copied apart, since the copy keeps
- * a key once and a hop may share its key (or its host) with the bastion.
+ * One host's lines, under its own name: copied apart, since the copy keeps
+ * a key once and a jump host or a second bastion may share its key (or its
+ * host) with the first bastion.
  */
 static int
-setup_copy_jump_keys(struct setup_ctx *c, const struct bastion_spec *j,
+setup_copy_host_lines(struct setup_ctx *c, const struct bastion_spec *j,
     struct error *err)
 {
 	struct strbuf lines;
@@ -457,34 +459,30 @@ setup_copy_jump_keys(struct setup_ctx *c, const struct bastion_spec *j,
 }
 
 /*
- * Each jump host's keys, from the source file or the tunnel's own; with
- * accept-new a hop not found there is learned by the tunnel on first use.
+ * Another host the tunnel checks (a later bastion, a jump host): its keys
+ * from the source file or the tunnel's own; with accept-new one not found
+ * there is learned by the tunnel on first use.
  */
 static int
-setup_collect_jump_keys(struct setup_ctx *c, struct error *err)
+setup_collect_other(struct setup_ctx *c, const struct bastion_spec *h,
+    const char *role, struct error *err)
 {
-	const struct bastion_spec *j;
 	char advice[CONFIG_PATH_MAX + 8 * SPEC_HOST_MAX];
-	size_t i;
-	int n;
+	int n = setup_copy_host_lines(c, h, err);
 
-	for (i = 0; i < c->values.njumps; i++) {
-		j = &c->values.jumps[i];
-		n = setup_copy_jump_keys(c, j, err);
-		if (n == -1)
-			return -1;
-		if (n > 0 || c->values.policy != HOST_KEY_STRICT)
-			continue;
-		setup_trust_advice(c, advice, sizeof advice);
-		error_set(err, TETHER_EXIT_HOSTKEY,
-		    "%s has no key for the jump host %s port %d, and host "
-		    "keys are checked strictly: check its fingerprint, then "
-		    "add it and the bastion's (%s), or pass --host-key-policy "
-		    "accept-new",
-		    c->kh_source, j->host, j->port, advice);
+	if (n == -1)
 		return -1;
-	}
-	return 0;
+	if (n > 0)
+		return setup_check_revoked(c, c->kh_source, err);
+	if (c->values.policy != HOST_KEY_STRICT)
+		return 0;
+	setup_trust_advice(c, h, advice, sizeof advice);
+	error_set(err, TETHER_EXIT_HOSTKEY,
+	    "%s has no key for the %s %s port %d, and host keys are checked "
+	    "strictly: check its fingerprint, then add it (%s), or pass "
+	    "--host-key-policy accept-new",
+	    c->kh_source, role, h->host, h->port, advice);
+	return -1;
 }
 
 /*
@@ -512,7 +510,7 @@ setup_collect_bastion_keys(struct setup_ctx *c, struct error *err)
 	if (n == -1)
 		return -1;
 	if (c->values.policy == HOST_KEY_STRICT) {
-		setup_trust_advice(c, advice, sizeof advice);
+		setup_trust_advice(c, b, advice, sizeof advice);
 		error_set(err, TETHER_EXIT_HOSTKEY,
 		    "%s has no key for the "
 		    "bastion %s port %d, and host keys are checked strictly: "
@@ -535,9 +533,21 @@ setup_collect_bastion_keys(struct setup_ctx *c, struct error *err)
 static int
 setup_collect_host_keys(struct setup_ctx *c, struct error *err)
 {
+	size_t i;
+
 	if (setup_collect_bastion_keys(c, err) == -1)
 		return -1;
-	return setup_collect_jump_keys(c, err);
+	for (i = 1; i < c->values.nbastions; i++) {
+		if (setup_collect_other(c, &c->values.bastions[i], "bastion",
+		        err) == -1)
+			return -1;
+	}
+	for (i = 0; i < c->values.njumps; i++) {
+		if (setup_collect_other(c, &c->values.jumps[i], "jump host",
+		        err) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 /* An absolute path for a file that may not exist (yet). */
@@ -586,11 +596,14 @@ setup_validate(struct setup_ctx *c, struct error *err)
 		return -1;
 	}
 	c->values.port = o->port;
-	if (spec_parse_bastion(bastion, &c->values.bastion, err) == -1 ||
+	config_init_defaults(&scratch, NULL);
+	if (config_set_bastion(&scratch, bastion, "bastion", err) == -1 ||
 	    spec_parse_target(o->target != NULL ? o->target : "localhost:22",
 	        c->values.target_host, &c->values.target_port, err) == -1)
 		return -1;
-	config_init_defaults(&scratch, NULL);
+	memcpy(c->values.bastions, scratch.bastions, sizeof scratch.bastions);
+	c->values.nbastions = scratch.nbastions;
+	c->values.bastion = scratch.bastion;
 	if (o->host_key_policy != NULL &&
 	    config_set_policy(&scratch, o->host_key_policy, "--host-key-policy",
 	        err) == -1)

@@ -111,6 +111,10 @@ units_render_config(const struct setup_values *v)
 		    v->alias);
 	strbuf_addf(&sb, "bastion = ");
 	units_add_host(&sb, b);
+	for (i = 1; i < v->nbastions; i++) {
+		strbuf_addf(&sb, ", ");
+		units_add_host(&sb, &v->bastions[i]);
+	}
 	for (i = 0; i < v->njumps; i++) {
 		strbuf_addf(&sb, i == 0 ? "\nproxy_jump = " : ",");
 		units_add_host(&sb, &v->jumps[i]);

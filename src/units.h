@@ -22,6 +22,9 @@ struct setup_values {
 	char host_key_pin[64]; /* "" = none */
 	char target_host[SPEC_HOST_MAX];
 	int target_port;
+	/* Every bastion, most preferred first; bastion is the first. */
+	struct bastion_spec bastions[CONFIG_BASTIONS_MAX];
+	size_t nbastions;
 	struct bastion_spec jumps[CONFIG_JUMPS_MAX]; /* ProxyJump, in order */
 	size_t njumps;
 };

@@ -42,15 +42,15 @@ _tether() {
 	esac
 	local opts
 	case $verb in
-	run) opts="-p --port -b --bastion -s --key --secret-key -t --target -R --remote -c --config --known-hosts -F --ssh-config -4 --ipv4 -6 --ipv6 --host-key-policy --host-key -n --name -o --option -v --verbose --check -d --daemon --pidfile --log-file --state-dir -h --help" ;;
-	setup|setup-tunnel) opts="-p --port -b --bastion -s --secret-key --key -t --target --known-hosts --host-key-policy --host-key --run-as --user -n --dry-run --no-start --wait -h --help" ;;
-	doctor) opts="-p --port --user -c --config -b --bastion -s --secret-key --key -t --target -R --remote --known-hosts -F --ssh-config -4 --ipv4 -6 --ipv6 --host-key-policy --host-key -n --name -o --option -v --verbose --state-dir -h --help" ;;
+	run) opts="-J --jump -p --port -b --bastion -s --key --secret-key -t --target -R --remote -c --config --known-hosts -F --ssh-config -4 --ipv4 -6 --ipv6 --host-key-policy --host-key -n --name -o --option -v --verbose --check -d --daemon --pidfile --log-file --state-dir -h --help" ;;
+	setup|setup-tunnel) opts="-J --jump -p --port -b --bastion -s --secret-key --key -t --target --known-hosts --host-key-policy --host-key --run-as --user -n --dry-run --no-start --wait -h --help" ;;
+	doctor) opts="-J --jump -p --port --user -c --config -b --bastion -s --secret-key --key -t --target -R --remote --known-hosts -F --ssh-config -4 --ipv4 -6 --ipv6 --host-key-policy --host-key -n --name -o --option -v --verbose --state-dir -h --help" ;;
 	migrate) opts="-n --dry-run -y --yes --unit-dir --wait --run-as -h --help" ;;
 	list-python-apis) opts="-v --verbose -h --help" ;;
 	metrics) opts="--textfile -h --help" ;;
 	status|show-status) opts="-p --port --json -w --watch --user --system -h --help" ;;
 	remove|remove-tunnel) opts="-p --port --user -n --dry-run -h --help" ;;
-	trust) opts="-b --bastion --known-hosts -y --yes -p --port --user -h --help" ;;
+	trust) opts="-b --bastion -J --jump -s --key --known-hosts -y --yes -p --port --user -h --help" ;;
 	bastion-line) opts="-p --port -R --remote -s --secret-key --key -h --help" ;;
 	bastion-status) opts="--json --metrics -h --help" ;;
 	mcp) opts="start list-tools --help" ;;

@@ -605,8 +605,7 @@ doctor_connect(struct doctor *d)
 	        &err) != SSH_OK) {
 		if (d->cfg.njumps > 0 && d->jumps == NULL)
 			report(d, V_FAIL, err.code, "jump hosts",
-			    "%s; fix that hop (tether doctor -b HOP checks "
-			    "it alone)",
+			    "%s; fix that hop (tether doctor -b HOP checks it alone)",
 			    err.msg);
 		else
 			report(d, V_FAIL, err.code, "reach",
@@ -618,8 +617,7 @@ doctor_connect(struct doctor *d)
 	}
 	if (d->cfg.njumps > 0)
 		report(d, V_OK, 0, "jump hosts",
-		    "%zu jump host(s) reached, their keys trusted, signed in; "
-		    "the way to the bastion open",
+		    "%zu jump host(s) reached, their keys trusted, signed in; the way to the bastion open",
 		    d->cfg.njumps);
 	banner = ssh_get_serverbanner(d->ssh);
 	report(d, V_OK, 0, "reach", "%s port %d answered in %.0f ms (%s)",

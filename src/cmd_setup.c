@@ -70,7 +70,8 @@ cmd_setup_help(void)
 /* The options, and the bastions of repeated -b joined as "a, b". */
 struct setup_cli {
 	struct api_setup_opts o;
-	char bastions[CONFIG_BASTIONS_MAX * (SPEC_USER_MAX + SPEC_HOST_MAX + 16)];
+	char bastions[CONFIG_BASTIONS_MAX *
+	    (SPEC_USER_MAX + SPEC_HOST_MAX + 16)];
 };
 
 /* -b again adds a bastion to fail over to, as run's does. */
@@ -80,8 +81,10 @@ setup_add_bastion(struct setup_cli *cli, const char *arg)
 	size_t len = strlen(cli->bastions);
 
 	if ((size_t)snprintf(cli->bastions + len, sizeof cli->bastions - len,
-	        "%s%s", len > 0 ? ", " : "", arg) >= sizeof cli->bastions - len) {
-		fprintf(stderr, "tether: -b: more bastions than tether takes (%d)\n",
+	        "%s%s", len > 0 ? ", " : "",
+	        arg) >= sizeof cli->bastions - len) {
+		fprintf(stderr,
+		    "tether: -b: more bastions than tether takes (%d)\n",
 		    CONFIG_BASTIONS_MAX);
 		return -1;
 	}

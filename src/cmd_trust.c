@@ -92,8 +92,7 @@ trust_confirm(const char *what, const char *key)
 
 /* The key the bastion presents, into fp; approved by --yes or by you. */
 static int
-trust_approved(ssh_session ssh, const char *what, int yes, char *fp,
-    size_t sz)
+trust_approved(ssh_session ssh, const char *what, int yes, char *fp, size_t sz)
 {
 	hostkey_describe_public(ssh, fp, sz);
 	return yes || trust_confirm(what, fp);
@@ -164,7 +163,8 @@ trust_run(const struct tether_config *cfg, const char *role, int yes,
     int replace)
 {
 	const struct bastion_spec *b = &cfg->bastion;
-	char pattern[SPEC_HOST_MAX + 16], what[SPEC_HOST_MAX + 32], fp[160] = "";
+	char pattern[SPEC_HOST_MAX + 16], what[SPEC_HOST_MAX + 32],
+	    fp[160] = "";
 	long timeout = TRUST_TIMEOUT_SECONDS;
 	struct tether_config strict = *cfg;
 	enum hostkey_status status;
@@ -274,6 +274,25 @@ trust_agent_from_env(struct tether_config *cfg)
 	cfg->agent_available = sock[0] != '\0';
 }
 
+/* The flags that say where the bastion is and how to get there. */
+static int
+trust_set(struct tether_config *cfg, int id, const char *arg, struct error *err)
+{
+	switch (id) {
+	case T_KNOWN_HOSTS:
+		return config_set_path(cfg, cfg->known_hosts, arg,
+		    "--known-hosts", err);
+	case T_BASTION:
+		return config_set_bastion(cfg, arg, "-b", err);
+	case T_KEY:
+		return config_set_path(cfg, cfg->key_path, arg, "-s", err);
+	case T_JUMP:
+		return config_set_proxy_jump(cfg, arg, "-J", err);
+	default:
+		return 0;
+	}
+}
+
 static int
 trust_flag_failed(const struct error *err)
 {
@@ -366,21 +385,10 @@ cmd_trust(int argc, char **argv)
 			mode = TETHER_MODE_USER;
 		} else if (id == T_PORT) {
 			port = arg;
-		} else if (id == T_KNOWN_HOSTS) {
-			kh_given = 1;
-			if (config_set_path(cfg, cfg->known_hosts, arg,
-			        "--known-hosts", &err) == -1)
+		} else {
+			kh_given |= id == T_KNOWN_HOSTS;
+			if (trust_set(cfg, id, arg, &err) == -1)
 				rc = trust_flag_failed(&err);
-		} else if (id == T_BASTION &&
-		    config_set_bastion(cfg, arg, "-b", &err) == -1) {
-			rc = trust_flag_failed(&err);
-		} else if (id == T_KEY &&
-		    config_set_path(cfg, cfg->key_path, arg, "-s", &err) ==
-		        -1) {
-			rc = trust_flag_failed(&err);
-		} else if (id == T_JUMP &&
-		    config_set_proxy_jump(cfg, arg, "-J", &err) == -1) {
-			rc = trust_flag_failed(&err);
 		}
 	}
 	/* -p brings the tunnel's own bastion and known_hosts. */

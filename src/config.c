@@ -141,8 +141,8 @@ config_parse_hosts(const char *value, struct bastion_spec *specs, size_t *n,
 		    (value[len - 1] == ' ' || value[len - 1] == '\t'))
 			len--;
 		if (*n == max) {
-			error_set(err, TETHER_EXIT_CONFIG, "%s: more than %zu %s",
-			    origin, max, noun);
+			error_set(err, TETHER_EXIT_CONFIG,
+			    "%s: more than %zu %s", origin, max, noun);
 			return -1;
 		}
 		snprintf(one, sizeof one, "%.*s", (int)len, value);
@@ -245,8 +245,8 @@ config_set_proxy_jump(struct tether_config *cfg, const char *value,
 	size_t i, n = 0;
 
 	if (strcmp(value, "none") != 0 &&
-	    config_parse_hosts(value, hops, &n, CONFIG_JUMPS_MAX,
-	        "jump hosts", origin, err) == -1)
+	    config_parse_hosts(value, hops, &n, CONFIG_JUMPS_MAX, "jump hosts",
+	        origin, err) == -1)
 		return -1;
 	memset(cfg->jumps, 0, sizeof cfg->jumps);
 	for (i = 0; i < n; i++) {

@@ -22,7 +22,7 @@
 
 /* A host on the way to the bastion (ssh's ProxyJump, -J). */
 struct jump_spec {
-	struct bastion_spec dest; /* where to connect, after ssh_config */
+	struct bastion_spec dest;  /* where to connect, after ssh_config */
 	char alias[SPEC_HOST_MAX]; /* the name given: for ssh_config, logs */
 	/* its own IdentityFile from ssh_config; "" = the tunnel's key */
 	char key_path[CONFIG_PATH_MAX];

@@ -63,7 +63,6 @@ jump_config(const struct tether_config *tunnel, size_t hop,
 	out->exit_on_forward_failure = 0;
 }
 
-
 void
 jump_config_through(const struct tether_config *tunnel, size_t hop,
     struct tether_config *out)
@@ -75,8 +74,7 @@ jump_config_through(const struct tether_config *tunnel, size_t hop,
 
 struct jump_chain *
 jump_chain_new(struct ev_loop *loop, const struct tether_config *cfg,
-    const struct logger *log, const struct jump_chain_events *events,
-    void *arg)
+    const struct logger *log, const struct jump_chain_events *events, void *arg)
 {
 	struct jump_chain *c;
 	size_t i;
@@ -164,9 +162,7 @@ jump_chain_blame_silence(const struct jump_chain *c, double min,
 		if (quiet < min)
 			continue;
 		error_set(err, TETHER_EXIT_FAILURE,
-		    "hop %zu of %zu to the bastion: jump host %s:%d did not "
-		    "answer for %.0f s (keepalive_interval %d s x "
-		    "keepalive_count %d)",
+		    "hop %zu of %zu to the bastion: jump host %s:%d did not answer for %.0f s (keepalive_interval %d s x keepalive_count %d)",
 		    i + 1, c->nhops, h->cfg.bastion.host, h->cfg.bastion.port,
 		    quiet, h->cfg.keepalive_interval, h->cfg.keepalive_count);
 		return 1;

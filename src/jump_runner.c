@@ -111,8 +111,8 @@ jump_runner_start(const struct tether_config *cfg, const struct logger *log,
 	if ((r = calloc(1, sizeof *r)) == NULL ||
 	    (r->loop = ev_loop_new(EVFLAG_AUTO)) == NULL ||
 	    pipe2(r->done, O_CLOEXEC) == -1) {
-		error_set(err, TETHER_EXIT_FAILURE, "cannot start the jump "
-		                                    "hosts' loop: out of memory");
+		error_set(err, TETHER_EXIT_FAILURE,
+		    "cannot start the jump hosts' loop: out of memory");
 		if (r != NULL && r->loop != NULL)
 			ev_loop_destroy(r->loop);
 		free(r);
@@ -134,8 +134,7 @@ jump_runner_start(const struct tether_config *cfg, const struct logger *log,
 	}
 	if (jump_runner_wait(r, timeout) == -1)
 		error_set(err, TETHER_EXIT_FAILURE,
-		    "the jump hosts did not open the way to the bastion "
-		    "within %.0f s",
+		    "the jump hosts did not open the way to the bastion within %.0f s",
 		    timeout);
 	else if (r->fd == -1)
 		error_set(err, r->err.code, "%s", r->err.msg);
@@ -170,8 +169,8 @@ jump_runner_connect(ssh_session ssh, const struct tether_config *cfg,
 
 	*runner = NULL;
 	if (cfg->njumps == 0) {
-		if (dial_ssh_connect(ssh, b->host, b->port,
-		        cfg->address_family, timeout) == SSH_OK)
+		if (dial_ssh_connect(ssh, b->host, b->port, cfg->address_family,
+		        timeout) == SSH_OK)
 			return SSH_OK;
 		error_set(err, TETHER_EXIT_FAILURE, "%s", ssh_get_error(ssh));
 		return SSH_ERROR;

@@ -31,10 +31,10 @@ struct api_setup_opts {
 	const char
 	    *run_as; /* system mode: the service user; NULL = SUDO_USER */
 	enum tether_mode mode;
-	int dry_run;          /* print what would be written and run */
-	int no_start;         /* write and enable, do not start or wait */
-	int wait_seconds;     /* for READY; 0 = default (20) */
-	const char *host_key; /* "SHA256:..." pins the bastion; NULL = none */
+	int dry_run;            /* print what would be written and run */
+	int no_start;           /* write and enable, do not start or wait */
+	int wait_seconds;       /* for READY; 0 = default (20) */
+	const char *host_key;   /* "SHA256:..." pins the bastion; NULL = none */
 	const char *proxy_jump; /* [user@]host[:port][,...]; NULL = none */
 };
 

@@ -630,8 +630,7 @@ session_on_dialed(struct dial *d, int fd, const char *error, void *arg)
 	if (ssh_connect(s->ssh) == SSH_ERROR) {
 		session_fail(s, TETHER_EXIT_FAILURE,
 		    "cannot connect to the %s %s:%d: %s", s->role, b->host,
-		    b->port,
-		    ssh_get_error(s->ssh));
+		    b->port, ssh_get_error(s->ssh));
 		return;
 	}
 	ev_io_set(&s->io, fd, EV_READ | EV_WRITE);
@@ -748,8 +747,7 @@ session_load_key(struct session *s, struct error *err)
 	    &s->key, err);
 	if (rc == 1)
 		log_info(s->log,
-		    "key %s is protected by a passphrase: logging in with "
-		    "ssh-agent's keys instead, as ssh -i does",
+		    "key %s is protected by a passphrase: logging in with ssh-agent's keys instead, as ssh -i does",
 		    cfg->key_path);
 	return rc == -1 ? -1 : 0;
 }
@@ -1424,8 +1422,7 @@ session_step_connect(struct session *s)
 	if (rc != SSH_OK) {
 		session_fail(s, TETHER_EXIT_FAILURE,
 		    "cannot connect to the %s %s:%d: %s", s->role, b->host,
-		    b->port,
-		    ssh_get_error(s->ssh));
+		    b->port, ssh_get_error(s->ssh));
 		return;
 	}
 	error_clear(&err);
@@ -1547,8 +1544,7 @@ session_step_auth(struct session *s)
 	    s->role, cfg->bastion.host, cfg->bastion.port,
 	    s->key != NULL ? s->key_name : "every ssh-agent key",
 	    cfg->nmore_keys > 0 ? " and every IdentityFile before it" : "",
-	    cfg->bastion.user[0] != '\0' ? cfg->bastion.user :
-	                                   "(current user)",
+	    cfg->bastion.user[0] != '\0' ? cfg->bastion.user : "(current user)",
 	    s->role);
 }
 
@@ -1604,8 +1600,7 @@ session_step_next_hop(struct session *s)
 		return;
 	if (rc != SSH_OK) {
 		session_fail(s, TETHER_EXIT_FAILURE,
-		    "jump host %s:%d cannot reach %s:%d: %s (is "
-		    "AllowTcpForwarding on there, and the name known to it?)",
+		    "jump host %s:%d cannot reach %s:%d: %s (is AllowTcpForwarding on there, and the name known to it?)",
 		    s->cfg->bastion.host, s->cfg->bastion.port, s->next_host,
 		    s->next_port, ssh_get_error(s->ssh));
 		return;
@@ -1650,9 +1645,8 @@ session_pump(struct session *s)
 	if (s->state != SESSION_CLOSED && !ssh_is_connected(s->ssh)) {
 		const char *why = ssh_get_error(s->ssh);
 
-		session_fail(s, TETHER_EXIT_FAILURE,
-		    "lost the %s %s:%d: %s", s->role, s->cfg->bastion.host,
-		    s->cfg->bastion.port,
+		session_fail(s, TETHER_EXIT_FAILURE, "lost the %s %s:%d: %s",
+		    s->role, s->cfg->bastion.host, s->cfg->bastion.port,
 		    why != NULL && why[0] != '\0' ? why : "connection closed");
 	}
 }
@@ -1677,8 +1671,8 @@ session_on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = w->data;
 
 	session_fail(s, TETHER_EXIT_FAILURE,
-	    "%s %s:%d: %s took longer than %d s (connect_timeout)",
-	    s->role, s->cfg->bastion.host, s->cfg->bastion.port,
+	    "%s %s:%d: %s took longer than %d s (connect_timeout)", s->role,
+	    s->cfg->bastion.host, s->cfg->bastion.port,
 	    session_state_name(s->state), s->cfg->connect_timeout);
 }
 

@@ -44,10 +44,9 @@ struct session *session_new(struct ev_loop *, const struct tether_config *,
  * reports on_forward_bound; session_take_next_fd then gives the socket the
  * next hop's session runs over.
  */
-struct session *session_new_jump(struct ev_loop *,
-    const struct tether_config *, const struct logger *,
-    const struct session_events *, void *arg, const char *next_host,
-    int next_port);
+struct session *session_new_jump(struct ev_loop *, const struct tether_config *,
+    const struct logger *, const struct session_events *, void *arg,
+    const char *next_host, int next_port);
 int session_take_next_fd(struct session *);
 void session_free(struct session *);
 /* Who hears of the session from now on (a session handed to a new owner). */

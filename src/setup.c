@@ -451,8 +451,9 @@ setup_copy_host_lines(struct setup_ctx *c, const struct bastion_spec *j,
 	n = hostkey_copy_known(c->kh_source, j, &lines, err);
 	if (n == 0)
 		n = hostkey_copy_known(c->kh_path, j, &lines, err);
-	if (n > 0 && (c->kh_keys.data == NULL ||
-	                 strstr(c->kh_keys.data, lines.data) == NULL))
+	if (n > 0 &&
+	    (c->kh_keys.data == NULL ||
+	        strstr(c->kh_keys.data, lines.data) == NULL))
 		strbuf_add(&c->kh_keys, lines.data);
 	strbuf_free(&lines);
 	return n;
@@ -478,9 +479,7 @@ setup_collect_other(struct setup_ctx *c, const struct bastion_spec *h,
 		return 0;
 	setup_trust_advice(c, h, advice, sizeof advice);
 	error_set(err, TETHER_EXIT_HOSTKEY,
-	    "%s has no key for the %s %s port %d, and host keys are checked "
-	    "strictly: check its fingerprint, then add it (%s), or pass "
-	    "--host-key-policy accept-new",
+	    "%s has no key for the %s %s port %d, and host keys are checked strictly: check its fingerprint, then add it (%s), or pass --host-key-policy accept-new",
 	    c->kh_source, role, h->host, h->port, advice);
 	return -1;
 }

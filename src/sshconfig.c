@@ -396,8 +396,7 @@ sshconfig_check_unsupported(const struct sshconfig_run *run, struct error *err)
 			continue;
 		error_set(err, TETHER_EXIT_CONFIG,
 		    "ssh_config gives the bastion %s a %s (%.200s), which "
-		    "tether does not support yet: name the bastion by the "
-		    "host it presents its key as, or set ssh_config = none",
+		    "tether does not support yet: name the bastion by the host it presents its key as, or set ssh_config = none",
 		    run->alias, keys[i], value);
 		return -1;
 	}

@@ -44,7 +44,7 @@ struct state_view {
 	struct state_forward forwards[CONFIG_FORWARDS_MAX];
 	size_t nforwards;
 	struct state_bastion bastions[CONFIG_BASTIONS_MAX];
-	size_t nbastions;       /* 0 or 1: no "bastions" list */
+	size_t nbastions; /* 0 or 1: no "bastions" list */
 	/* The jump hosts on the way, outermost first ("jumps"; 0 = none). */
 	char jumps[CONFIG_JUMPS_MAX][SPEC_USER_MAX + SPEC_HOST_MAX + 8];
 	size_t njumps;

@@ -12,8 +12,6 @@
 
 #include <libssh/libssh.h>
 
-#include "jump.h"
-#include "jump_runner.h"
 #include "tether/exit.h"
 #include "api.h"
 #include "cli.h"
@@ -21,31 +19,30 @@
 #include "config.h"
 #include "fsutil.h"
 #include "hostkey.h"
+#include "jump.h"
+#include "jump_runner.h"
 #include "key.h"
 
 #define TRUST_TIMEOUT_SECONDS 15
 
+/* -b, -J, -s and --known-hosts are the tunnel flags run has (cli.h). */
 enum trust_opt {
-	T_BASTION = 1,
-	T_KNOWN_HOSTS,
-	T_YES,
+	T_YES = RUN_OPT_LAST,
 	T_PORT,
 	T_HELP,
 	T_USER,
-	T_JUMP,
-	T_KEY,
 };
 
 static const struct cli_option trust_options[] = {
-	{ T_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
+	{ RUN_OPT_BASTION, 'b', "bastion", "[USER@]HOST[:PORT]",
 	    "the bastion (required)" },
-	{ T_JUMP, 'J', "jump", "[USER@]HOST[:PORT][,...]",
+	{ RUN_OPT_JUMP, 'J', "jump", "[USER@]HOST[:PORT][,...]",
 	    "reached through these jump hosts: each one's key is checked and "
 	    "recorded first" },
-	{ T_KEY, 's', "key", "PATH",
+	{ RUN_OPT_KEY, 's', "key", "PATH",
 	    "with -J: the key to sign in to the jump hosts with (default "
 	    "ssh-agent)" },
-	{ T_KNOWN_HOSTS, 0, "known-hosts", "FILE",
+	{ RUN_OPT_KNOWN_HOSTS, 0, "known-hosts", "FILE",
 	    "where to record it (default ~/.ssh/known_hosts)" },
 	{ T_YES, 'y', "yes", NULL, "record without asking" },
 	{ T_PORT, 'p', "port", "PORT",
@@ -240,25 +237,30 @@ trust_run(const struct tether_config *cfg, const char *role, int yes,
 
 /*
  * Each jump host in turn, through the ones before it (whose keys are then
- * known), then the bastion: a chain is trusted one hop at a time.
+ * known), then every bastion, most preferred first: a chain is trusted one
+ * hop at a time, and a tunnel that fails over finds each bastion known.
  */
 static int
 trust_way(const struct tether_config *cfg, int yes, int replace)
 {
-	struct tether_config *hop;
-	size_t i;
+	struct tether_config *one;
+	size_t i, n = cfg->nbastions > 1 ? cfg->nbastions : 1;
 	int rc = TETHER_EXIT_OK;
 
-	if ((hop = malloc(sizeof *hop)) == NULL)
+	if ((one = malloc(sizeof *one)) == NULL)
 		return TETHER_EXIT_FAILURE;
 	for (i = 0; i < cfg->njumps && rc == TETHER_EXIT_OK; i++) {
-		jump_config_through(cfg, i, hop);
-		rc = trust_run(hop, "jump host", yes, replace);
+		jump_config_through(cfg, i, one);
+		rc = trust_run(one, "jump host", yes, replace);
 	}
-	free(hop);
-	if (rc != TETHER_EXIT_OK)
-		return rc;
-	return trust_run(cfg, "bastion", yes, replace);
+	for (i = 0; i < n && rc == TETHER_EXIT_OK; i++) {
+		*one = *cfg;
+		if (cfg->nbastions > 1)
+			one->bastion = cfg->bastions[i];
+		rc = trust_run(one, "bastion", yes, replace);
+	}
+	free(one);
+	return rc;
 }
 
 /* Jump hosts are signed in to as run does: the key, else ssh-agent. */
@@ -272,25 +274,6 @@ trust_agent_from_env(struct tether_config *cfg)
 		return;
 	memcpy(cfg->agent_socket, sock, strlen(sock) + 1);
 	cfg->agent_available = sock[0] != '\0';
-}
-
-/* The flags that say where the bastion is and how to get there. */
-static int
-trust_set(struct tether_config *cfg, int id, const char *arg, struct error *err)
-{
-	switch (id) {
-	case T_KNOWN_HOSTS:
-		return config_set_path(cfg, cfg->known_hosts, arg,
-		    "--known-hosts", err);
-	case T_BASTION:
-		return config_set_bastion(cfg, arg, "-b", err);
-	case T_KEY:
-		return config_set_path(cfg, cfg->key_path, arg, "-s", err);
-	case T_JUMP:
-		return config_set_proxy_jump(cfg, arg, "-J", err);
-	default:
-		return 0;
-	}
 }
 
 static int
@@ -360,6 +343,7 @@ cmd_trust(int argc, char **argv)
 	enum tether_mode mode = geteuid() == 0 ? TETHER_MODE_SYSTEM :
 	                                         TETHER_MODE_USER;
 	int id, yes = 0, kh_given = 0, rc = TETHER_EXIT_OK;
+	struct cli_seen seen = { 0, 0 };
 
 	cfg = malloc(sizeof *cfg);
 	if (cfg == NULL)
@@ -386,8 +370,9 @@ cmd_trust(int argc, char **argv)
 		} else if (id == T_PORT) {
 			port = arg;
 		} else {
-			kh_given |= id == T_KNOWN_HOSTS;
-			if (trust_set(cfg, id, arg, &err) == -1)
+			kh_given |= id == RUN_OPT_KNOWN_HOSTS;
+			if (cli_apply_tunnel_flag(cfg, id, arg, &seen, &err) ==
+			    -1)
 				rc = trust_flag_failed(&err);
 		}
 	}

@@ -24,6 +24,13 @@ KH=$LAB_DIR/both_known_hosts
 RPORT=$(lab_free_port) || lab_fail "no free port"
 CONF=$HOME/.config/tether/$RPORT.conf
 
+lab_log "check: trust -b A -b B records both bastions' keys"
+KH3=$LAB_DIR/trusted_known_hosts
+out=$("$LAB_TETHER" trust -b "$A" -b "$B" --known-hosts "$KH3" --yes 2>&1) || lab_fail "trust -b A -b B failed: $out"
+for p in "$BASTION_PORT" "$B_PORT"; do
+	lab_has "$out" "Recorded the bastion [127.0.0.1]:$p" || lab_fail "trust did not record 127.0.0.1:$p: $out"
+done
+
 lab_log "check: a second bastion not in known_hosts is refused by name"
 out=$("$LAB_TETHER" setup --user -p "$RPORT" -b "$A" -b "$B" -s "$LAB_KEY" \
     --known-hosts "$BASTION_KNOWN_HOSTS" -t "127.0.0.1:$TARGET_PORT" 2>&1)
@@ -71,4 +78,4 @@ lab_has "$after_b" "FAIL  reach: cannot reach the bastion 127.0.0.1 port $B_PORT
 lab_has "$(sed -n '/^bastion 1 of 2/,/^bastion 2 of 2/p' <<<"$out")" "ok    auth:" ||
     lab_fail "doctor did not check A before B: $out"
 out=$("$LAB_TETHER" remove --user -p "$RPORT" 2>&1) || lab_fail "remove failed: $out"
-lab_pass "setup -b A -b B: both written with their keys, an unknown one refused by name; doctor checks each and names the one down"
+lab_pass "trust -b A -b B records both; setup -b A -b B: both written with their keys, an unknown one refused by name; doctor checks each and names the one down"

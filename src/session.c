@@ -175,6 +175,8 @@ static void session_start_probes(struct session *);
 static void session_probe_done(struct session *);
 static void session_close_socket(struct session *);
 static void session_step_next_hop(struct session *);
+static void session_start_keepalive(struct session *);
+static int session_on_message(ssh_session, ssh_message, void *);
 
 const char *
 session_state_name(enum session_state st)
@@ -577,6 +579,8 @@ session_configure(struct session *s, struct error *err)
 	return 0;
 }
 
+/* ---- the way to the peer: dial, ProxyCommand, jump hosts ----------------- */
+
 /*
  * The socket we dialed is ours to close: libssh 0.10 closes it on a socket
  * error but not when a session is freed mid-handshake (it forgets the fd
@@ -799,6 +803,453 @@ session_start_on(struct session *s, int fd, struct error *err)
 	ev_prepare_start(s->loop, &s->prepare);
 	return 0;
 }
+
+/* ---- connect and authenticate -------------------------------------------- */
+
+/* The kernel gives up on a dead write path too, not only the keepalive. */
+static void
+session_tune_socket(struct session *s, int fd)
+{
+	const struct tether_config *cfg = s->cfg;
+	int one = 1, idle, count;
+	unsigned int timeout_ms;
+
+	if (cfg->keepalive_interval == 0)
+		return;
+	idle = cfg->keepalive_interval;
+	count = cfg->keepalive_count;
+	timeout_ms = (unsigned int)idle * (unsigned int)count * 1000u;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) ==
+	        -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle) ==
+	        -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) ==
+	        -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms,
+	        sizeof timeout_ms) == -1)
+		log_debug(s->log,
+		    "cannot set TCP keepalive on the bastion socket: %s",
+		    strerror(errno));
+}
+
+static void
+session_on_authenticated(struct session *s)
+{
+	const char *user = s->cfg->bastion.user[0] != '\0' ?
+	    s->cfg->bastion.user :
+	    "the current user";
+
+	if (s->next_host != NULL)
+		log_info(s->log, "authenticated to the jump host %s as %s",
+		    s->cfg->bastion.host, user);
+	else
+		log_event(s->log, LOG_INFO, "connected",
+		    "authenticated to the bastion as %s", user);
+	ssh_set_message_callback(s->ssh, session_on_message, s);
+	s->event = ssh_event_new();
+	if (s->event == NULL ||
+	    ssh_event_add_session(s->event, s->ssh) != SSH_OK) {
+		session_fail(s, TETHER_EXIT_FAILURE, "out of memory");
+		return;
+	}
+	memset(&s->rx, 0, sizeof s->rx);
+	memset(&s->sock, 0, sizeof s->sock);
+	s->rx_packets_seen = 0;
+	ssh_set_counters(s->ssh, &s->sock, &s->rx);
+	session_set_state(s, SESSION_REQUESTING);
+	ev_timer_stop(s->loop, &s->deadline);
+	ev_timer_set(&s->deadline, s->cfg->connect_timeout, 0);
+	ev_timer_start(s->loop, &s->deadline);
+	session_start_keepalive(s);
+	session_advance_global_requests(s);
+	if (s->next_host != NULL)
+		session_step_next_hop(s);
+}
+
+static void
+session_step_connect(struct session *s)
+{
+	const struct bastion_spec *b = &s->cfg->bastion;
+	struct error err;
+	int rc;
+
+	rc = ssh_connect(s->ssh);
+	if (rc == SSH_AGAIN)
+		return;
+	if (rc != SSH_OK) {
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "cannot connect to the %s %s:%d: %s", s->role, b->host,
+		    b->port, ssh_get_error(s->ssh));
+		return;
+	}
+	error_clear(&err);
+	if (hostkey_verify(s->ssh, s->cfg, s->log, &err) == -1) {
+		session_fail(s, err.code, "%s", err.msg);
+		return;
+	}
+	log_debug(s->log, "key exchange done, %s key trusted", s->role);
+	s->asked_none = 0;
+	session_set_state(s, SESSION_AUTHENTICATING);
+}
+
+/*
+ * The agent offered nothing: it is gone, or holds no keys. Saying the
+ * bastion refused them would send the user to the wrong machine.
+ */
+static int
+session_fail_agent(struct session *s)
+{
+	const char *sock = s->cfg->agent_socket;
+	char why[128];
+	int n = agent_key_count(sock, why, sizeof why);
+
+	if (n > 0)
+		return 0;
+	/* AUTH, not KEY: an agent comes back; a tunnel that was up retries. */
+	if (n == 0)
+		session_fail(s, TETHER_EXIT_AUTH,
+		    "ssh-agent at %s holds no keys: add the tunnel's key "
+		    "(ssh-add KEY), or give it with -s",
+		    sock);
+	else
+		session_fail(s, TETHER_EXIT_AUTH,
+		    "ssh-agent at %s cannot be used (%s): start it again and "
+		    "add the key, or give the key with -s",
+		    sock[0] != '\0' ? sock : "(unset)", why);
+	return 1;
+}
+
+/*
+ * The bastion refused the key offered: on to ssh_config's next
+ * IdentityFile, as ssh goes down its list. 1 if there is one to offer.
+ */
+static int
+session_next_key(struct session *s)
+{
+	const struct tether_config *cfg = s->cfg;
+	struct key_cert cert = { cfg->certificate_file, 0 };
+	struct error err;
+	const char *path;
+	int rc;
+
+	while (s->next_key < cfg->nmore_keys) {
+		path = cfg->more_keys[s->next_key++];
+		ssh_key_free(s->key);
+		s->key = NULL;
+		error_clear(&err);
+		rc = key_load_for_auth(path, &cert, cfg->agent_available,
+		    &s->key, &err);
+		if (rc == -1) {
+			log_warn(s->log, "skipping IdentityFile %s: %s", path,
+			    err.msg);
+			continue;
+		}
+		log_info(s->log, "%s refused %s; offering %s%s", s->role,
+		    s->key_name, path, rc == 1 ? " through ssh-agent" : "");
+		s->key_name = path;
+		return 1;
+	}
+	return 0;
+}
+
+/* AGAIN waits, SUCCESS goes on, ERROR fails: 1 if rc was one of them. */
+static int
+session_auth_settled(struct session *s, int rc)
+{
+	if (rc == SSH_AUTH_SUCCESS)
+		session_on_authenticated(s);
+	else if (rc == SSH_AUTH_ERROR)
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "authentication to the %s %s failed: %s", s->role,
+		    s->cfg->bastion.host, ssh_get_error(s->ssh));
+	return rc == SSH_AUTH_AGAIN || rc == SSH_AUTH_SUCCESS ||
+	    rc == SSH_AUTH_ERROR;
+}
+
+static void
+session_step_auth(struct session *s)
+{
+	const struct tether_config *cfg = s->cfg;
+	int rc;
+
+	/*
+	 * Ask "none" first, as ssh does: its answer comes after the server's
+	 * EXT_INFO, so libssh knows server-sig-algs before it picks how to
+	 * sign with an RSA key (else it falls back to SHA-1 ssh-rsa, which
+	 * it then refuses itself: the npm ssh2 server sends EXT_INFO late).
+	 */
+	if (!s->asked_none) {
+		rc = ssh_userauth_none(s->ssh, NULL);
+		s->asked_none = rc != SSH_AUTH_AGAIN;
+		if (session_auth_settled(s, rc))
+			return;
+	}
+	do {
+		if (s->key != NULL)
+			rc = ssh_userauth_publickey(s->ssh, NULL, s->key);
+		else
+			rc = ssh_userauth_agent(s->ssh, NULL);
+	} while (rc == SSH_AUTH_DENIED && session_next_key(s));
+	if (session_auth_settled(s, rc))
+		return;
+	if (s->key == NULL && session_fail_agent(s))
+		return;
+	session_fail(s, TETHER_EXIT_AUTH,
+	    "%s %s:%d refused %s%s for user "
+	    "%s; add the public key to that user's authorized_keys on the "
+	    "%s",
+	    s->role, cfg->bastion.host, cfg->bastion.port,
+	    s->key != NULL ? s->key_name : "every ssh-agent key",
+	    cfg->nmore_keys > 0 ? " and every IdentityFile before it" : "",
+	    cfg->bastion.user[0] != '\0' ? cfg->bastion.user : "(current user)",
+	    s->role);
+}
+
+/* ---- the bastion socket on the loop -------------------------------------- */
+
+/*
+ * libssh reads one buffer (4 KiB in 0.10) per poll: read on while a read
+ * brings something, so a burst costs one wakeup of the loop, not one per
+ * buffer. Bounded, so a bastion that never pauses cannot starve the rest.
+ */
+static void
+session_drain(struct session *s)
+{
+	uint64_t before;
+	int i;
+
+	for (i = 0; i < SESSION_DRAIN_READS; i++) {
+		before = s->sock.in_bytes;
+		ssh_event_dopoll(s->event, 0);
+		if (s->sock.in_bytes == before || !ssh_is_connected(s->ssh))
+			break;
+	}
+}
+
+/* Any packet from the bastion proves it alive. */
+static void
+session_note_rx(struct session *s)
+{
+	if (s->rx.in_packets != s->rx_packets_seen) {
+		s->rx_packets_seen = s->rx.in_packets;
+		s->last_alive = ev_now(s->loop);
+	}
+}
+
+/*
+ * A jump host's way on: a direct-tcpip channel to the next hop, spliced to
+ * one end of a socketpair whose other end the next session runs over.
+ */
+static void
+session_step_next_hop(struct session *s)
+{
+	char label[SPEC_HOST_MAX + 16];
+	int rc, sv[2];
+
+	if (s->state != SESSION_REQUESTING)
+		return;
+	if (s->next_channel == NULL &&
+	    (s->next_channel = ssh_channel_new(s->ssh)) == NULL) {
+		session_fail(s, TETHER_EXIT_FAILURE, "out of memory");
+		return;
+	}
+	rc = ssh_channel_open_forward(s->next_channel, s->next_host,
+	    s->next_port, "127.0.0.1", 0);
+	if (rc == SSH_AGAIN)
+		return;
+	if (rc != SSH_OK) {
+		session_fail(s, TETHER_EXIT_FAILURE,
+		    "jump host %s:%d cannot reach %s:%d: %s (is AllowTcpForwarding on there, and the name known to it?)",
+		    s->cfg->bastion.host, s->cfg->bastion.port, s->next_host,
+		    s->next_port, ssh_get_error(s->ssh));
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	        sv) == -1) {
+		session_fail(s, TETHER_EXIT_FAILURE, "socketpair: %s",
+		    strerror(errno));
+		return;
+	}
+	snprintf(label, sizeof label, "to %.200s:%d", s->next_host,
+	    s->next_port);
+	if (splice_new_connected(&s->splices, s->next_channel, sv[0], label) ==
+	    NULL) {
+		close(sv[0]);
+		close(sv[1]);
+		session_fail(s, TETHER_EXIT_FAILURE, "out of memory");
+		return;
+	}
+	s->next_channel = NULL; /* the splice's now */
+	s->next_fd = sv[1];
+	ev_timer_stop(s->loop, &s->deadline);
+	log_info(s->log, "jump host %s:%d opened the way to %s:%d",
+	    s->cfg->bastion.host, s->cfg->bastion.port, s->next_host,
+	    s->next_port);
+	session_set_state(s, SESSION_FORWARDING);
+	if (s->events->on_forward_bound != NULL)
+		s->events->on_forward_bound(s, s->arg);
+}
+
+/* Lets libssh read and dispatch what arrived, then moves requests on. */
+static void
+session_pump(struct session *s)
+{
+	session_drain(s);
+	session_note_rx(s);
+	if (s->next_host != NULL)
+		session_step_next_hop(s);
+	session_advance_global_requests(s);
+	if (probe_active(&s->probe))
+		session_step_probe(s);
+	if (s->state != SESSION_CLOSED && !ssh_is_connected(s->ssh)) {
+		const char *why = ssh_get_error(s->ssh);
+
+		session_fail(s, TETHER_EXIT_FAILURE, "lost the %s %s:%d: %s",
+		    s->role, s->cfg->bastion.host, s->cfg->bastion.port,
+		    why != NULL && why[0] != '\0' ? why : "connection closed");
+	}
+}
+
+static void
+session_on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session *s = w->data;
+
+	if (s->state == SESSION_CONNECTING)
+		session_step_connect(s);
+	if (s->state == SESSION_AUTHENTICATING)
+		session_step_auth(s);
+	else if (s->state == SESSION_REQUESTING ||
+	    s->state == SESSION_FORWARDING)
+		session_pump(s);
+}
+
+static void
+session_on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+
+	session_fail(s, TETHER_EXIT_FAILURE,
+	    "%s %s:%d: %s took longer than %d s (connect_timeout)", s->role,
+	    s->cfg->bastion.host, s->cfg->bastion.port,
+	    session_state_name(s->state), s->cfg->connect_timeout);
+}
+
+/* libssh closed the socket (a failed read or write), or lost the peer. */
+static int
+session_socket_lost(struct session *s)
+{
+	return s->state != SESSION_CLOSED &&
+	    (ssh_get_fd(s->ssh) != s->io.fd ||
+	        (s->state >= SESSION_REQUESTING && !ssh_is_connected(s->ssh)));
+}
+
+static void
+session_fail_lost(struct session *s)
+{
+	ev_io_stop(s->loop, &s->io);
+	session_fail(s, TETHER_EXIT_FAILURE, "lost the %s %s:%d: %s", s->role,
+	    s->cfg->bastion.host, s->cfg->bastion.port,
+	    ssh_get_error(s->ssh)[0] != '\0' ? ssh_get_error(s->ssh) :
+	                                       "connection closed");
+}
+
+/*
+ * libssh marks its socket write-pending after every send, however much
+ * went out, and sends nothing more until a poll reports POLLOUT. One poll
+ * now nearly always finds the socket writable and sends what is queued:
+ * cheaper than arming a write watcher, parking every splice, and going
+ * round the loop (four epoll_ctl calls per packet in the profile).
+ */
+static int
+session_poll_flags(struct session *s)
+{
+	int flags = ssh_get_poll_flags(s->ssh);
+
+	if ((flags & SSH_WRITE_PENDING) && s->event != NULL &&
+	    s->state >= SESSION_REQUESTING && !session_socket_lost(s)) {
+		ssh_event_dopoll(s->event, 0);
+		flags = ssh_get_poll_flags(s->ssh);
+	}
+	return flags;
+}
+
+/*
+ * Brings the splices in line with the bastion socket. What they queue goes
+ * out at once where the socket takes it, and the splices are reconciled
+ * again after every poll: a poll can deliver data, and a splice left dirty
+ * while the loop sleeps would wait for an event that may never come.
+ */
+static void
+session_reconcile(struct session *s)
+{
+	int flags, i;
+
+	for (i = 0; i < SESSION_FLUSH_ROUNDS; i++) {
+		flags = session_poll_flags(s);
+		splice_set_reconcile(&s->splices,
+		    (flags & SSH_WRITE_PENDING) != 0);
+		if (!(ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) ||
+		    session_socket_lost(s))
+			break;
+	}
+	session_note_rx(s);
+}
+
+static void
+session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct session *s = w->data;
+	int flags, events;
+
+	/*
+	 * libssh closes the socket itself when a write fails (inside a
+	 * splice's ssh_channel_write, say): never re-arm a watcher on a
+	 * closed, perhaps already reused, descriptor. The splices' own
+	 * writes below can do it too, so the check follows them as well.
+	 */
+	if (s->dialing)
+		return;
+	if (session_socket_lost(s))
+		session_fail_lost(s);
+	/*
+	 * A reply can be read by libssh outside session_pump (a splice's
+	 * channel read, a flush): collect it now, not at the next event on
+	 * the socket, which an idle link may never bring.
+	 */
+	if (s->state >= SESSION_REQUESTING && s->state != SESSION_CLOSED &&
+	    s->gr != GR_NONE)
+		session_advance_global_requests(s);
+	if (s->state != SESSION_CLOSED) {
+		session_reconcile(s);
+		if (s->state >= SESSION_REQUESTING && s->gr != GR_NONE)
+			session_advance_global_requests(s);
+		if (!TAILQ_EMPTY(&s->splices.dirty))
+			splice_set_reconcile(&s->splices,
+			    (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) !=
+			        0);
+		if (session_socket_lost(s))
+			session_fail_lost(s);
+	}
+	if (s->state == SESSION_CLOSED) {
+		ev_prepare_stop(loop, w);
+		if (!s->reported) {
+			s->reported = 1;
+			s->events->on_closed(s, &s->err, s->arg);
+		}
+		return;
+	}
+	flags = ssh_get_poll_flags(s->ssh);
+	events = EV_READ | ((flags & SSH_WRITE_PENDING) ? EV_WRITE : 0);
+	if (events != (s->io.events & (EV_READ | EV_WRITE))) {
+		ev_io_stop(loop, &s->io);
+		ev_io_set(&s->io, s->io.fd, events);
+		ev_io_start(loop, &s->io);
+	}
+}
+
+/* ---- forwards, channels and global requests ------------------------------ */
 
 static struct forward *
 session_find_forward(struct session *s, int port)
@@ -1346,447 +1797,6 @@ session_start_keepalive(struct session *s)
 	ev_timer_start(s->loop, &s->keepalive);
 	ev_timer_set(&s->liveness, config_liveness_limit(cfg), 0);
 	ev_timer_start(s->loop, &s->liveness);
-}
-
-/* The kernel gives up on a dead write path too, not only the keepalive. */
-static void
-session_tune_socket(struct session *s, int fd)
-{
-	const struct tether_config *cfg = s->cfg;
-	int one = 1, idle, count;
-	unsigned int timeout_ms;
-
-	if (cfg->keepalive_interval == 0)
-		return;
-	idle = cfg->keepalive_interval;
-	count = cfg->keepalive_count;
-	timeout_ms = (unsigned int)idle * (unsigned int)count * 1000u;
-	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) == -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) ==
-	        -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof idle) ==
-	        -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) ==
-	        -1 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms,
-	        sizeof timeout_ms) == -1)
-		log_debug(s->log,
-		    "cannot set TCP keepalive on the bastion socket: %s",
-		    strerror(errno));
-}
-
-static void
-session_on_authenticated(struct session *s)
-{
-	const char *user = s->cfg->bastion.user[0] != '\0' ?
-	    s->cfg->bastion.user :
-	    "the current user";
-
-	if (s->next_host != NULL)
-		log_info(s->log, "authenticated to the jump host %s as %s",
-		    s->cfg->bastion.host, user);
-	else
-		log_event(s->log, LOG_INFO, "connected",
-		    "authenticated to the bastion as %s", user);
-	ssh_set_message_callback(s->ssh, session_on_message, s);
-	s->event = ssh_event_new();
-	if (s->event == NULL ||
-	    ssh_event_add_session(s->event, s->ssh) != SSH_OK) {
-		session_fail(s, TETHER_EXIT_FAILURE, "out of memory");
-		return;
-	}
-	memset(&s->rx, 0, sizeof s->rx);
-	memset(&s->sock, 0, sizeof s->sock);
-	s->rx_packets_seen = 0;
-	ssh_set_counters(s->ssh, &s->sock, &s->rx);
-	session_set_state(s, SESSION_REQUESTING);
-	ev_timer_stop(s->loop, &s->deadline);
-	ev_timer_set(&s->deadline, s->cfg->connect_timeout, 0);
-	ev_timer_start(s->loop, &s->deadline);
-	session_start_keepalive(s);
-	session_advance_global_requests(s);
-	if (s->next_host != NULL)
-		session_step_next_hop(s);
-}
-
-static void
-session_step_connect(struct session *s)
-{
-	const struct bastion_spec *b = &s->cfg->bastion;
-	struct error err;
-	int rc;
-
-	rc = ssh_connect(s->ssh);
-	if (rc == SSH_AGAIN)
-		return;
-	if (rc != SSH_OK) {
-		session_fail(s, TETHER_EXIT_FAILURE,
-		    "cannot connect to the %s %s:%d: %s", s->role, b->host,
-		    b->port, ssh_get_error(s->ssh));
-		return;
-	}
-	error_clear(&err);
-	if (hostkey_verify(s->ssh, s->cfg, s->log, &err) == -1) {
-		session_fail(s, err.code, "%s", err.msg);
-		return;
-	}
-	log_debug(s->log, "key exchange done, %s key trusted", s->role);
-	s->asked_none = 0;
-	session_set_state(s, SESSION_AUTHENTICATING);
-}
-
-/*
- * The agent offered nothing: it is gone, or holds no keys. Saying the
- * bastion refused them would send the user to the wrong machine.
- */
-static int
-session_fail_agent(struct session *s)
-{
-	const char *sock = s->cfg->agent_socket;
-	char why[128];
-	int n = agent_key_count(sock, why, sizeof why);
-
-	if (n > 0)
-		return 0;
-	/* AUTH, not KEY: an agent comes back; a tunnel that was up retries. */
-	if (n == 0)
-		session_fail(s, TETHER_EXIT_AUTH,
-		    "ssh-agent at %s holds no keys: add the tunnel's key "
-		    "(ssh-add KEY), or give it with -s",
-		    sock);
-	else
-		session_fail(s, TETHER_EXIT_AUTH,
-		    "ssh-agent at %s cannot be used (%s): start it again and "
-		    "add the key, or give the key with -s",
-		    sock[0] != '\0' ? sock : "(unset)", why);
-	return 1;
-}
-
-/*
- * The bastion refused the key offered: on to ssh_config's next
- * IdentityFile, as ssh goes down its list. 1 if there is one to offer.
- */
-static int
-session_next_key(struct session *s)
-{
-	const struct tether_config *cfg = s->cfg;
-	struct key_cert cert = { cfg->certificate_file, 0 };
-	struct error err;
-	const char *path;
-	int rc;
-
-	while (s->next_key < cfg->nmore_keys) {
-		path = cfg->more_keys[s->next_key++];
-		ssh_key_free(s->key);
-		s->key = NULL;
-		error_clear(&err);
-		rc = key_load_for_auth(path, &cert, cfg->agent_available,
-		    &s->key, &err);
-		if (rc == -1) {
-			log_warn(s->log, "skipping IdentityFile %s: %s", path,
-			    err.msg);
-			continue;
-		}
-		log_info(s->log, "%s refused %s; offering %s%s", s->role,
-		    s->key_name, path, rc == 1 ? " through ssh-agent" : "");
-		s->key_name = path;
-		return 1;
-	}
-	return 0;
-}
-
-/* AGAIN waits, SUCCESS goes on, ERROR fails: 1 if rc was one of them. */
-static int
-session_auth_settled(struct session *s, int rc)
-{
-	if (rc == SSH_AUTH_SUCCESS)
-		session_on_authenticated(s);
-	else if (rc == SSH_AUTH_ERROR)
-		session_fail(s, TETHER_EXIT_FAILURE,
-		    "authentication to the %s %s failed: %s", s->role,
-		    s->cfg->bastion.host, ssh_get_error(s->ssh));
-	return rc == SSH_AUTH_AGAIN || rc == SSH_AUTH_SUCCESS ||
-	    rc == SSH_AUTH_ERROR;
-}
-
-static void
-session_step_auth(struct session *s)
-{
-	const struct tether_config *cfg = s->cfg;
-	int rc;
-
-	/*
-	 * Ask "none" first, as ssh does: its answer comes after the server's
-	 * EXT_INFO, so libssh knows server-sig-algs before it picks how to
-	 * sign with an RSA key (else it falls back to SHA-1 ssh-rsa, which
-	 * it then refuses itself: the npm ssh2 server sends EXT_INFO late).
-	 */
-	if (!s->asked_none) {
-		rc = ssh_userauth_none(s->ssh, NULL);
-		s->asked_none = rc != SSH_AUTH_AGAIN;
-		if (session_auth_settled(s, rc))
-			return;
-	}
-	do {
-		if (s->key != NULL)
-			rc = ssh_userauth_publickey(s->ssh, NULL, s->key);
-		else
-			rc = ssh_userauth_agent(s->ssh, NULL);
-	} while (rc == SSH_AUTH_DENIED && session_next_key(s));
-	if (session_auth_settled(s, rc))
-		return;
-	if (s->key == NULL && session_fail_agent(s))
-		return;
-	session_fail(s, TETHER_EXIT_AUTH,
-	    "%s %s:%d refused %s%s for user "
-	    "%s; add the public key to that user's authorized_keys on the "
-	    "%s",
-	    s->role, cfg->bastion.host, cfg->bastion.port,
-	    s->key != NULL ? s->key_name : "every ssh-agent key",
-	    cfg->nmore_keys > 0 ? " and every IdentityFile before it" : "",
-	    cfg->bastion.user[0] != '\0' ? cfg->bastion.user : "(current user)",
-	    s->role);
-}
-
-/*
- * libssh reads one buffer (4 KiB in 0.10) per poll: read on while a read
- * brings something, so a burst costs one wakeup of the loop, not one per
- * buffer. Bounded, so a bastion that never pauses cannot starve the rest.
- */
-static void
-session_drain(struct session *s)
-{
-	uint64_t before;
-	int i;
-
-	for (i = 0; i < SESSION_DRAIN_READS; i++) {
-		before = s->sock.in_bytes;
-		ssh_event_dopoll(s->event, 0);
-		if (s->sock.in_bytes == before || !ssh_is_connected(s->ssh))
-			break;
-	}
-}
-
-/* Any packet from the bastion proves it alive. */
-static void
-session_note_rx(struct session *s)
-{
-	if (s->rx.in_packets != s->rx_packets_seen) {
-		s->rx_packets_seen = s->rx.in_packets;
-		s->last_alive = ev_now(s->loop);
-	}
-}
-
-/*
- * A jump host's way on: a direct-tcpip channel to the next hop, spliced to
- * one end of a socketpair whose other end the next session runs over.
- */
-static void
-session_step_next_hop(struct session *s)
-{
-	char label[SPEC_HOST_MAX + 16];
-	int rc, sv[2];
-
-	if (s->state != SESSION_REQUESTING)
-		return;
-	if (s->next_channel == NULL &&
-	    (s->next_channel = ssh_channel_new(s->ssh)) == NULL) {
-		session_fail(s, TETHER_EXIT_FAILURE, "out of memory");
-		return;
-	}
-	rc = ssh_channel_open_forward(s->next_channel, s->next_host,
-	    s->next_port, "127.0.0.1", 0);
-	if (rc == SSH_AGAIN)
-		return;
-	if (rc != SSH_OK) {
-		session_fail(s, TETHER_EXIT_FAILURE,
-		    "jump host %s:%d cannot reach %s:%d: %s (is AllowTcpForwarding on there, and the name known to it?)",
-		    s->cfg->bastion.host, s->cfg->bastion.port, s->next_host,
-		    s->next_port, ssh_get_error(s->ssh));
-		return;
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
-	        sv) == -1) {
-		session_fail(s, TETHER_EXIT_FAILURE, "socketpair: %s",
-		    strerror(errno));
-		return;
-	}
-	snprintf(label, sizeof label, "to %.200s:%d", s->next_host,
-	    s->next_port);
-	if (splice_new_connected(&s->splices, s->next_channel, sv[0], label) ==
-	    NULL) {
-		close(sv[0]);
-		close(sv[1]);
-		session_fail(s, TETHER_EXIT_FAILURE, "out of memory");
-		return;
-	}
-	s->next_channel = NULL; /* the splice's now */
-	s->next_fd = sv[1];
-	ev_timer_stop(s->loop, &s->deadline);
-	log_info(s->log, "jump host %s:%d opened the way to %s:%d",
-	    s->cfg->bastion.host, s->cfg->bastion.port, s->next_host,
-	    s->next_port);
-	session_set_state(s, SESSION_FORWARDING);
-	if (s->events->on_forward_bound != NULL)
-		s->events->on_forward_bound(s, s->arg);
-}
-
-/* Lets libssh read and dispatch what arrived, then moves requests on. */
-static void
-session_pump(struct session *s)
-{
-	session_drain(s);
-	session_note_rx(s);
-	if (s->next_host != NULL)
-		session_step_next_hop(s);
-	session_advance_global_requests(s);
-	if (probe_active(&s->probe))
-		session_step_probe(s);
-	if (s->state != SESSION_CLOSED && !ssh_is_connected(s->ssh)) {
-		const char *why = ssh_get_error(s->ssh);
-
-		session_fail(s, TETHER_EXIT_FAILURE, "lost the %s %s:%d: %s",
-		    s->role, s->cfg->bastion.host, s->cfg->bastion.port,
-		    why != NULL && why[0] != '\0' ? why : "connection closed");
-	}
-}
-
-static void
-session_on_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct session *s = w->data;
-
-	if (s->state == SESSION_CONNECTING)
-		session_step_connect(s);
-	if (s->state == SESSION_AUTHENTICATING)
-		session_step_auth(s);
-	else if (s->state == SESSION_REQUESTING ||
-	    s->state == SESSION_FORWARDING)
-		session_pump(s);
-}
-
-static void
-session_on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct session *s = w->data;
-
-	session_fail(s, TETHER_EXIT_FAILURE,
-	    "%s %s:%d: %s took longer than %d s (connect_timeout)", s->role,
-	    s->cfg->bastion.host, s->cfg->bastion.port,
-	    session_state_name(s->state), s->cfg->connect_timeout);
-}
-
-/* libssh closed the socket (a failed read or write), or lost the peer. */
-static int
-session_socket_lost(struct session *s)
-{
-	return s->state != SESSION_CLOSED &&
-	    (ssh_get_fd(s->ssh) != s->io.fd ||
-	        (s->state >= SESSION_REQUESTING && !ssh_is_connected(s->ssh)));
-}
-
-static void
-session_fail_lost(struct session *s)
-{
-	ev_io_stop(s->loop, &s->io);
-	session_fail(s, TETHER_EXIT_FAILURE, "lost the %s %s:%d: %s", s->role,
-	    s->cfg->bastion.host, s->cfg->bastion.port,
-	    ssh_get_error(s->ssh)[0] != '\0' ? ssh_get_error(s->ssh) :
-	                                       "connection closed");
-}
-
-/*
- * libssh marks its socket write-pending after every send, however much
- * went out, and sends nothing more until a poll reports POLLOUT. One poll
- * now nearly always finds the socket writable and sends what is queued:
- * cheaper than arming a write watcher, parking every splice, and going
- * round the loop (four epoll_ctl calls per packet in the profile).
- */
-static int
-session_poll_flags(struct session *s)
-{
-	int flags = ssh_get_poll_flags(s->ssh);
-
-	if ((flags & SSH_WRITE_PENDING) && s->event != NULL &&
-	    s->state >= SESSION_REQUESTING && !session_socket_lost(s)) {
-		ssh_event_dopoll(s->event, 0);
-		flags = ssh_get_poll_flags(s->ssh);
-	}
-	return flags;
-}
-
-/*
- * Brings the splices in line with the bastion socket. What they queue goes
- * out at once where the socket takes it, and the splices are reconciled
- * again after every poll: a poll can deliver data, and a splice left dirty
- * while the loop sleeps would wait for an event that may never come.
- */
-static void
-session_reconcile(struct session *s)
-{
-	int flags, i;
-
-	for (i = 0; i < SESSION_FLUSH_ROUNDS; i++) {
-		flags = session_poll_flags(s);
-		splice_set_reconcile(&s->splices,
-		    (flags & SSH_WRITE_PENDING) != 0);
-		if (!(ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) ||
-		    session_socket_lost(s))
-			break;
-	}
-	session_note_rx(s);
-}
-
-static void
-session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-	struct session *s = w->data;
-	int flags, events;
-
-	/*
-	 * libssh closes the socket itself when a write fails (inside a
-	 * splice's ssh_channel_write, say): never re-arm a watcher on a
-	 * closed, perhaps already reused, descriptor. The splices' own
-	 * writes below can do it too, so the check follows them as well.
-	 */
-	if (s->dialing)
-		return;
-	if (session_socket_lost(s))
-		session_fail_lost(s);
-	/*
-	 * A reply can be read by libssh outside session_pump (a splice's
-	 * channel read, a flush): collect it now, not at the next event on
-	 * the socket, which an idle link may never bring.
-	 */
-	if (s->state >= SESSION_REQUESTING && s->state != SESSION_CLOSED &&
-	    s->gr != GR_NONE)
-		session_advance_global_requests(s);
-	if (s->state != SESSION_CLOSED) {
-		session_reconcile(s);
-		if (s->state >= SESSION_REQUESTING && s->gr != GR_NONE)
-			session_advance_global_requests(s);
-		if (!TAILQ_EMPTY(&s->splices.dirty))
-			splice_set_reconcile(&s->splices,
-			    (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) !=
-			        0);
-		if (session_socket_lost(s))
-			session_fail_lost(s);
-	}
-	if (s->state == SESSION_CLOSED) {
-		ev_prepare_stop(loop, w);
-		if (!s->reported) {
-			s->reported = 1;
-			s->events->on_closed(s, &s->err, s->arg);
-		}
-		return;
-	}
-	flags = ssh_get_poll_flags(s->ssh);
-	events = EV_READ | ((flags & SSH_WRITE_PENDING) ? EV_WRITE : 0);
-	if (events != (s->io.events & (EV_READ | EV_WRITE))) {
-		ev_io_stop(loop, &s->io);
-		ev_io_set(&s->io, s->io.fd, events);
-		ev_io_start(loop, &s->io);
-	}
 }
 
 static int

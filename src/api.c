@@ -129,7 +129,7 @@ api_check_root(enum tether_mode mode, int dry_run, const char *verb,
 int
 api_check_port(int port, struct error *err)
 {
-	if (port < 1 || port > 65535) {
+	if (port < 1 || port > SPEC_PORT_MAX) {
 		error_set(err, TETHER_EXIT_CONFIG,
 		    "port %d is not a remote port from 1 to 65535", port);
 		return -1;

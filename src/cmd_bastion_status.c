@@ -114,7 +114,8 @@ bs_parse_addr(const char *hex, int family, char *out, size_t sz, int *port)
 		w = (uint32_t)word;
 		memcpy(bytes + i * 4, &w, 4);
 	}
-	if (bs_hex(colon + 1, strlen(colon + 1), &p) == -1 || p > 65535 ||
+	if (bs_hex(colon + 1, strlen(colon + 1), &p) == -1 ||
+	    p > SPEC_PORT_MAX ||
 	    inet_ntop(family, bytes, out, (socklen_t)sz) == NULL)
 		return -1;
 	*port = (int)p;

@@ -294,13 +294,8 @@ trust_load_tunnel(struct tether_config *cfg, const char *arg,
 	int port;
 
 	error_clear(&err);
-	if (spec_parse_port(arg, 1, &port) == -1) {
-		fprintf(stderr,
-		    "tether: -p '%s': the port must be a number from 1 to "
-		    "65535\n",
-		    arg);
+	if (cli_port_arg("-p", arg, &port) == -1)
 		return TETHER_EXIT_USAGE;
-	}
 	if (api_paths(mode, &paths, &err) == -1 ||
 	    paths_join_port(conf, sizeof conf, paths.config_dir, port,
 	        ".conf") == -1) {

@@ -11,6 +11,7 @@
 
 #include "tether/tether.h"
 #include "ops.h"
+#include "spec.h"
 
 enum option_id {
 	OPT_PORT,
@@ -169,7 +170,7 @@ options_common(const tether_options *o, int need_port, int *port,
 	if (need_port && o->values[OPT_PORT] == NULL)
 		return result_refused("option 'port' is required",
 		    TETHER_EXIT_USAGE);
-	if (option_int(o, OPT_PORT, 1, 65535, port) == -1)
+	if (option_int(o, OPT_PORT, 1, SPEC_PORT_MAX, port) == -1)
 		return result_bad_option(o, OPT_PORT, "a port from 1 to 65535");
 	if (option_bool(o, OPT_USER, &user) == -1)
 		return result_bad_option(o, OPT_USER, "yes or no");

@@ -25,6 +25,7 @@
 #include "error.h"
 #include "log.h"
 #include "mcp.h"
+#include "spec.h"
 
 #define MCP_FALLBACK_VERSION "2025-06-18"
 #define MCP_MODERN_VERSION "2026-07-28"
@@ -192,7 +193,7 @@ static json_t *
 schema_port(const char *description)
 {
 	return json_pack("{s:s, s:i, s:i, s:s}", "type", "integer", "minimum",
-	    1, "maximum", 65535, "description", description);
+	    1, "maximum", SPEC_PORT_MAX, "description", description);
 }
 
 /* Steals properties. required: NULL or one name. */

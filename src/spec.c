@@ -21,7 +21,7 @@ spec_parse_port(const char *s, int min, int *port)
 			return -1;
 		v = v * 10 + (*s - '0');
 	}
-	if (v < min || v > 65535)
+	if (v < min || v > SPEC_PORT_MAX)
 		return -1;
 	*port = (int)v;
 	return 0;

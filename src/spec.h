@@ -11,6 +11,7 @@
 
 #define SPEC_HOST_MAX 256 /* a DNS name is at most 253 characters */
 #define SPEC_USER_MAX 33  /* useradd's limit is 32 */
+#define SPEC_PORT_MAX 65535
 
 struct bastion_spec {
 	char user[SPEC_USER_MAX]; /* "" = the current user */

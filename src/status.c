@@ -57,7 +57,7 @@ status_port_of(const char *file, const char *ext)
 	if (digits == 0 || digits > 5 || strcmp(file + digits, ext) != 0)
 		return 0;
 	port = strtol(file, NULL, 10);
-	return port >= 1 && port <= 65535 ? (int)port : 0;
+	return port >= 1 && port <= SPEC_PORT_MAX ? (int)port : 0;
 }
 
 /*

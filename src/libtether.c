@@ -180,44 +180,29 @@ options_common(const tether_options *o, int need_port, int *port,
 	return NULL;
 }
 
+/* An empty result for an operation to fill; NULL if out of memory. */
 static tether_result *
-result_of(int (*call)(const void *, struct api_result *), const void *opts)
+result_new(void)
 {
-	tether_result *t = calloc(1, sizeof *t);
+	return calloc(1, sizeof(tether_result));
+}
 
-	if (t == NULL)
-		return NULL;
-	call(opts, &t->r);
-	if (t->r.out == NULL || t->r.err == NULL) {
+/* t once filled; NULL (and t freed) if the operation ran out of memory. */
+static tether_result *
+result_done(tether_result *t)
+{
+	if (t != NULL && (t->r.out == NULL || t->r.err == NULL)) {
 		tether_result_free(t);
 		return NULL;
 	}
 	return t;
 }
 
-static int
-call_setup(const void *opts, struct api_result *r)
-{
-	return api_setup(opts, r);
-}
-
-static int
-call_status(const void *opts, struct api_result *r)
-{
-	return api_status(opts, r);
-}
-
-static int
-call_remove(const void *opts, struct api_result *r)
-{
-	return api_remove(opts, r);
-}
-
 tether_result *
 tether_setup(const tether_options *o)
 {
 	struct api_setup_opts s;
-	tether_result *refused;
+	tether_result *refused, *t;
 
 	memset(&s, 0, sizeof s);
 	if ((refused = options_common(o, 1, &s.port, &s.mode, &s.dry_run)) !=
@@ -236,14 +221,16 @@ tether_setup(const tether_options *o)
 	s.host_key = o->values[OPT_HOST_KEY];
 	s.run_as = o->values[OPT_RUN_AS];
 	s.proxy_jump = o->values[OPT_PROXY_JUMP];
-	return result_of(call_setup, &s);
+	if ((t = result_new()) != NULL)
+		api_setup(&s, &t->r);
+	return result_done(t);
 }
 
 tether_result *
 tether_status(const tether_options *o)
 {
 	struct api_status_opts s;
-	tether_result *refused;
+	tether_result *refused, *t;
 	int dry_run;
 
 	memset(&s, 0, sizeof s);
@@ -252,20 +239,24 @@ tether_status(const tether_options *o)
 		return refused;
 	/* Both modes unless the caller named one, as `tether status`. */
 	s.all_modes = o->values[OPT_USER] == NULL;
-	return result_of(call_status, &s);
+	if ((t = result_new()) != NULL)
+		api_status(&s, &t->r);
+	return result_done(t);
 }
 
 tether_result *
 tether_remove(const tether_options *o)
 {
 	struct api_remove_opts s;
-	tether_result *refused;
+	tether_result *refused, *t;
 
 	memset(&s, 0, sizeof s);
 	if ((refused = options_common(o, 1, &s.port, &s.mode, &s.dry_run)) !=
 	    NULL)
 		return refused;
-	return result_of(call_remove, &s);
+	if ((t = result_new()) != NULL)
+		api_remove(&s, &t->r);
+	return result_done(t);
 }
 
 int

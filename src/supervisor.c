@@ -439,10 +439,9 @@ static const struct session_events supervisor_session_events;
 static void supervisor_on_failback_bound(struct session *, void *);
 static void supervisor_on_failback_closed(struct session *,
     const struct error *, void *);
-static void supervisor_on_failback_change(struct session *, void *);
 
 static const struct session_events supervisor_failback_events = {
-	.on_change = supervisor_on_failback_change,
+	/* on_change: the candidate's progress shows only once it serves. */
 	.on_forward_bound = supervisor_on_failback_bound,
 	.on_closed = supervisor_on_failback_closed,
 };
@@ -534,13 +533,6 @@ supervisor_on_failback_bound(struct session *s, void *arg)
 
 	if (session_bound_count(s) == sv->failback_cfg->nforwards)
 		supervisor_take_failback(sv);
-}
-
-static void
-supervisor_on_failback_change(struct session *s, void *arg)
-{
-	(void)s;
-	(void)arg;
 }
 
 static void

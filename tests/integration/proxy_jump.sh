@@ -37,6 +37,24 @@ RPORT=$(lab_free_port) || lab_fail "no free port"
 FWD="127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT"
 B="$LAB_USER@$INNER:$BASTION_PORT"
 
+lab_log "check: the lab is right: OpenSSH's ssh -N -R -J binds through the jump host"
+SSHCFG=$LAB_DIR/ssh_client_config
+cat >"$SSHCFG" <<CONF
+Host *
+    User $LAB_USER
+    IdentityFile $LAB_KEY
+    UserKnownHostsFile $KH
+    StrictHostKeyChecking yes
+    BatchMode yes
+CONF
+SPORT0=$(lab_free_port) || lab_fail "no free port"
+lab_spawn "$LAB_DIR/ssh-J.log" ssh -F "$SSHCFG" -N -R "127.0.0.1:$SPORT0:127.0.0.1:$TARGET_PORT" \
+    -J "127.0.0.1:$J1" -p "$BASTION_PORT" "$INNER"
+SSH_J=$LAB_SPAWN_PID
+lab_wait_tcp "$SPORT0" 20 "$SSH_J" || lab_fail "ssh -J did not bind: $(cat "$LAB_DIR/ssh-J.log")"
+"$NETLOAD" -d 30 load "$SPORT0" 1 65536 >/dev/null || lab_fail "an echo through ssh -J failed"
+lab_stop "$SSH_J" TERM 5
+
 lab_log "check: the bastion cannot be reached directly"
 "$LAB_TETHER" doctor -b "$B" -s "$LAB_KEY" --known-hosts "$KH" -p "$RPORT" >"$LAB_DIR/direct.out" 2>&1 &&
     lab_fail "a direct dial to $INNER worked: $(cat "$LAB_DIR/direct.out")"

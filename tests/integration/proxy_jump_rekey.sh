@@ -18,17 +18,7 @@ lab_init "$@"
 CONNS=${REKEY_CONNS:-2}
 BYTES=${REKEY_BYTES:-67108864}
 
-LAB_SSHD_EXTRA=$'RekeyLimit 1M\nLogLevel DEBUG1' lab_start_bastion
-LAB_SSHD_EXTRA=$'RekeyLimit 1M\nLogLevel DEBUG1' lab_start_jump jump
-J=$JUMP_PORT
-JUMP_LOG=$LAB_DIR/jump-sshd.log
-lab_start_netload echo
-KH=$LAB_DIR/jump_known_hosts
-{ cat "$BASTION_KNOWN_HOSTS"; printf '[127.0.0.1]:%s %s\n' "$J" "$JUMP_HOST_PUB"; } >"$KH"
-RPORT=$(lab_free_port) || lab_fail "no free port"
-lab_start_tether run -J "$LAB_USER@127.0.0.1:$J" -b "$LAB_USER@127.0.0.1:$BASTION_PORT" -s "$LAB_KEY" \
-    --known-hosts "$KH" -R "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT"
-lab_wait_forward "$RPORT" 30 || lab_fail "the forward was not ready within 30 s: $(tail -n 5 "$TETHER_LOG")"
+LAB_SSHD_EXTRA=$'RekeyLimit 1M\nLogLevel DEBUG1' lab_start_jump_tunnel
 kex_b0=$(grep -c 'SSH2_MSG_KEXINIT sent' "$BASTION_LOG" || true)
 kex_j0=$(grep -c 'SSH2_MSG_KEXINIT sent' "$JUMP_LOG" || true)
 rss0=$(lab_rss_kb "$TETHER_PID")

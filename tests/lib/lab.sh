@@ -433,6 +433,29 @@ lab_start_jump() {
 	JUMP_HOST_PUB=$LAB_SSHD_HOSTPUB
 }
 
+# lab_start_jump_tunnel: a bastion and a jump host (both with
+# $LAB_SSHD_EXTRA), an echo target, and tether reaching the bastion through
+# the jump host with one forward, up. Sets JUMP_LOG, KH (both hosts' keys)
+# and RPORT, beside what lab_start_bastion, lab_start_jump and
+# lab_start_tether set.
+lab_start_jump_tunnel() {
+	lab_start_bastion
+	lab_start_jump jump
+	JUMP_LOG=$LAB_DIR/jump-sshd.log
+	lab_start_netload echo
+	KH=$LAB_DIR/jump_known_hosts
+	{
+		cat "$BASTION_KNOWN_HOSTS"
+		printf '[127.0.0.1]:%s %s\n' "$JUMP_PORT" "$JUMP_HOST_PUB"
+	} >"$KH"
+	RPORT=$(lab_free_port) || lab_fail "no free port"
+	lab_start_tether run -J "$LAB_USER@127.0.0.1:$JUMP_PORT" \
+	    -b "$LAB_USER@127.0.0.1:$BASTION_PORT" -s "$LAB_KEY" --known-hosts "$KH" \
+	    -R "127.0.0.1:$RPORT:127.0.0.1:$TARGET_PORT"
+	lab_wait_forward "$RPORT" 30 ||
+	    lab_fail "the forward through the jump host was not ready within 30 s: $(tail -n 5 "$TETHER_LOG")"
+}
+
 # The workstation (the local target of the tunnel): sets WS_PORT, WS_PID and
 # WS_KNOWN_HOSTS (its key under the alias "lab-workstation").
 lab_start_workstation() {

@@ -779,11 +779,35 @@ supervisor_on_network_up(struct netwatch *nw, const char *why, void *arg)
 	ev_timer_start(sv->loop, &sv->retry);
 }
 
+/* The same way there: ProxyCommand, or the same jump hosts in order. */
+static int
+supervisor_same_way(const struct tether_config *a,
+    const struct tether_config *b)
+{
+	const struct jump_spec *x, *y;
+	size_t i;
+
+	if (strcmp(a->proxy_command, b->proxy_command) != 0 ||
+	    a->njumps != b->njumps)
+		return 0;
+	for (i = 0; i < a->njumps; i++) {
+		x = &a->jumps[i];
+		y = &b->jumps[i];
+		if (strcmp(x->dest.user, y->dest.user) != 0 ||
+		    strcmp(x->dest.host, y->dest.host) != 0 ||
+		    x->dest.port != y->dest.port ||
+		    strcmp(x->key_path, y->key_path) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 supervisor_same_session(const struct tether_config *a,
     const struct tether_config *b)
 {
-	return strcmp(a->bastion.user, b->bastion.user) == 0 &&
+	return supervisor_same_way(a, b) &&
+	    strcmp(a->bastion.user, b->bastion.user) == 0 &&
 	    strcmp(a->bastion.host, b->bastion.host) == 0 &&
 	    a->bastion.port == b->bastion.port &&
 	    strcmp(a->key_path, b->key_path) == 0 &&

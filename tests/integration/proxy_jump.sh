@@ -93,9 +93,22 @@ lab_log "check: a chain of two jump hosts (the outer one cannot resolve $INNER e
 lab_start_jump jump2
 J2=$JUMP_PORT
 printf '[127.0.0.1]:%s %s\n' "$J2" "$JUMP_HOST_PUB" >>"$KH"
-lab_start_tether run -J "$LAB_USER@127.0.0.1:$J2,$LAB_USER@127.0.0.1:$J1" -b "$B" -s "$LAB_KEY" \
-    --known-hosts "$KH" -R "$FWD"
-lab_wait_forward "$RPORT" 20 || lab_fail "no forward through two jump hosts: $(tail -n 8 "$TETHER_LOG")"
+# From a config file with one hop, then SIGHUP with the file naming two:
+# a new way there is a new session, not a reconfigured one.
+CONF=$LAB_DIR/tunnel.conf
+write_conf() {
+	printf '[tunnel]\nbastion = %s\nkey = %s\nknown_hosts = %s\nforward = %s\nproxy_jump = %s\n' \
+	    "$B" "$LAB_KEY" "$KH" "$FWD" "$1" >"$CONF"
+}
+write_conf "$LAB_USER@127.0.0.1:$J1"
+lab_start_tether run -c "$CONF"
+lab_wait_forward "$RPORT" 20 || lab_fail "no forward through the jump host of the file: $(tail -n 8 "$TETHER_LOG")"
+write_conf "$LAB_USER@127.0.0.1:$J2,$LAB_USER@127.0.0.1:$J1"
+kill -HUP "$TETHER_PID"
+lab_wait_log "$TETHER_LOG" "jump host 127.0.0.1:$J2 opened the way" 20 ||
+    lab_fail "SIGHUP with a new proxy_jump did not take the new way: $(tail -n 8 "$TETHER_LOG")"
+lab_wait_log_count "$TETHER_LOG" "remote port $RPORT bound" 2 20 ||
+    lab_fail "no forward through two jump hosts after SIGHUP: $(tail -n 8 "$TETHER_LOG")"
 "$NETLOAD" -d 30 load "$RPORT" 4 1048576 >/dev/null || lab_fail "an echo through two jump hosts failed"
 lab_wait_log "$TETHER_LOG" "jump host 127.0.0.1:$J2 opened the way to 127.0.0.1:$J1" 2 ||
     lab_fail "the outer hop did not open the way to the inner one: $(cat "$TETHER_LOG")"

@@ -1727,6 +1727,23 @@ session_advance_global_requests(struct session *s)
 		session_bound_global_request(s);
 }
 
+/*
+ * A frozen jump host silences everything past it: when the bastion has
+ * been silent for limit, a hop silent half as long is the one to name.
+ */
+static int
+session_blame_jump(struct session *s, double limit)
+{
+	struct error err;
+
+	error_clear(&err);
+	if (s->chain == NULL ||
+	    !jump_chain_blame_silence(s->chain, limit / 2, &err))
+		return 0;
+	session_fail(s, err.code, "%s", err.msg);
+	return 1;
+}
+
 static void
 session_on_gr_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -1734,6 +1751,8 @@ session_on_gr_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 		"keepalive" };
 	struct session *s = w->data;
 
+	if (session_blame_jump(s, session_gr_limit(s)))
+		return;
 	session_fail(s, TETHER_EXIT_FAILURE,
 	    "%s %s:%d did not answer a %s request for %.0f s (the "
 	    "longer of connect_timeout and keepalive_interval x "
@@ -1761,7 +1780,6 @@ session_on_liveness_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct session *s = w->data;
 	ev_tstamp limit, silent;
-	struct error err;
 
 	limit = config_liveness_limit(s->cfg);
 	silent = ev_now(loop) - s->last_alive;
@@ -1770,13 +1788,8 @@ session_on_liveness_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_timer_start(loop, w);
 		return;
 	}
-	/* A frozen jump host silences us too: name it, not the bastion. */
-	error_clear(&err);
-	if (s->chain != NULL &&
-	    jump_chain_blame_silence(s->chain, limit / 2, &err)) {
-		session_fail(s, err.code, "%s", err.msg);
+	if (session_blame_jump(s, limit))
 		return;
-	}
 	session_fail(s, TETHER_EXIT_FAILURE,
 	    "%s %s:%d did not answer for "
 	    "%.0f s (keepalive_interval %d s x keepalive_count %d)",

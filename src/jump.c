@@ -148,6 +148,12 @@ jump_chain_start(struct jump_chain *c, struct error *err)
 	return session_start(c->hops[0].session, err);
 }
 
+const struct error *
+jump_chain_failure(const struct jump_chain *c)
+{
+	return c->err.code != 0 ? &c->err : NULL;
+}
+
 int
 jump_chain_blame_silence(const struct jump_chain *c, double min,
     struct error *err)

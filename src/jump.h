@@ -37,6 +37,8 @@ int jump_chain_start(struct jump_chain *, struct error *);
  */
 int jump_chain_blame_silence(const struct jump_chain *, double min,
     struct error *);
+/* Why a hop failed, once one has (reported or about to be); else NULL. */
+const struct error *jump_chain_failure(const struct jump_chain *);
 /* Closes every hop's session. NULL is fine. */
 void jump_chain_free(struct jump_chain *);
 /*

@@ -492,6 +492,7 @@ static void session_fail(struct session *s, int code, const char *fmt, ...)
 static void
 session_fail(struct session *s, int code, const char *fmt, ...)
 {
+	const struct error *hop;
 	char msg[ERROR_MSG_MAX];
 	va_list ap;
 
@@ -500,7 +501,15 @@ session_fail(struct session *s, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	error_set(&s->err, code, "%s", msg);
+	/*
+	 * A hop that failed first closed our socket under us: what it says
+	 * is the cause, not the "lost the bastion" that followed.
+	 */
+	hop = s->chain != NULL ? jump_chain_failure(s->chain) : NULL;
+	if (hop != NULL)
+		error_set(&s->err, hop->code, "%s", hop->msg);
+	else
+		error_set(&s->err, code, "%s", msg);
 	s->state = SESSION_CLOSED;
 	session_teardown(s);
 }

@@ -1224,8 +1224,9 @@ session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		session_fail_lost(s);
 	/*
 	 * A reply can be read by libssh outside session_pump (a splice's
-	 * channel read, a flush): collect it now, not at the next event on
-	 * the socket, which an idle link may never bring.
+	 * channel read, a flush, a global request's own call): collect it
+	 * now, not at the next event on the socket, which an idle link may
+	 * never bring. A jump host's channel open is such a reply too.
 	 */
 	if (s->state >= SESSION_REQUESTING && s->state != SESSION_CLOSED &&
 	    s->gr != GR_NONE)
@@ -1234,6 +1235,8 @@ session_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
 		session_reconcile(s);
 		if (s->state >= SESSION_REQUESTING && s->gr != GR_NONE)
 			session_advance_global_requests(s);
+		if (s->next_host != NULL && s->state == SESSION_REQUESTING)
+			session_step_next_hop(s);
 		if (!TAILQ_EMPTY(&s->splices.dirty))
 			splice_set_reconcile(&s->splices,
 			    (ssh_get_poll_flags(s->ssh) & SSH_WRITE_PENDING) !=
